@@ -1,0 +1,1 @@
+//! Host examples of hio flows (see the `[[bin]]` and `examples/` targets).

@@ -1,0 +1,180 @@
+//! [`Deck`]: the bounded FIFO that links doers.
+
+use core::cell::Cell;
+use core::fmt;
+
+/// A bounded first-in first-out buffer of up to `N` items, shared by
+/// reference between the doers of one tree.
+///
+/// Flows link doers with Decks: an I/O doer pushes frames into an rx Deck, a
+/// logic doer pulls them and pushes replies into a tx Deck. One Doist runs on
+/// one thread, so a Deck needs no lock: it uses `Cell`s, and every method
+/// takes `&self`. Pushing into a full Deck hands the item back; nothing is
+/// dropped silently.
+///
+/// ```
+/// use hio_core::Deck;
+/// let deck: Deck<u8, 2> = Deck::new();
+/// assert_eq!(deck.push(1), Ok(()));
+/// assert_eq!(deck.push(2), Ok(()));
+/// assert_eq!(deck.push(3), Err(3)); // full: the item comes back
+/// assert_eq!(deck.pull(), Some(1));
+/// assert_eq!(deck.len(), 1);
+/// ```
+pub struct Deck<T, const N: usize> {
+    slots: [Cell<Option<T>>; N],
+    head: Cell<usize>,
+    len: Cell<usize>,
+}
+
+impl<T, const N: usize> Deck<T, N> {
+    /// An empty Deck.
+    pub const fn new() -> Self {
+        Deck {
+            slots: [const { Cell::new(None) }; N],
+            head: Cell::new(0),
+            len: Cell::new(0),
+        }
+    }
+
+    /// Appends `item` at the back, or hands it back if the Deck is full.
+    pub fn push(&self, item: T) -> Result<(), T> {
+        let len = self.len.get();
+        if len >= N {
+            return Err(item);
+        }
+        let idx = (self.head.get() + len) % N;
+        match self.slots.get(idx) {
+            Some(slot) => {
+                slot.set(Some(item));
+                self.len.set(len + 1);
+                Ok(())
+            }
+            None => Err(item),
+        }
+    }
+
+    /// Takes the item at the front, if any.
+    pub fn pull(&self) -> Option<T> {
+        let len = self.len.get();
+        if len == 0 {
+            return None;
+        }
+        let head = self.head.get();
+        let item = self.slots.get(head)?.take();
+        self.head.set((head + 1) % N);
+        self.len.set(len - 1);
+        item
+    }
+
+    /// Pushes as many items of `items` as fit, in order; returns how many.
+    pub fn extend<I: IntoIterator<Item = T>>(&self, items: I) -> usize
+    where
+        T: Clone,
+    {
+        let mut n = 0;
+        for item in items {
+            if self.push(item).is_err() {
+                break;
+            }
+            n += 1;
+        }
+        n
+    }
+
+    /// Number of items held.
+    pub fn len(&self) -> usize {
+        self.len.get()
+    }
+
+    /// Whether it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len.get() == 0
+    }
+
+    /// Whether a push would fail.
+    pub fn is_full(&self) -> bool {
+        self.len.get() >= N
+    }
+
+    /// Room left.
+    pub fn free(&self) -> usize {
+        N - self.len.get()
+    }
+
+    /// Its capacity, `N`.
+    pub const fn capacity(&self) -> usize {
+        N
+    }
+
+    /// Drops every item.
+    pub fn clear(&self) {
+        while self.pull().is_some() {}
+    }
+}
+
+impl<T, const N: usize> Default for Deck<T, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T, const N: usize> fmt::Debug for Deck<T, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Deck")
+            .field("len", &self.len())
+            .field("capacity", &N)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_full_wrap() {
+        let d: Deck<u32, 3> = Deck::new();
+        assert!(d.is_empty() && d.pull().is_none());
+        for round in 0..5u32 {
+            for k in 0..3 {
+                assert_eq!(d.push(round * 10 + k), Ok(()));
+            }
+            assert!(d.is_full());
+            assert_eq!(d.push(99), Err(99));
+            for k in 0..3 {
+                assert_eq!(d.pull(), Some(round * 10 + k));
+            }
+            assert!(d.is_empty());
+            // shift the head by one so the next round wraps around
+            assert_eq!(d.push(7), Ok(()));
+            assert_eq!(d.pull(), Some(7));
+        }
+    }
+
+    #[test]
+    fn zero_capacity_hands_back() {
+        let d: Deck<u8, 0> = Deck::new();
+        assert_eq!(d.push(1), Err(1));
+        assert_eq!(d.pull(), None);
+        assert_eq!(d.free(), 0);
+    }
+
+    #[test]
+    fn extend_stops_when_full_and_clear_empties() {
+        let d: Deck<u8, 4> = Deck::new();
+        assert_eq!(d.extend([1, 2, 3, 4, 5, 6]), 4);
+        assert_eq!(d.len(), 4);
+        d.clear();
+        assert!(d.is_empty());
+        assert_eq!(d.free(), 4);
+    }
+
+    #[test]
+    fn shared_between_two_users() {
+        let d: Deck<&'static str, 2> = Deck::new();
+        let (a, b) = (&d, &d);
+        a.push("x").unwrap();
+        assert_eq!(b.pull(), Some("x"));
+    }
+}

@@ -1,0 +1,142 @@
+//! [`DoDoer`]: a doer that runs child doers.
+
+use core::fmt;
+
+use crate::group::{DoerRef, Full, Group};
+use crate::{Cx, Deeds, Doer, Fault, Step, Tock};
+
+/// A doer that runs up to `N` child doers (and keeps up to `S` spares that
+/// run-time requests may add), nested to any depth.
+///
+/// Its recur *is* its children's pass, at the same tyme: children whose tock
+/// is 0 run every time it runs. It finishes when, after a pass, it has no
+/// children left — unless it is [`always`](DoDoer::always). Stopped, it
+/// ceases, stops its children in reverse order, then exits; a child's fault
+/// makes it abort, stop the other children, exit and pass the fault up.
+///
+/// Capacity is a const generic, so the tree's memory is known at link time;
+/// [`add`](DoDoer::add) past it hands the doer back.
+///
+/// ```
+/// use hio_core::{Cx, DoDoer, Doer, Doist, End, Fault, SimClock, Step, Tock};
+///
+/// struct Twice(u8);
+/// impl Doer for Twice {
+///     fn recur(&mut self, _: &mut Cx<'_>) -> Result<Step, Fault> {
+///         self.0 += 1;
+///         Ok(if self.0 == 2 { Step::Done } else { Step::Continue })
+///     }
+/// }
+///
+/// let (mut a, mut b) = (Twice(0), Twice(0));
+/// let mut group: DoDoer<'_, 2> = DoDoer::new("group");
+/// group.add(&mut a).unwrap();
+/// group.add(&mut b).unwrap();
+/// let mut doist: Doist<'_, 1> = Doist::new(Tock::from_millis(10)).unwrap();
+/// doist.add(&mut group).unwrap();
+/// let report = doist.run(&mut SimClock::new(), None);
+/// assert_eq!(report.end, End::Done);
+/// ```
+pub struct DoDoer<'a, const N: usize, const S: usize = 0> {
+    tock: Tock,
+    always: bool,
+    deeds: Deeds<'a, N, S>,
+}
+
+impl<'a, const N: usize, const S: usize> DoDoer<'a, N, S> {
+    /// An empty DoDoer named `name`, with tock 0 (runs whenever its parent
+    /// runs).
+    pub const fn new(name: &'a str) -> Self {
+        DoDoer {
+            tock: Tock::ZERO,
+            always: false,
+            deeds: Deeds::new(name),
+        }
+    }
+
+    /// With this tock.
+    pub const fn with_tock(mut self, tock: Tock) -> Self {
+        self.tock = tock;
+        self
+    }
+
+    /// Never finishes by itself (it ends only when stopped), even with no
+    /// children left.
+    pub const fn always(mut self, always: bool) -> Self {
+        self.always = always;
+        self
+    }
+
+    /// Changes its tock (also from inside a run).
+    pub fn set_tock(&mut self, tock: Tock) {
+        self.tock = tock;
+    }
+
+    /// Adds a child, entered when this DoDoer is entered. Hands it back when
+    /// full (or when the DoDoer is already running: use a spare then).
+    pub fn add(&mut self, doer: DoerRef<'a>) -> Result<(), Full<DoerRef<'a>>> {
+        self.deeds.add(doer)
+    }
+
+    /// Keeps a spare child that a run-time request can add by name.
+    pub fn spare(&mut self, doer: DoerRef<'a>) -> Result<(), Full<DoerRef<'a>>> {
+        self.deeds.spare(doer)
+    }
+
+    /// Its scheduler.
+    pub fn deeds(&self) -> &Deeds<'a, N, S> {
+        &self.deeds
+    }
+}
+
+impl<const N: usize, const S: usize> Doer for DoDoer<'_, N, S> {
+    fn name(&self) -> &str {
+        self.deeds.name()
+    }
+
+    fn tock(&self) -> Tock {
+        self.tock
+    }
+
+    fn enter(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        let env = cx.env.child(&self.deeds);
+        self.deeds.enter_all(&env)?;
+        Ok(Step::Continue)
+    }
+
+    fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        let env = cx.env.child(&self.deeds);
+        self.deeds.pass(&env, self.tock)?;
+        Ok(if self.deeds.is_empty() && !self.always {
+            Step::Done
+        } else {
+            Step::Continue
+        })
+    }
+
+    fn cease(&mut self, cx: &mut Cx<'_>) {
+        self.deeds.stop_all(&cx.env.child(&self.deeds));
+    }
+
+    fn abort(&mut self, cx: &mut Cx<'_>) {
+        self.deeds.stop_all(&cx.env.child(&self.deeds));
+    }
+
+    fn clean(&mut self, cx: &mut Cx<'_>) {
+        self.deeds.stop_all(&cx.env.child(&self.deeds));
+    }
+
+    fn as_group(&self) -> Option<&dyn Group> {
+        Some(&self.deeds)
+    }
+}
+
+impl<const N: usize, const S: usize> fmt::Debug for DoDoer<'_, N, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DoDoer")
+            .field("tock", &self.tock)
+            .field("always", &self.always)
+            .field("deeds", &self.deeds)
+            .finish()
+    }
+}

@@ -1,0 +1,541 @@
+//! [`Deeds`]: the scheduler inside every DoDoer and the Doist. Fixed
+//! capacity, caller-owned memory, canonical order, retyme arithmetic.
+
+use core::cell::Cell;
+use core::fmt;
+
+use crate::cx::{Env, Requests, Shared};
+use crate::{Context, Cx, Doer, Fault, RequestError, Step, Tock, Tyme};
+
+/// A borrowed doer, as schedulers hold them.
+pub type DoerRef<'a> = &'a mut (dyn Doer + 'a);
+
+const NONE: u16 = u16::MAX;
+
+/// The capacity of a scheduler was exhausted; the doer is handed back.
+pub struct Full<T>(pub T);
+
+impl<T> fmt::Debug for Full<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Full(..)")
+    }
+}
+
+impl<T> fmt::Display for Full<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the scheduler is full (or has capacity 0); build it with a larger capacity")
+    }
+}
+
+impl<T> core::error::Error for Full<T> {}
+
+/// Operations every scheduler offers to run-time requests, whatever its
+/// capacity. Implemented by [`Deeds`] only.
+#[doc(hidden)]
+pub trait Group {
+    /// The owning DoDoer's name (`"root"` for the Doist).
+    fn group_name(&self) -> &str;
+    /// Entered and not yet ended.
+    fn is_running(&self) -> bool;
+    /// Calls `f` with the running group named `name` in this subtree.
+    fn find(&self, name: &str, f: &mut dyn FnMut(&dyn Group)) -> bool;
+    /// Enters the spare `name` and appends it.
+    fn extend_one(&self, shared: &Shared<'_>, name: &str) -> Result<(), RequestError>;
+    /// Stops the present doers among `names`, in reverse canonical order.
+    fn remove_names(&self, shared: &Shared<'_>, names: &[&str]);
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Idle,
+    Running,
+    Ended,
+}
+
+/// The deeds of one scheduler: up to `N` running doers in canonical order,
+/// each with its `retyme`, and up to `S` spare doers that run-time requests
+/// may add.
+///
+/// All its memory is inline (no heap): on a 32-bit target a deed costs 16
+/// bytes (a doer reference and a 64-bit retyme). Interior mutability (`Cell`)
+/// lets nested doers change any scheduler of the tree while it runs, without
+/// locks (one Doist runs on one thread) and without `unsafe`.
+pub struct Deeds<'a, const N: usize, const S: usize> {
+    name: &'a str,
+    doers: [Cell<Option<DoerRef<'a>>>; N],
+    retymes: [Cell<Tyme>; N],
+    spares: [Cell<Option<DoerRef<'a>>>; S],
+    len: Cell<u16>,
+    live: Cell<u16>,
+    running: Cell<u16>,
+    cursor: Cell<u16>,
+    pass_end: Cell<u16>,
+    fresh_from: Cell<u16>,
+    fresh_tyme: Cell<Tyme>,
+    min_due: Cell<Tyme>,
+    state: Cell<State>,
+}
+
+impl<'a, const N: usize, const S: usize> Deeds<'a, N, S> {
+    /// An empty scheduler named `name`.
+    pub const fn new(name: &'a str) -> Self {
+        Deeds {
+            name,
+            doers: [const { Cell::new(None) }; N],
+            retymes: [const { Cell::new(Tyme::ZERO) }; N],
+            spares: [const { Cell::new(None) }; S],
+            len: Cell::new(0),
+            live: Cell::new(0),
+            running: Cell::new(NONE),
+            cursor: Cell::new(0),
+            pass_end: Cell::new(0),
+            fresh_from: Cell::new(0),
+            fresh_tyme: Cell::new(Tyme::MAX),
+            min_due: Cell::new(Tyme::MAX),
+            state: Cell::new(State::Idle),
+        }
+    }
+
+    const fn cap() -> usize {
+        if N < NONE as usize {
+            N
+        } else {
+            NONE as usize - 1
+        }
+    }
+
+    /// The scheduler's name.
+    pub fn name(&self) -> &'a str {
+        self.name
+    }
+
+    /// How many doers it can run at once.
+    pub const fn capacity(&self) -> usize {
+        Self::cap()
+    }
+
+    /// How many doers it runs now (or will enter, before it is entered).
+    pub fn len(&self) -> usize {
+        self.live.get() as usize
+    }
+
+    /// Whether it runs no doer.
+    pub fn is_empty(&self) -> bool {
+        self.live.get() == 0
+    }
+
+    /// The earliest retyme among its doers (`Tyme::MAX` when none).
+    pub fn next_due(&self) -> Tyme {
+        self.min_due.get()
+    }
+
+    /// Adds a doer to enter when the scheduler is entered. Hands it back if
+    /// the scheduler is full or already entered.
+    pub fn add(&self, doer: DoerRef<'a>) -> Result<(), Full<DoerRef<'a>>> {
+        let n = self.len.get() as usize;
+        if self.state.get() != State::Idle || n >= Self::cap() {
+            return Err(Full(doer));
+        }
+        match self.doers.get(n) {
+            Some(cell) => {
+                cell.set(Some(doer));
+                self.len.set(n as u16 + 1);
+                self.live.set(self.live.get() + 1);
+                Ok(())
+            }
+            None => Err(Full(doer)),
+        }
+    }
+
+    /// Keeps a doer aside for a run-time request to add by name. Hands it
+    /// back if the spare slots are full.
+    pub fn spare(&self, doer: DoerRef<'a>) -> Result<(), Full<DoerRef<'a>>> {
+        match self.spares.iter().find(|c| !is_some(c)) {
+            Some(cell) => {
+                cell.set(Some(doer));
+                Ok(())
+            }
+            None => Err(Full(doer)),
+        }
+    }
+
+    /// Enters every added doer in order at the current tyme. On a fault the
+    /// failing doer has run enter, abort, exit; the later ones are never
+    /// entered; the earlier ones are left running for the caller to stop.
+    pub(crate) fn enter_all(&self, env: &Env<'_>) -> Result<(), Fault> {
+        let shared = env.shared;
+        let t = shared.tyme;
+        self.state.set(State::Running);
+        self.min_due.set(t);
+        let len = self.len.get() as usize;
+        for i in 0..len {
+            let Some(cell) = self.doers.get(i) else { break };
+            let Some(d) = cell.take() else { continue };
+            match enter_one(env, d) {
+                Ok(Some(d)) => {
+                    cell.set(Some(d));
+                    if let Some(r) = self.retymes.get(i) {
+                        r.set(t);
+                    }
+                }
+                Ok(None) => self.live.set(self.live.get() - 1),
+                Err(f) => {
+                    // never enter the rest
+                    for c in self.doers.get(i..len).unwrap_or(&[]) {
+                        if c.take().is_some() {
+                            self.live.set(self.live.get() - 1);
+                        }
+                    }
+                    return Err(f);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One pass at the current tyme: runs every due doer once, in canonical
+    /// order. `period` is the scheduler's own tock (the Doist's tock at the
+    /// top level). On a fault the failing doer has run abort, exit and the
+    /// rest of the pass is skipped; the others are left for the caller.
+    pub(crate) fn pass(&self, env: &Env<'_>, period: Tock) -> Result<(), Fault> {
+        let shared = env.shared;
+        let t = shared.tyme;
+        if self.min_due.get() > t {
+            return Ok(());
+        }
+        let mut min_due = Tyme::MAX;
+        let end = if self.fresh_tyme.get() == t {
+            self.fresh_from.get()
+        } else {
+            self.len.get()
+        };
+        self.pass_end.set(end);
+        self.cursor.set(0);
+        let mut result = Ok(());
+        loop {
+            let i = self.cursor.get() as usize;
+            if i >= self.pass_end.get() as usize {
+                break;
+            }
+            let (Some(cell), Some(rcell)) = (self.doers.get(i), self.retymes.get(i)) else {
+                break;
+            };
+            let retyme = rcell.get();
+            if retyme > t {
+                min_due = min_due.min(retyme);
+                self.cursor.set(i as u16 + 1);
+                continue;
+            }
+            let Some(d) = cell.take() else {
+                self.cursor.set(i as u16 + 1);
+                continue;
+            };
+            self.running.set(i as u16);
+            let mut cx = Cx::new(env);
+            shared.note(d, Context::Recur);
+            let step = d.recur(&mut cx);
+            // requests made during the recur may have moved the slot
+            let i = self.running.get() as usize;
+            self.cursor.set(i as u16 + 1);
+            let kept = match step {
+                Ok(Step::Continue) => {
+                    let tock = d.tock();
+                    let next = if tock.is_zero() {
+                        t + period
+                    } else {
+                        retyme + tock
+                    };
+                    min_due = min_due.min(next);
+                    if let Some(r) = self.retymes.get(i) {
+                        r.set(next);
+                    }
+                    true
+                }
+                Ok(Step::Done) => {
+                    self.running.set(NONE);
+                    self.live.set(self.live.get() - 1);
+                    finish(&mut cx, d, Context::Clean);
+                    false
+                }
+                Err(f) => {
+                    self.running.set(NONE);
+                    self.live.set(self.live.get() - 1);
+                    shared.blame(d);
+                    finish(&mut cx, d, Context::Abort);
+                    result = Err(f);
+                    break;
+                }
+            };
+            let mut remove_me = false;
+            if cx.request {
+                let mut rq = Requests {
+                    env,
+                    me: d.name(),
+                    remove_me: false,
+                };
+                d.request(&mut rq);
+                remove_me = rq.remove_me;
+            }
+            if kept {
+                // the slot may have moved while requests were carried out
+                let i = self.running.get() as usize;
+                self.running.set(NONE);
+                if remove_me {
+                    self.live.set(self.live.get() - 1);
+                    finish(&mut Cx::new(env), d, Context::Cease);
+                } else if let Some(c) = self.doers.get(i) {
+                    c.set(Some(d));
+                }
+            }
+        }
+        // doers added during this pass are due at `t` too
+        if self.fresh_tyme.get() == t {
+            min_due = min_due.min(t);
+        }
+        // keep what was found beyond the cursor if the pass broke off
+        if result.is_err() {
+            min_due = Tyme::ZERO;
+        }
+        self.min_due.set(min_due);
+        self.compact();
+        result
+    }
+
+    /// Stops every running doer in reverse canonical order (cease, exit)
+    /// and ends the scheduler.
+    pub(crate) fn stop_all(&self, env: &Env<'_>) {
+        let len = self.len.get() as usize;
+        for cell in self.doers.get(..len).unwrap_or(&[]).iter().rev() {
+            if let Some(d) = cell.take() {
+                let mut cx = Cx::new(env);
+                env.shared.note(d, Context::Cease);
+                d.cease(&mut cx);
+                env.shared.note(d, Context::Exit);
+                d.exit(&mut cx);
+            }
+        }
+        self.len.set(0);
+        self.live.set(0);
+        self.min_due.set(Tyme::MAX);
+        self.state.set(State::Ended);
+    }
+
+    /// Squeezes out the holes left by finished and removed doers, keeping
+    /// canonical order, and moves the pass's bookkeeping along.
+    fn compact(&self) {
+        let len = self.len.get() as usize;
+        if self.live.get() as usize == len {
+            return;
+        }
+        let (cursor, end, fresh, running) = (
+            self.cursor.get(),
+            self.pass_end.get(),
+            self.fresh_from.get(),
+            self.running.get(),
+        );
+        let mut w: u16 = 0;
+        for r in 0..len {
+            let r16 = r as u16;
+            if r16 == cursor {
+                self.cursor.set(w);
+            }
+            if r16 == end {
+                self.pass_end.set(w);
+            }
+            if r16 == fresh {
+                self.fresh_from.set(w);
+            }
+            let (Some(cell), Some(rt)) = (self.doers.get(r), self.retymes.get(r)) else {
+                break;
+            };
+            let d = cell.take();
+            if d.is_some() || r16 == running {
+                if r16 == running {
+                    self.running.set(w);
+                }
+                let retyme = rt.get();
+                if let (Some(wc), Some(wr)) =
+                    (self.doers.get(w as usize), self.retymes.get(w as usize))
+                {
+                    wc.set(d);
+                    wr.set(retyme);
+                }
+                w += 1;
+            }
+        }
+        let len16 = len as u16;
+        if cursor >= len16 {
+            self.cursor.set(w + (cursor - len16));
+        }
+        if end >= len16 {
+            self.pass_end.set(w + (end - len16));
+        }
+        if fresh >= len16 {
+            self.fresh_from.set(w);
+        }
+        self.len.set(w);
+    }
+
+    fn append(&self, d: DoerRef<'a>, t: Tyme) -> Result<(), DoerRef<'a>> {
+        if self.len.get() as usize >= Self::cap() {
+            self.compact();
+        }
+        let n = self.len.get() as usize;
+        let (Some(cell), Some(rt)) = (self.doers.get(n), self.retymes.get(n)) else {
+            return Err(d);
+        };
+        if self.fresh_tyme.get() != t {
+            self.fresh_tyme.set(t);
+            self.fresh_from.set(n as u16);
+        }
+        cell.set(Some(d));
+        rt.set(t);
+        self.len.set(n as u16 + 1);
+        self.live.set(self.live.get() + 1);
+        self.min_due.set(self.min_due.get().min(t));
+        Ok(())
+    }
+}
+
+fn is_some<T>(c: &Cell<Option<T>>) -> bool {
+    let v = c.take();
+    let some = v.is_some();
+    c.set(v);
+    some
+}
+
+/// Runs a doer's last two contexts: `first` (clean, cease or abort) and exit.
+fn finish(cx: &mut Cx<'_>, d: &mut dyn Doer, first: Context) {
+    let shared = cx.env.shared;
+    shared.note(d, first);
+    match first {
+        Context::Clean => d.clean(cx),
+        Context::Cease => d.cease(cx),
+        _ => d.abort(cx),
+    }
+    shared.note(d, Context::Exit);
+    d.exit(cx);
+}
+
+/// Enters one doer: `Ok(Some)` to keep it, `Ok(None)` if it finished in
+/// enter (clean, exit done), `Err` if it failed (abort, exit done).
+fn enter_one<'a>(env: &Env<'_>, d: DoerRef<'a>) -> Result<Option<DoerRef<'a>>, Fault> {
+    let mut cx = Cx::new(env);
+    env.shared.note(d, Context::Enter);
+    match d.enter(&mut cx) {
+        Ok(Step::Continue) => Ok(Some(d)),
+        Ok(Step::Done) => {
+            finish(&mut cx, d, Context::Clean);
+            Ok(None)
+        }
+        Err(f) => {
+            env.shared.blame(d);
+            finish(&mut cx, d, Context::Abort);
+            Err(f)
+        }
+    }
+}
+
+impl<const N: usize, const S: usize> Group for Deeds<'_, N, S> {
+    fn group_name(&self) -> &str {
+        self.name
+    }
+
+    fn is_running(&self) -> bool {
+        self.state.get() == State::Running
+    }
+
+    fn find(&self, name: &str, f: &mut dyn FnMut(&dyn Group)) -> bool {
+        let len = self.len.get() as usize;
+        for cell in self.doers.get(..len).unwrap_or(&[]) {
+            let Some(d) = cell.take() else { continue };
+            let mut found = false;
+            if let Some(g) = d.as_group() {
+                if g.group_name() == name && g.is_running() {
+                    f(g);
+                    found = true;
+                } else {
+                    found = g.find(name, f);
+                }
+            }
+            cell.set(Some(d));
+            if found {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn extend_one(&self, shared: &Shared<'_>, name: &str) -> Result<(), RequestError> {
+        if !self.is_running() {
+            return Err(RequestError::NotRunning);
+        }
+        let mut found = None;
+        for cell in &self.spares {
+            if let Some(d) = cell.take() {
+                if found.is_none() && d.name() == name {
+                    found = Some((cell, d));
+                } else {
+                    cell.set(Some(d));
+                }
+            }
+        }
+        let Some((cell, d)) = found else {
+            return Err(RequestError::NoSuchSpare);
+        };
+        if self.live.get() as usize >= Self::cap() {
+            cell.set(Some(d));
+            return Err(RequestError::Full);
+        }
+        // an added doer's fault does not end the run: keep the origin as it was
+        let origin = shared.origin.take();
+        let env = Env {
+            shared,
+            group: self,
+            up: None,
+        };
+        let entered = enter_one(&env, d);
+        shared.origin.set(origin);
+        match entered {
+            Ok(Some(d)) => self.append(d, shared.tyme).map_err(|d| {
+                cell.set(Some(d));
+                RequestError::Full
+            }),
+            Ok(None) => Ok(()),
+            Err(f) => Err(RequestError::EnterFailed(f)),
+        }
+    }
+
+    fn remove_names(&self, shared: &Shared<'_>, names: &[&str]) {
+        let env = Env {
+            shared,
+            group: self,
+            up: None,
+        };
+        let len = self.len.get() as usize;
+        for cell in self.doers.get(..len).unwrap_or(&[]).iter().rev() {
+            let Some(d) = cell.take() else { continue };
+            if names.contains(&d.name()) {
+                let mut cx = Cx::new(&env);
+                finish(&mut cx, d, Context::Cease);
+                self.live.set(self.live.get() - 1);
+            } else {
+                cell.set(Some(d));
+            }
+        }
+        if self.running.get() == NONE && self.cursor.get() >= self.pass_end.get() {
+            self.compact();
+        }
+    }
+}
+
+impl<const N: usize, const S: usize> fmt::Debug for Deeds<'_, N, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Deeds")
+            .field("name", &self.name)
+            .field("len", &self.len())
+            .field("capacity", &Self::cap())
+            .field("next_due", &self.min_due.get())
+            .finish()
+    }
+}

@@ -1,0 +1,75 @@
+//! # hio-core
+//!
+//! The heart of hio for Rust: hierarchical structured concurrency on one
+//! tick-based clock, with no heap, no `unsafe` and no I/O.
+//!
+//! - **Tyme** ([`Tyme`], [`Tock`]): exact integer nanoseconds. Ten tocks of
+//!   0.1 s are exactly 1 s.
+//! - **Doers** ([`Doer`]): units of work with six contexts — *enter*,
+//!   *recur*, *clean*, *exit*, *cease*, *abort* — that fail with a
+//!   [`Fault`] value, never a panic.
+//! - **DoDoers** ([`DoDoer`]): doers that run child doers, nested to any
+//!   depth, with capacities fixed at build time.
+//! - **The Doist** ([`Doist`]): the root; it owns the tyme, runs one pass
+//!   per tock, ends the run (`done`, `limit`, `fault`, `stopped`), and in
+//!   real time sleeps until the next due doer ([`Clock`]).
+//! - **Decks** ([`Deck`]): bounded FIFOs that link doers into flows.
+//! - **Future doers** ([`FutureDoer`]): an `async` block as a doer.
+//! - **Observers** ([`Observer`]): see every lifecycle event (traces).
+//!
+//! The scheduling contract (`SEMANTICS.md` in the repository) is kept
+//! exactly, on every target.
+//!
+//! ```
+//! use hio_core::{Cx, DoDoer, Doer, Doist, End, Fault, SimClock, Step, Tock};
+//!
+//! struct Blink { on: bool, flips: u32 }
+//! impl Doer for Blink {
+//!     fn name(&self) -> &str { "blink" }
+//!     fn tock(&self) -> Tock { Tock::from_millis(500) }
+//!     fn recur(&mut self, _cx: &mut Cx<'_>) -> Result<Step, Fault> {
+//!         self.on = !self.on;
+//!         self.flips += 1;
+//!         Ok(Step::Continue)
+//!     }
+//! }
+//!
+//! let mut blink = Blink { on: false, flips: 0 };
+//! let mut doist: Doist<'_, 4> = Doist::new(Tock::from_millis(100))
+//!     .unwrap()
+//!     .with_limit(Tock::from_secs(2));
+//! doist.add(&mut blink).unwrap();
+//! let report = doist.run(&mut SimClock::new(), None);
+//! assert_eq!(report.end, End::Limit);
+//! drop(doist);
+//! assert_eq!(blink.flips, 4); // 0, 0.5, 1.0, 1.5 s
+//! ```
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod clock;
+mod cx;
+mod deck;
+mod dodoer;
+mod doer;
+mod doist;
+mod future;
+mod group;
+mod tyme;
+mod tymer;
+
+pub use clock::{Clock, SimClock, StopFlag};
+pub use cx::{Cx, Name, Observer, RequestError, Requests, Target};
+#[doc(hidden)]
+pub use cx::Env;
+pub use deck::Deck;
+pub use dodoer::DoDoer;
+pub use doer::{Context, Doer, Fault, FaultKind, Outcome, Step};
+pub use doist::{Doist, DoistError, End, Report};
+pub use future::{FutureDoer, Yield, Yielder};
+pub use group::{Deeds, DoerRef, Full, Group};
+pub use tyme::{Tock, Tyme, TymeError};
+pub use tymer::Tymer;

@@ -1,0 +1,3 @@
+//! Serial flows for hio on microcontrollers.
+#![no_std]
+#![deny(missing_docs)]

@@ -1,0 +1,4 @@
+//! hio on hosted systems.
+#![deny(missing_docs)]
+
+pub mod scenario;

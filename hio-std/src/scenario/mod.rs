@@ -1,0 +1,18 @@
+//! Scenarios for `hio trace` (SEMANTICS.md, "Scenario schema" and "Trace
+//! format"): a scenario's JSON parsed and checked into a tree of doer specs
+//! with exact nanosecond times, and the JSON Lines trace of its run, written
+//! and compared by value.
+
+mod decimal;
+mod error;
+mod model;
+mod parse;
+mod trace;
+mod run;
+
+pub use decimal::{parse_seconds, TimeError};
+pub use error::ScenarioError;
+pub use model::{Action, ActionKind, DoerSpec, Scenario, Where};
+pub use parse::parse;
+pub use run::{trace, trace_json, RunError, GROUP_CAPACITY, ROOT_CAPACITY, SPARE_CAPACITY};
+pub use trace::{compare_traces, format_tyme, DiffKind, TraceDiff, TraceWriter};

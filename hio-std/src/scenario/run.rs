@@ -1,0 +1,376 @@
+//! Builds the doer tree of a [`Scenario`] with hio-core and runs it in
+//! simulated time, printing the trace: the code path of `hio trace`.
+
+use std::cell::RefCell;
+use std::fmt;
+
+use hio_core::{
+    Context, Cx, DoDoer, Doer, Doist, Fault, Group, Observer, Requests, SimClock, Step,
+    Target, Tock, Tyme,
+};
+
+use super::{parse, ActionKind, DoerSpec, Scenario, ScenarioError, TraceWriter, Where};
+
+/// Most children one DoDoer of a scenario may have.
+pub const GROUP_CAPACITY: usize = 256;
+/// Most spares one scheduler of a scenario may keep.
+pub const SPARE_CAPACITY: usize = 64;
+/// Most top-level doers of a scenario.
+pub const ROOT_CAPACITY: usize = 1024;
+
+type Group256<'a> = DoDoer<'a, GROUP_CAPACITY, SPARE_CAPACITY>;
+
+/// Why a scenario could not be run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The scenario is malformed.
+    Scenario(ScenarioError),
+    /// A scheduler would hold more doers than this runner builds it for.
+    TooLarge {
+        /// The DoDoer (or `root`) that is too large.
+        name: String,
+        /// Its capacity.
+        capacity: usize,
+    },
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Scenario(e) => write!(f, "{e}"),
+            RunError::TooLarge { name, capacity } => write!(
+                f,
+                "\"{name}\" has more doers than the {capacity} a scenario scheduler holds; split it into nested DoDoers"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+impl From<ScenarioError> for RunError {
+    fn from(e: ScenarioError) -> Self {
+        RunError::Scenario(e)
+    }
+}
+
+/// Parses `json`, runs the scenario and returns its trace (JSON Lines).
+///
+/// ```
+/// let json = r#"{"name": "one", "tock": 1, "doers": [{"name": "a", "stop": 1}]}"#;
+/// let trace = hio_std::scenario::trace_json(json).unwrap();
+/// assert!(trace.ends_with("{\"end\": \"done\", \"tyme\": 1.0, \"outcomes\": {\"a\": \"done\"}}\n"));
+/// ```
+pub fn trace_json(json: &str) -> Result<String, RunError> {
+    trace(&parse(json)?)
+}
+
+/// Runs a parsed scenario and returns its trace (JSON Lines).
+pub fn trace(scenario: &Scenario) -> Result<String, RunError> {
+    let plan = Plan::new(scenario)?;
+    Ok(plan.run(scenario))
+}
+
+/// Collects events into a [`TraceWriter`].
+struct Tracer(RefCell<TraceWriter>);
+
+impl Observer for Tracer {
+    fn event(&self, doer: &str, context: Context, tyme: Tyme) {
+        self.0
+            .borrow_mut()
+            .event(doer, context.as_str(), tyme.as_nanos());
+    }
+}
+
+/// A scenario doer: a leaf, or a DoDoer wrapped to act on its own recurs.
+struct ScnDoer<'a> {
+    spec: &'a DoerSpec,
+    tock: Tock,
+    recurs: u32,
+    group: Option<Group256<'a>>,
+}
+
+impl<'a> ScnDoer<'a> {
+    fn new(spec: &'a DoerSpec) -> Self {
+        ScnDoer {
+            spec,
+            tock: Tock::from_nanos(spec.tock),
+            recurs: 0,
+            group: spec.children.as_ref().map(|_| {
+                DoDoer::new(spec.name.as_str())
+                    .with_tock(Tock::from_nanos(spec.tock))
+                    .always(spec.always)
+            }),
+        }
+    }
+}
+
+fn target<'n>(w: &'n Where) -> Target<'n> {
+    match w {
+        Where::Parent => Target::Parent,
+        Where::Root => Target::Root,
+        Where::Named(n) => Target::Named(n),
+    }
+}
+
+impl Doer for ScnDoer<'_> {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    fn tock(&self) -> Tock {
+        match &self.group {
+            Some(g) => g.tock(),
+            None => self.tock,
+        }
+    }
+
+    fn enter(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        if self.spec.fail_in_enter {
+            return Err(Fault::failed("fail_in_enter"));
+        }
+        match &mut self.group {
+            Some(g) => g.enter(cx),
+            None if self.spec.done_in_enter => Ok(Step::Done),
+            None => Ok(Step::Continue),
+        }
+    }
+
+    fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        self.recurs += 1;
+        let n = self.recurs;
+        for a in self.spec.on.iter().filter(|a| a.recur == n) {
+            match &a.kind {
+                ActionKind::Tock(t) => {
+                    self.tock = Tock::from_nanos(*t);
+                    if let Some(g) = &mut self.group {
+                        g.set_tock(self.tock);
+                    }
+                }
+                _ => cx.request(),
+            }
+        }
+        if let Some(g) = &mut self.group {
+            return g.recur(cx);
+        }
+        if self.spec.fail_at == Some(n) {
+            return Err(Fault::failed("fail_at"));
+        }
+        Ok(if self.spec.stop == Some(n) {
+            Step::Done
+        } else {
+            Step::Continue
+        })
+    }
+
+    fn request(&self, rq: &mut Requests<'_>) {
+        for a in self.spec.on.iter().filter(|a| a.recur == self.recurs) {
+            // a scenario doer whose request fails simply goes on
+            let _ = match &a.kind {
+                ActionKind::Extend { names, into } => {
+                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                    rq.extend(target(into), &names)
+                }
+                ActionKind::Remove { names, from } => {
+                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                    rq.remove(target(from), &names)
+                }
+                ActionKind::Tock(_) => Ok(()),
+            };
+        }
+    }
+
+    fn clean(&mut self, cx: &mut Cx<'_>) {
+        if let Some(g) = &mut self.group {
+            g.clean(cx);
+        }
+    }
+
+    fn cease(&mut self, cx: &mut Cx<'_>) {
+        if let Some(g) = &mut self.group {
+            g.cease(cx);
+        }
+    }
+
+    fn abort(&mut self, cx: &mut Cx<'_>) {
+        if let Some(g) = &mut self.group {
+            g.abort(cx);
+        }
+    }
+
+    fn as_group(&self) -> Option<&dyn Group> {
+        self.group.as_ref().and_then(|g| g.as_group())
+    }
+}
+
+/// Where each doer of a scenario goes: nodes in pre-order, each with its
+/// parent (`None`: the Doist) and whether it is a spare there.
+struct Plan<'s> {
+    nodes: Vec<Node<'s>>,
+}
+
+struct Node<'s> {
+    spec: &'s DoerSpec,
+    /// `Some(Some(i))`: under node i; `Some(None)`: top level; `None`: a
+    /// spare no extend can reach.
+    parent: Option<Option<usize>>,
+    spare: bool,
+}
+
+impl<'s> Plan<'s> {
+    fn new(s: &'s Scenario) -> Result<Self, RunError> {
+        let mut nodes = Vec::new();
+        fn walk<'s>(
+            nodes: &mut Vec<Node<'s>>,
+            spec: &'s DoerSpec,
+            parent: Option<Option<usize>>,
+            spare: bool,
+        ) {
+            let me = nodes.len();
+            nodes.push(Node {
+                spec,
+                parent,
+                spare,
+            });
+            for c in spec.children.iter().flatten() {
+                walk(nodes, c, Some(Some(me)), false);
+            }
+        }
+        for d in &s.doers {
+            walk(&mut nodes, d, Some(None), false);
+        }
+        let first_spare = nodes.len();
+        for d in &s.spares {
+            walk(&mut nodes, d, None, true);
+        }
+        let names: std::collections::HashMap<&str, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.spec.name.as_str(), i))
+            .collect();
+        let index = |name: &str| names.get(name).copied();
+        // a spare goes where the one extend naming it adds it; `parent` is
+        // the extender's parent, which may itself be a resolved spare
+        let mut into: Vec<Option<(usize, &Where)>> = vec![None; nodes.len()];
+        for (i, n) in nodes.iter().enumerate() {
+            for a in &n.spec.on {
+                if let ActionKind::Extend { names, into: w } = &a.kind {
+                    for name in names {
+                        if let Some(j) = index(name) {
+                            into[j] = Some((i, w));
+                        }
+                    }
+                }
+            }
+        }
+        for _ in 0..nodes.len() {
+            let mut changed = false;
+            for j in first_spare..nodes.len() {
+                if nodes[j].parent.is_some() || !nodes[j].spare {
+                    continue;
+                }
+                let Some((extender, w)) = into[j] else { continue };
+                let parent = match w {
+                    Where::Root => Some(None),
+                    Where::Named(n) => index(n).map(Some),
+                    Where::Parent => nodes[extender].parent,
+                };
+                if parent.is_some() {
+                    nodes[j].parent = parent;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let plan = Plan { nodes };
+        plan.check_sizes()?;
+        Ok(plan)
+    }
+
+    fn check_sizes(&self) -> Result<(), RunError> {
+        let mut count = vec![(0usize, 0usize); self.nodes.len() + 1];
+        for n in &self.nodes {
+            if let Some(p) = n.parent {
+                let slot = p.map_or(self.nodes.len(), |i| i);
+                if n.spare {
+                    count[slot].1 += 1;
+                } else {
+                    count[slot].0 += 1;
+                }
+            }
+        }
+        for (i, (kids, spares)) in count.iter().enumerate() {
+            let (name, cap) = match self.nodes.get(i) {
+                Some(n) => (n.spec.name.as_str(), GROUP_CAPACITY),
+                None => ("root", ROOT_CAPACITY),
+            };
+            if *kids > cap || *spares > SPARE_CAPACITY {
+                return Err(RunError::TooLarge {
+                    name: name.to_string(),
+                    capacity: cap.max(SPARE_CAPACITY),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn run(&self, scenario: &Scenario) -> String {
+        let mut doers: Vec<ScnDoer<'_>> = self.nodes.iter().map(|n| ScnDoer::new(n.spec)).collect();
+        let tracer = Tracer(RefCell::new(TraceWriter::new()));
+        let report = {
+            let mut refs: Vec<Option<&mut ScnDoer<'_>>> = doers.iter_mut().map(Some).collect();
+            let doist: Doist<'_, ROOT_CAPACITY, SPARE_CAPACITY> =
+                match Doist::new(Tock::from_nanos(scenario.tock)) {
+                    Ok(d) => d,
+                    Err(e) => return format!("{{\"error\": \"{e}\"}}\n"),
+                };
+            let mut doist = doist_with(doist, scenario);
+            doist.observe(&tracer);
+            // children come after their parent in pre-order: going backwards,
+            // every group gets its children (in order) before it is itself
+            // handed to its parent
+            let kids = |p: Option<usize>| {
+                (0..self.nodes.len()).filter(move |&j| self.nodes[j].parent == Some(p))
+            };
+            for i in (0..self.nodes.len()).rev() {
+                if self.nodes[i].spec.children.is_none() {
+                    continue;
+                }
+                for j in kids(Some(i)) {
+                    let Some(d) = refs[j].take() else { continue };
+                    let spare = self.nodes[j].spare;
+                    if let Some(g) = refs[i].as_mut().and_then(|g| g.group.as_mut()) {
+                        let _ = if spare { g.spare(d) } else { g.add(d) };
+                    }
+                }
+            }
+            for j in kids(None) {
+                let Some(d) = refs[j].take() else { continue };
+                let _ = if self.nodes[j].spare {
+                    doist.spare(d)
+                } else {
+                    doist.add(d)
+                };
+            }
+            doist.run(&mut SimClock::new(), None)
+        };
+        let mut w = tracer.0.into_inner();
+        w.end(
+            report.end.as_str(),
+            report.tyme.as_nanos(),
+            report.origin.as_ref().map(|o| o.as_str()),
+        );
+        w.into_string()
+    }
+}
+
+fn doist_with<'a>(
+    d: Doist<'a, ROOT_CAPACITY, SPARE_CAPACITY>,
+    s: &Scenario,
+) -> Doist<'a, ROOT_CAPACITY, SPARE_CAPACITY> {
+    d.with_limit(Tock::from_nanos(s.limit.unwrap_or(0)))
+        .with_start(Tyme::from_nanos(s.start))
+}
