@@ -18,7 +18,11 @@ fn every_vector_matches_its_trace() {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     names.sort();
-    assert!(names.len() >= 30, "expected the conformance vectors, found {}", names.len());
+    assert!(
+        names.len() >= 30,
+        "expected the conformance vectors, found {}",
+        names.len()
+    );
     let mut failures = Vec::new();
     for path in &names {
         let json = fs::read_to_string(path).expect("read scenario");
@@ -35,5 +39,11 @@ fn every_vector_matches_its_trace() {
             failures.push(format!("{}: {diff}", path.display()));
         }
     }
-    assert!(failures.is_empty(), "{} of {} differ:\n{}", failures.len(), names.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} differ:\n{}",
+        failures.len(),
+        names.len(),
+        failures.join("\n")
+    );
 }

@@ -7,8 +7,8 @@ mod decimal;
 mod error;
 mod model;
 mod parse;
-mod trace;
 mod run;
+mod trace;
 
 pub use decimal::{parse_seconds, TimeError};
 pub use error::ScenarioError;

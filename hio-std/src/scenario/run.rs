@@ -5,8 +5,8 @@ use std::cell::RefCell;
 use std::fmt;
 
 use hio_core::{
-    Context, Cx, DoDoer, Doer, Doist, Fault, Group, Observer, Requests, SimClock, Step,
-    Target, Tock, Tyme,
+    Context, Cx, DoDoer, Doer, Doist, Fault, Group, Observer, Requests, SimClock, Step, Target,
+    Tock, Tyme,
 };
 
 use super::{parse, ActionKind, DoerSpec, Scenario, ScenarioError, TraceWriter, Where};
@@ -270,7 +270,9 @@ impl<'s> Plan<'s> {
                 if nodes[j].parent.is_some() || !nodes[j].spare {
                     continue;
                 }
-                let Some((extender, w)) = into[j] else { continue };
+                let Some((extender, w)) = into[j] else {
+                    continue;
+                };
                 let parent = match w {
                     Where::Root => Some(None),
                     Where::Named(n) => index(n).map(Some),

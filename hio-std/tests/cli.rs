@@ -1,0 +1,89 @@
+//! The `hio` binary itself: `hio trace` on every conformance vector, and its
+//! answers to bad input.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use hio_std::scenario::compare_traces;
+
+fn hio() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_hio"))
+}
+
+fn vectors() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance")
+}
+
+#[test]
+fn trace_prints_every_expected_trace() {
+    let mut n = 0;
+    for entry in std::fs::read_dir(vectors()).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.to_string_lossy().ends_with(".json") {
+            continue;
+        }
+        let out = hio().arg("trace").arg(&path).output().unwrap();
+        assert!(out.status.success(), "{}: {:?}", path.display(), out);
+        let expected = std::fs::read_to_string(path.with_extension("trace.jsonl")).unwrap();
+        let actual = String::from_utf8(out.stdout).unwrap();
+        if let Err(d) = compare_traces(&expected, &actual) {
+            panic!("{}: {d}", path.display());
+        }
+        n += 1;
+    }
+    assert!(n >= 30);
+}
+
+#[test]
+fn malformed_scenarios_exit_2_before_running() {
+    let dir = std::env::temp_dir().join(format!("hio-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        (
+            r#"{"name":"x","tock":0.1,"doers":[{"name":"a","tock":1e-10}]}"#,
+            "nanoseconds",
+        ),
+        (
+            r#"{"name":"x","tock":0.1,"doers":[{"name":"a"},{"name":"a"}]}"#,
+            "\"a\"",
+        ),
+        (
+            r#"{"name":"x","tock":0.1,"doers":[{"name":"a","colour":1}]}"#,
+            "colour",
+        ),
+        (
+            r#"{"name":"x","tock":0.1,"doers":[{"name":"a","on":[{"recur":1,"remove":["zz"]}]}]}"#,
+            "zz",
+        ),
+        (r#"{"name":"x","tock":-1,"doers":[]}"#, "negative"),
+        ("not json", "JSON"),
+    ];
+    for (i, (json, needle)) in cases.iter().enumerate() {
+        let path = dir.join(format!("bad{i}.json"));
+        std::fs::write(&path, json).unwrap();
+        let out = hio().arg("trace").arg(&path).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{json}");
+        assert!(out.stdout.is_empty(), "nothing runs for {json}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(needle),
+            "{json}: message {err:?} should name {needle:?}"
+        );
+    }
+    let out = hio()
+        .arg("trace")
+        .arg(dir.join("missing.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn demo_runs_and_ends_at_its_limit() {
+    let out = hio().args(["demo", "--seconds", "1"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("[0.0] heartbeat 1"), "{text}");
+    assert!(text.trim_end().ends_with("[1.0] end: limit"), "{text}");
+}
