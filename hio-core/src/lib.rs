@@ -62,9 +62,9 @@ mod tyme;
 mod tymer;
 
 pub use clock::{Clock, SimClock, StopFlag};
-pub use cx::{Cx, Name, Observer, RequestError, Requests, Target};
 #[doc(hidden)]
 pub use cx::Env;
+pub use cx::{Cx, Name, Observer, RequestError, Requests, Target};
 pub use deck::Deck;
 pub use dodoer::DoDoer;
 pub use doer::{Context, Doer, Fault, FaultKind, Outcome, Step};
@@ -73,3 +73,8 @@ pub use future::{FutureDoer, Yield, Yielder};
 pub use group::{Deeds, DoerRef, Full, Group};
 pub use tyme::{Tock, Tyme, TymeError};
 pub use tymer::Tymer;
+
+/// The README's examples, compiled and run as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
