@@ -57,7 +57,8 @@ impl Shared<'_> {
 
     pub(crate) fn blame(&self, doer: &dyn crate::Doer) {
         let o = self.origin.take();
-        self.origin.set(Some(o.unwrap_or_else(|| name_of(doer.name()))));
+        self.origin
+            .set(Some(o.unwrap_or_else(|| name_of(doer.name()))));
     }
 }
 

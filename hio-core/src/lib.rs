@@ -58,6 +58,9 @@ mod doer;
 mod doist;
 mod future;
 mod group;
+#[cfg(feature = "scenario")]
+#[cfg_attr(docsrs, doc(cfg(feature = "scenario")))]
+pub mod scenario;
 mod tyme;
 mod tymer;
 

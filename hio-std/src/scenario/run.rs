@@ -4,10 +4,8 @@
 use std::cell::RefCell;
 use std::fmt;
 
-use hio_core::{
-    Context, Cx, DoDoer, Doer, Doist, Fault, Group, Observer, Requests, SimClock, Step, Target,
-    Tock, Tyme,
-};
+use hio_core::scenario::{Action, ActionKind as CoreAction, ScnGroup, ScnLeaf, Spec};
+use hio_core::{Context, Doer, Doist, Observer, SimClock, Target, Tock, Tyme};
 
 use super::{parse, ActionKind, DoerSpec, Scenario, ScenarioError, TraceWriter, Where};
 
@@ -17,8 +15,6 @@ pub const GROUP_CAPACITY: usize = 256;
 pub const SPARE_CAPACITY: usize = 64;
 /// Most top-level doers of a scenario.
 pub const ROOT_CAPACITY: usize = 1024;
-
-type Group256<'a> = DoDoer<'a, GROUP_CAPACITY, SPARE_CAPACITY>;
 
 /// Why a scenario could not be run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,30 +79,7 @@ impl Observer for Tracer {
     }
 }
 
-/// A scenario doer: a leaf, or a DoDoer wrapped to act on its own recurs.
-struct ScnDoer<'a> {
-    spec: &'a DoerSpec,
-    tock: Tock,
-    recurs: u32,
-    group: Option<Group256<'a>>,
-}
-
-impl<'a> ScnDoer<'a> {
-    fn new(spec: &'a DoerSpec) -> Self {
-        ScnDoer {
-            spec,
-            tock: Tock::from_nanos(spec.tock),
-            recurs: 0,
-            group: spec.children.as_ref().map(|_| {
-                DoDoer::new(spec.name.as_str())
-                    .with_tock(Tock::from_nanos(spec.tock))
-                    .always(spec.always)
-            }),
-        }
-    }
-}
-
-fn target<'n>(w: &'n Where) -> Target<'n> {
+fn target(w: &Where) -> Target<'_> {
     match w {
         Where::Parent => Target::Parent,
         Where::Root => Target::Root,
@@ -114,93 +87,18 @@ fn target<'n>(w: &'n Where) -> Target<'n> {
     }
 }
 
-impl Doer for ScnDoer<'_> {
-    fn name(&self) -> &str {
-        &self.spec.name
-    }
+/// A built scenario doer (the same no_std types the firmware builds).
+enum Built<'a> {
+    Leaf(ScnLeaf<'a>),
+    Group(Box<ScnGroup<'a, GROUP_CAPACITY, SPARE_CAPACITY>>),
+}
 
-    fn tock(&self) -> Tock {
-        match &self.group {
-            Some(g) => g.tock(),
-            None => self.tock,
+impl<'a> Built<'a> {
+    fn doer(&mut self) -> &mut (dyn Doer + 'a) {
+        match self {
+            Built::Leaf(l) => l,
+            Built::Group(g) => &mut **g,
         }
-    }
-
-    fn enter(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
-        if self.spec.fail_in_enter {
-            return Err(Fault::failed("fail_in_enter"));
-        }
-        match &mut self.group {
-            Some(g) => g.enter(cx),
-            None if self.spec.done_in_enter => Ok(Step::Done),
-            None => Ok(Step::Continue),
-        }
-    }
-
-    fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
-        self.recurs += 1;
-        let n = self.recurs;
-        for a in self.spec.on.iter().filter(|a| a.recur == n) {
-            match &a.kind {
-                ActionKind::Tock(t) => {
-                    self.tock = Tock::from_nanos(*t);
-                    if let Some(g) = &mut self.group {
-                        g.set_tock(self.tock);
-                    }
-                }
-                _ => cx.request(),
-            }
-        }
-        if let Some(g) = &mut self.group {
-            return g.recur(cx);
-        }
-        if self.spec.fail_at == Some(n) {
-            return Err(Fault::failed("fail_at"));
-        }
-        Ok(if self.spec.stop == Some(n) {
-            Step::Done
-        } else {
-            Step::Continue
-        })
-    }
-
-    fn request(&self, rq: &mut Requests<'_>) {
-        for a in self.spec.on.iter().filter(|a| a.recur == self.recurs) {
-            // a scenario doer whose request fails simply goes on
-            let _ = match &a.kind {
-                ActionKind::Extend { names, into } => {
-                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                    rq.extend(target(into), &names)
-                }
-                ActionKind::Remove { names, from } => {
-                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                    rq.remove(target(from), &names)
-                }
-                ActionKind::Tock(_) => Ok(()),
-            };
-        }
-    }
-
-    fn clean(&mut self, cx: &mut Cx<'_>) {
-        if let Some(g) = &mut self.group {
-            g.clean(cx);
-        }
-    }
-
-    fn cease(&mut self, cx: &mut Cx<'_>) {
-        if let Some(g) = &mut self.group {
-            g.cease(cx);
-        }
-    }
-
-    fn abort(&mut self, cx: &mut Cx<'_>) {
-        if let Some(g) = &mut self.group {
-            g.abort(cx);
-        }
-    }
-
-    fn as_group(&self) -> Option<&dyn Group> {
-        self.group.as_ref().and_then(|g| g.as_group())
     }
 }
 
@@ -320,10 +218,76 @@ impl<'s> Plan<'s> {
     }
 
     fn run(&self, scenario: &Scenario) -> String {
-        let mut doers: Vec<ScnDoer<'_>> = self.nodes.iter().map(|n| ScnDoer::new(n.spec)).collect();
+        // borrowed, heap-free specs for hio-core's scenario doers
+        let names: Vec<Vec<Vec<&str>>> = self
+            .nodes
+            .iter()
+            .map(|n| {
+                n.spec
+                    .on
+                    .iter()
+                    .map(|a| match &a.kind {
+                        ActionKind::Extend { names, .. } | ActionKind::Remove { names, .. } => {
+                            names.iter().map(String::as_str).collect()
+                        }
+                        ActionKind::Tock(_) => Vec::new(),
+                    })
+                    .collect()
+            })
+            .collect();
+        let actions: Vec<Vec<Action<'_>>> = self
+            .nodes
+            .iter()
+            .zip(&names)
+            .map(|(n, names)| {
+                n.spec
+                    .on
+                    .iter()
+                    .zip(names)
+                    .map(|(a, names)| Action {
+                        recur: a.recur,
+                        kind: match &a.kind {
+                            ActionKind::Tock(t) => CoreAction::Tock(Tock::from_nanos(*t)),
+                            ActionKind::Extend { into, .. } => CoreAction::Extend {
+                                names,
+                                into: target(into),
+                            },
+                            ActionKind::Remove { from, .. } => CoreAction::Remove {
+                                names,
+                                from: target(from),
+                            },
+                        },
+                    })
+                    .collect()
+            })
+            .collect();
+        let specs: Vec<Spec<'_>> = self
+            .nodes
+            .iter()
+            .zip(&actions)
+            .map(|(n, on)| Spec {
+                name: &n.spec.name,
+                tock: Tock::from_nanos(n.spec.tock),
+                always: n.spec.always,
+                stop: n.spec.stop,
+                fail_at: n.spec.fail_at,
+                fail_in_enter: n.spec.fail_in_enter,
+                done_in_enter: n.spec.done_in_enter,
+                on,
+            })
+            .collect();
+        let mut doers: Vec<Built<'_>> = self
+            .nodes
+            .iter()
+            .zip(&specs)
+            .map(|(n, spec)| match n.spec.children {
+                Some(_) => Built::Group(Box::new(ScnGroup::new(spec))),
+                None => Built::Leaf(ScnLeaf::new(spec)),
+            })
+            .collect();
         let tracer = Tracer(RefCell::new(TraceWriter::new()));
         let report = {
-            let mut refs: Vec<Option<&mut ScnDoer<'_>>> = doers.iter_mut().map(Some).collect();
+            let mut refs: Vec<Option<&mut Built<'_>>> = doers.iter_mut().map(Some).collect();
             let doist: Doist<'_, ROOT_CAPACITY, SPARE_CAPACITY> =
                 match Doist::new(Tock::from_nanos(scenario.tock)) {
                     Ok(d) => d,
@@ -344,17 +308,21 @@ impl<'s> Plan<'s> {
                 for j in kids(Some(i)) {
                     let Some(d) = refs[j].take() else { continue };
                     let spare = self.nodes[j].spare;
-                    if let Some(g) = refs[i].as_mut().and_then(|g| g.group.as_mut()) {
-                        let _ = if spare { g.spare(d) } else { g.add(d) };
+                    if let Some(Built::Group(g)) = refs[i].as_deref_mut() {
+                        let _ = if spare {
+                            g.spare(d.doer())
+                        } else {
+                            g.add(d.doer())
+                        };
                     }
                 }
             }
             for j in kids(None) {
                 let Some(d) = refs[j].take() else { continue };
                 let _ = if self.nodes[j].spare {
-                    doist.spare(d)
+                    doist.spare(d.doer())
                 } else {
-                    doist.add(d)
+                    doist.add(d.doer())
                 };
             }
             doist.run(&mut SimClock::new(), None)
