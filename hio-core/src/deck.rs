@@ -113,6 +113,41 @@ impl<T, const N: usize> Deck<T, N> {
     }
 }
 
+/// The producer's side of a [`Deck`], whatever its capacity: what an I/O
+/// doer holds to hand frames on without naming the Deck's size.
+pub trait Push<T> {
+    /// Appends `item`, or hands it back when full.
+    fn push(&self, item: T) -> Result<(), T>;
+    /// Whether a push would fail.
+    fn is_full(&self) -> bool;
+}
+
+/// The consumer's side of a [`Deck`], whatever its capacity.
+pub trait Pull<T> {
+    /// Takes the item at the front, if any.
+    fn pull(&self) -> Option<T>;
+    /// Whether there is nothing to take.
+    fn is_empty(&self) -> bool;
+}
+
+impl<T, const N: usize> Push<T> for Deck<T, N> {
+    fn push(&self, item: T) -> Result<(), T> {
+        Deck::push(self, item)
+    }
+    fn is_full(&self) -> bool {
+        Deck::is_full(self)
+    }
+}
+
+impl<T, const N: usize> Pull<T> for Deck<T, N> {
+    fn pull(&self) -> Option<T> {
+        Deck::pull(self)
+    }
+    fn is_empty(&self) -> bool {
+        Deck::is_empty(self)
+    }
+}
+
 impl<T, const N: usize> Default for Deck<T, N> {
     fn default() -> Self {
         Self::new()

@@ -68,7 +68,7 @@ pub use clock::{Clock, SimClock, StopFlag};
 #[doc(hidden)]
 pub use cx::Env;
 pub use cx::{Cx, Name, Observer, RequestError, Requests, Target};
-pub use deck::Deck;
+pub use deck::{Deck, Pull, Push};
 pub use dodoer::DoDoer;
 pub use doer::{Context, Doer, Fault, FaultKind, Outcome, Step};
 pub use doist::{Doist, DoistError, End, Report};

@@ -1,3 +1,53 @@
-//! Serial flows for hio on microcontrollers.
+//! # hio-embedded
+//!
+//! Serial flows for hio on microcontrollers: no_std, no heap.
+//!
+//! A serial flow is a small doer tree: a [`SerialDoer`] at the edge moves
+//! bytes between a UART and frames on Decks; logic doers such as
+//! [`Console`] and [`Heartbeat`] sit between the Decks and never touch the
+//! device. The same tree runs on a Cortex-M, under QEMU, and on a host
+//! against a mock UART or a tty.
+//!
+//! ```text
+//!  UART --> [SerialDoer] --rx Deck--> [Console] --tx Deck--> [SerialDoer] --> UART
+//!                                      [Heartbeat] --^
+//! ```
+//!
+//! - UARTs: anything with the `embedded-io` traits; `embedded-hal-nb`
+//!   UARTs through [`nb_adapter::NbSerial`]; a PL011 driver in [`pl011`];
+//!   a scriptable [`mock::MockUart`] for tests.
+//! - Framing: [`Lines`] (newline-delimited, like hio's serial Driver) and
+//!   [`Cobs`] (COBS with a CRC-16, for binary frames over noisy lines).
+//! - Errors: every UART and framing error is counted in [`SerialStats`];
+//!   none stops the flow.
+//! - `defmt` (feature `defmt`): derives on every public type and log lines
+//!   in the flow.
 #![no_std]
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[macro_use]
+mod fmt;
+
+pub mod cobs;
+mod console;
+pub mod crc;
+pub mod error;
+mod framer;
+pub mod line;
+pub mod mock;
+pub mod nb_adapter;
+pub mod pl011;
+mod serial;
+#[cfg(feature = "cortex-m")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cortex-m")))]
+pub mod systick;
+
+pub use console::{Console, Heartbeat};
+pub use error::{FrameDecodeError, FrameEncodeError, LineEncodeError, LineError, SerialError};
+pub use framer::{Cobs, FrameError, Framer, Lines};
+pub use mock::MockUart;
+pub use nb_adapter::NbSerial;
+pub use pl011::Pl011;
+pub use serial::{Frame, SerialDoer, SerialStats};

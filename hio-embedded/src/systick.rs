@@ -1,0 +1,138 @@
+//! [`SysTickClock`]: tickless tyme on a Cortex-M.
+//!
+//! SysTick counts processor cycles; its wrap interrupt folds each period
+//! into a 64-bit count. Waiting programs SysTick to wrap at the deadline
+//! and sleeps with `WFI`, so an idle Doist wakes only when a doer is due or
+//! another interrupt (a UART's, say) arrives: no periodic tick.
+//!
+//! Call [`on_systick`] from the `SysTick` exception handler:
+//!
+//! ```ignore
+//! #[cortex_m_rt::exception]
+//! fn SysTick() {
+//!     hio_embedded::systick::on_systick();
+//! }
+//! ```
+//!
+//! Each re-programming loses the few cycles between reading and clearing
+//! the counter; the clock stays monotonic and drifts by at most that much
+//! per wait.
+
+use core::cell::Cell;
+
+use cortex_m::interrupt::{self, Mutex};
+use cortex_m::peripheral::syst::SystClkSource;
+use cortex_m::peripheral::{SCB, SYST};
+use hio_core::{Clock, Tyme};
+
+const MAX_RELOAD: u32 = 0x00ff_ffff;
+const NANOS: u64 = 1_000_000_000;
+
+/// Cycles counted up to the start of SysTick's current period.
+static BASE: Mutex<Cell<u64>> = Mutex::new(Cell::new(0));
+
+/// Folds a finished SysTick period into the count. Call it from the
+/// `SysTick` exception handler.
+pub fn on_systick() {
+    interrupt::free(|cs| {
+        let base = BASE.borrow(cs);
+        base.set(base.get().wrapping_add(u64::from(SYST::get_reload()) + 1));
+    });
+}
+
+/// Tyme from SysTick, waiting with `WFI`.
+pub struct SysTickClock {
+    syst: SYST,
+    hz: u32,
+}
+
+impl SysTickClock {
+    /// Starts SysTick on the processor clock of `hz` cycles per second,
+    /// with its interrupt enabled.
+    pub fn start(mut syst: SYST, hz: u32) -> Self {
+        syst.disable_counter();
+        syst.set_clock_source(SystClkSource::Core);
+        syst.set_reload(MAX_RELOAD);
+        syst.clear_current();
+        interrupt::free(|cs| BASE.borrow(cs).set(0));
+        syst.enable_interrupt();
+        syst.enable_counter();
+        SysTickClock {
+            syst,
+            hz: hz.max(1),
+        }
+    }
+
+    /// Cycles since [`start`](SysTickClock::start).
+    pub fn cycles(&self) -> u64 {
+        interrupt::free(|cs| {
+            let base = BASE.borrow(cs).get();
+            let reload = u64::from(SYST::get_reload());
+            let before = u64::from(SYST::get_current());
+            let wrapped = SCB::is_pendst_pending();
+            // a wrap between the two reads shows as pending: read again
+            let v = if wrapped {
+                u64::from(SYST::get_current())
+            } else {
+                before
+            };
+            base + elapsed(reload, v, wrapped)
+        })
+    }
+
+    fn to_nanos(&self, cycles: u64) -> u64 {
+        let hz = u64::from(self.hz);
+        (cycles / hz) * NANOS + (cycles % hz) * NANOS / hz
+    }
+
+    fn to_cycles(&self, nanos: u64) -> u64 {
+        let hz = u64::from(self.hz);
+        (nanos / NANOS) * hz + ((nanos % NANOS) * hz).div_ceil(NANOS)
+    }
+}
+
+impl core::fmt::Debug for SysTickClock {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SysTickClock")
+            .field("hz", &self.hz)
+            .finish()
+    }
+}
+
+impl Clock for SysTickClock {
+    fn now(&mut self) -> Tyme {
+        Tyme::from_nanos(self.to_nanos(self.cycles()))
+    }
+
+    fn wait_until(&mut self, deadline: Tyme) {
+        let now = self.now();
+        if deadline <= now {
+            return;
+        }
+        let cycles = self.to_cycles((deadline - now).as_nanos());
+        let reload = cycles.clamp(1, u64::from(MAX_RELOAD)) as u32;
+        interrupt::free(|cs| {
+            if SCB::is_pendst_pending() {
+                return; // a period just ended: let the handler count it first
+            }
+            let base = BASE.borrow(cs);
+            let v = u64::from(SYST::get_current());
+            base.set(base.get() + elapsed(u64::from(SYST::get_reload()), v, false));
+            self.syst.set_reload(reload);
+            self.syst.clear_current();
+        });
+        cortex_m::asm::wfi();
+    }
+}
+
+/// Cycles gone in SysTick's current period (plus the finished one, if it
+/// wrapped and its interrupt has not run yet). A current value of 0 is the
+/// end of a period when it wrapped, else a counter just cleared.
+fn elapsed(reload: u64, current: u64, wrapped: bool) -> u64 {
+    match (current, wrapped) {
+        (0, true) => reload,
+        (0, false) => 0,
+        (v, true) => reload + 1 + (reload - v.min(reload)),
+        (v, false) => reload - v.min(reload),
+    }
+}
