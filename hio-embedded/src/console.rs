@@ -38,7 +38,8 @@ fn frame<const M: usize>(args: core::fmt::Arguments<'_>) -> Frame<M> {
 /// | anything else | `error: unknown command` |
 ///
 /// A reply that does not fit the tx Deck is held and sent later; no more
-/// commands are taken meanwhile (backpressure).
+/// commands are taken meanwhile (backpressure). Replies are cut to the
+/// frame size `M`: a whole `stats` line needs `M` of 96 or more.
 pub struct Console<'a, const M: usize> {
     rx: &'a dyn Pull<Frame<M>>,
     tx: &'a dyn Push<Frame<M>>,

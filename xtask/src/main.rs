@@ -25,12 +25,28 @@ type Job = fn(&Path) -> Result<(), String>;
 const JOBS: &[(&str, &str, Job)] = &[
     ("setup", "rust targets, components, qemu", setup),
     ("fmt", "cargo fmt --check", fmt),
-    ("clippy", "clippy per crate and feature set, -D warnings", clippy),
+    (
+        "clippy",
+        "clippy per crate and feature set, -D warnings",
+        clippy,
+    ),
     ("test", "host tests of the workspace", test),
     ("doc", "rustdoc without warnings", doc),
-    ("nostd", "hio-core and hio-embedded for bare-metal targets, no allocator", nostd),
-    ("firmware", "firmware images for lm3s6965evb and their size budgets", firmware),
-    ("qemu", "firmware under QEMU: serial flow and on-target conformance", qemu),
+    (
+        "nostd",
+        "hio-core and hio-embedded for bare-metal targets, no allocator",
+        nostd,
+    ),
+    (
+        "firmware",
+        "firmware images for lm3s6965evb and their size budgets",
+        firmware,
+    ),
+    (
+        "qemu",
+        "firmware under QEMU: serial flow and on-target conformance",
+        qemu,
+    ),
     ("miri", "hio-core's tests under Miri (nightly)", miri),
 ];
 
@@ -117,7 +133,10 @@ fn run(dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> Result
     if status.success() {
         Ok(())
     } else {
-        Err(format!("`{program} {}` exited with {status}", args.join(" ")))
+        Err(format!(
+            "`{program} {}` exited with {status}",
+            args.join(" ")
+        ))
     }
 }
 
@@ -137,11 +156,23 @@ fn setup(root: &Path) -> Result<(), String> {
     let mut args = vec!["target", "add"];
     args.extend_from_slice(TARGETS);
     run(root, "rustup", &args, &[])?;
-    run(root, "rustup", &["component", "add", "clippy", "rustfmt"], &[])?;
     run(
         root,
         "rustup",
-        &["component", "add", "miri", "rust-src", "--toolchain", "nightly"],
+        &["component", "add", "clippy", "rustfmt"],
+        &[],
+    )?;
+    run(
+        root,
+        "rustup",
+        &[
+            "component",
+            "add",
+            "miri",
+            "rust-src",
+            "--toolchain",
+            "nightly",
+        ],
         &[],
     )?;
     if !have("qemu-system-arm", "--version") {
@@ -189,15 +220,33 @@ fn clippy(root: &Path) -> Result<(), String> {
     };
     for args in [
         with(&["clippy", "--workspace", "--all-targets"]),
-        with(&["clippy", "-p", "hio-core", "--all-targets", "--all-features"]),
-        with(&["clippy", "-p", "hio-embedded", "--all-targets", "--features", "defmt"]),
+        with(&[
+            "clippy",
+            "-p",
+            "hio-core",
+            "--all-targets",
+            "--all-features",
+        ]),
+        with(&[
+            "clippy",
+            "-p",
+            "hio-embedded",
+            "--all-targets",
+            "--features",
+            "defmt",
+        ]),
     ] {
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
         cargo(root, &a)?;
     }
     let fw = root.join("examples/firmware");
     if fw.join("Cargo.toml").exists() {
-        run(&fw, "cargo", &["clippy", "--bins", "--", "-D", "warnings"], &[])?;
+        run(
+            &fw,
+            "cargo",
+            &["clippy", "--bins", "--", "-D", "warnings"],
+            &[],
+        )?;
     }
     Ok(())
 }
@@ -205,7 +254,12 @@ fn clippy(root: &Path) -> Result<(), String> {
 fn test(root: &Path) -> Result<(), String> {
     cargo(root, &["test", "--workspace", "--all-features"])?;
     // the benchmarks compile and run once, quickly
-    cargo(root, &["bench", "-p", "hio-core", "--bench", "sched", "--", "--test"])
+    cargo(
+        root,
+        &[
+            "bench", "-p", "hio-core", "--bench", "sched", "--", "--test",
+        ],
+    )
 }
 
 fn doc(root: &Path) -> Result<(), String> {
@@ -221,7 +275,18 @@ fn nostd(root: &Path) -> Result<(), String> {
     for t in TARGETS {
         cargo(root, &["build", "-p", "hio-core", "--target", t])?;
         cargo(root, &["build", "-p", "hio-embedded", "--target", t])?;
-        cargo(root, &["build", "-p", "hio-embedded", "--target", t, "--features", "defmt"])?;
+        cargo(
+            root,
+            &[
+                "build",
+                "-p",
+                "hio-embedded",
+                "--target",
+                t,
+                "--features",
+                "defmt",
+            ],
+        )?;
     }
     Ok(())
 }
@@ -236,15 +301,31 @@ fn firmware(root: &Path) -> Result<(), String> {
 }
 
 fn qemu(root: &Path) -> Result<(), String> {
-    cargo(root, &["test", "-p", "hio-tests", "--test", "qemu", "--", "--include-ignored"])
+    cargo(
+        root,
+        &[
+            "test",
+            "-p",
+            "hio-tests",
+            "--test",
+            "qemu",
+            "--",
+            "--include-ignored",
+        ],
+    )
 }
 
 fn miri(root: &Path) -> Result<(), String> {
     run(
         root,
         "cargo",
-        &["+nightly", "miri", "test", "-p", "hio-core", "--lib", "--tests"],
-        &[("MIRIFLAGS", "-Zmiri-strict-provenance"), ("PROPTEST_CASES", "8")],
+        &[
+            "+nightly", "miri", "test", "-p", "hio-core", "--lib", "--tests",
+        ],
+        &[
+            ("MIRIFLAGS", "-Zmiri-strict-provenance"),
+            ("PROPTEST_CASES", "8"),
+        ],
     )
 }
 
@@ -254,7 +335,10 @@ const BUDGETS: &[(&str, u64)] = &[("serial-flow", 8 * 1024), ("line-echo", 4 * 1
 fn size(root: &Path) -> Result<(), String> {
     let dir = root.join("examples/firmware/target/thumbv7m-none-eabi/release");
     let mut over = Vec::new();
-    println!("{:<14} {:>8} {:>8} {:>8} {:>10} {:>8}", "image", "text", "data", "bss", "flash", "budget");
+    println!(
+        "{:<14} {:>8} {:>8} {:>8} {:>10} {:>8}",
+        "image", "text", "data", "bss", "flash", "budget"
+    );
     for (bin, budget) in BUDGETS {
         let elf = std::fs::read(dir.join(bin))
             .map_err(|e| format!("cannot read firmware image {bin}: {e} (build it first)"))?;
