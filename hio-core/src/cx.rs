@@ -187,6 +187,8 @@ impl core::error::Error for RequestError {}
 pub struct Requests<'r> {
     pub(crate) env: &'r Env<'r>,
     pub(crate) me: &'r str,
+    /// The requester's own scheduler, if it is a DoDoer.
+    pub(crate) me_group: Option<&'r dyn Group>,
     pub(crate) remove_me: bool,
 }
 
@@ -249,17 +251,29 @@ impl Requests<'_> {
             Target::Parent => self.env.group,
             Target::Root => self.env.shared.root,
             Target::Named(name) => {
-                // An ancestor is out of its parent's slots while it runs:
-                // look along the chain first, then search the tree.
+                // The requester and its ancestors are out of their parents'
+                // slots while they run: look at the requester and below
+                // it, then at each level up the chain and what that level
+                // holds.
+                let mut result = Err(RequestError::NotRunning);
+                if let Some(g) = self.me_group {
+                    if g.group_name() == name && g.is_running() {
+                        return f(g);
+                    }
+                    if g.find(name, &mut |g| result = f(g)) {
+                        return result;
+                    }
+                }
                 let mut e = Some(self.env);
                 while let Some(env) = e {
                     if env.up.is_some() && env.group.group_name() == name {
                         return f(env.group);
                     }
+                    if env.group.find(name, &mut |g| result = f(g)) {
+                        return result;
+                    }
                     e = env.up;
                 }
-                let mut result = Err(RequestError::NotRunning);
-                self.env.shared.root.find(name, &mut |g| result = f(g));
                 return result;
             }
         };

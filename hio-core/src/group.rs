@@ -12,6 +12,16 @@ pub type DoerRef<'a> = &'a mut (dyn Doer + 'a);
 
 const NONE: u16 = u16::MAX;
 
+/// RAM one deed (one scheduled doer) costs in a [`Deeds`]: a doer reference
+/// and a 64-bit retyme. 16 bytes on a 32-bit target, 24 on a 64-bit one.
+pub const DEED_BYTES: usize =
+    core::mem::size_of::<Cell<Option<DoerRef<'static>>>>() + core::mem::size_of::<Cell<Tyme>>();
+
+// The build check of the memory goal: at most 16 bytes per scheduled doer
+// on every 32-bit target.
+#[cfg(target_pointer_width = "32")]
+const _: () = assert!(DEED_BYTES <= 16, "a deed must cost at most 16 bytes on 32-bit targets");
+
 /// The capacity of a scheduler was exhausted; the doer is handed back.
 pub struct Full<T>(pub T);
 
@@ -268,12 +278,14 @@ impl<'a, const N: usize, const S: usize> Deeds<'a, N, S> {
             };
             let mut remove_me = false;
             if cx.request {
+                let me: &dyn Doer = &*d;
                 let mut rq = Requests {
                     env,
-                    me: d.name(),
+                    me: me.name(),
+                    me_group: me.as_group(),
                     remove_me: false,
                 };
-                d.request(&mut rq);
+                me.request(&mut rq);
                 remove_me = rq.remove_me;
             }
             if kept {
@@ -304,9 +316,12 @@ impl<'a, const N: usize, const S: usize> Deeds<'a, N, S> {
     /// Stops every running doer in reverse canonical order (cease, exit)
     /// and ends the scheduler.
     pub(crate) fn stop_all(&self, env: &Env<'_>) {
+        // doers of a scheduler that was never entered were never entered
+        // either: they are dropped without a context
+        let entered = self.state.get() == State::Running;
         let len = self.len.get() as usize;
         for cell in self.doers.get(..len).unwrap_or(&[]).iter().rev() {
-            if let Some(d) = cell.take() {
+            if let Some(d) = cell.take().filter(|_| entered) {
                 let mut cx = Cx::new(env);
                 env.shared.note(d, Context::Cease);
                 d.cease(&mut cx);
