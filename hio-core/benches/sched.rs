@@ -1,1 +1,610 @@
-fn main() {}
+//! Scheduler cost: nanoseconds per doer-run of hio-core's `Deeds` (through
+//! `Doist::pass`), each case beside a REFERENCE measured in the same run.
+//!
+//! The reference is a faithful port of Python hio's own algorithm
+//! (`hio/core/doing.py`, `Doist.recur` and `DoDoer.recur`): a `VecDeque` of
+//! deeds `(dog, retyme, doer)`; each pass appends a `(None, ..)` marker, then
+//! pops the front deed until it meets the marker; a due deed
+//! (`retyme <= tyme`) is sent the tyme (one virtual call, which yields the
+//! doer's tock, or "stops" when the doer is done), gets `retyme = tyme +
+//! parent tock` for tock 0 or `retyme += tock` otherwise, and is pushed back;
+//! a deed not due is pushed back unchanged. Tyme is integer nanoseconds on
+//! both sides (hio uses `f64`). A reference DoDoer runs its own deque inside
+//! its `send`, as hio's `DoDoer.recur` does.
+//!
+//! Both sides run the same three doer types (counter, accumulator, toggler:
+//! trivial work, never finishing), interleaved 0,1,2,0,1,2,... so dispatch
+//! stays dynamic.
+//!
+//! Cases (each hio-core and reference):
+//! - `flat-N`, N = 10, 100, 1000, 10000: N doers, tock 0, in one Doist.
+//! - `nested-100x100`: the Doist holds 100 DoDoers (tock 0) of 100 doers
+//!   each. A pass is 10 100 doer-runs (100 DoDoer recurs + 10 000 leaf
+//!   recurs); ns/doer-run divides by 10 100.
+//! - `sparse-10000`: 10 000 doers; doers 0, 100, 200, ... (100 of them,
+//!   spread evenly) have tock = the Doist's tock (1 ms) and are due every
+//!   pass; the other 9 900 have tock 10^15 ns (about 11.6 days of tyme) and,
+//!   once past their first run at tyme 0 (done in setup, untimed), never come
+//!   due during the bench. ns/due-doer-run divides the pass by 100 and is
+//!   compared with dense `flat-10000` (goal: ratio <= 3).
+//!
+//! After criterion has measured everything, one line per case goes to
+//! stdout:
+//!
+//! ```text
+//! sched flat-100: 3.10 ns/doer-run, reference 3.50 ns/doer-run, ratio 0.886
+//! sched sparse-10000: 40.00 ns/due-doer-run, dense flat-10000 3.00 ns/doer-run, ratio 13.333
+//! ```
+//!
+//! The figures are the median, over criterion's last 10 measurement samples,
+//! of the time per pass (timed with `iter_custom`), divided by the doer-runs
+//! of one pass. With `-- --test` criterion runs each benchmark once (one
+//! pass, untuned, cold) and the lines still print, from that single pass: a
+//! smoke test, not a measurement.
+//!
+//! Everything runs in a thread with a 256 MiB stack (a `Doist<'_, 10000>`
+//! is about 240 KB inline; it is also boxed).
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use hio_core::{Cx, DoDoer, Doer, Doist, Fault, Step, Tock};
+
+/// The Doist's tock, in both schedulers.
+const DOIST_TOCK: u64 = 1_000_000;
+/// A tock so long that such a doer never comes due again during the bench.
+const NEVER: u64 = 1_000_000_000_000_000;
+/// Criterion samples per benchmark (its minimum); the printed figures use the
+/// last this-many timed calls, which are always measurement samples.
+const SAMPLES: usize = 10;
+
+// ---------------------------------------------------------------------------
+// The three doer types, with the same work on both sides.
+
+/// Counts its runs.
+struct Counter {
+    n: u64,
+    tock: u64,
+}
+
+impl Counter {
+    #[inline(always)]
+    fn work(&mut self, _tyme: u64) {
+        self.n = self.n.wrapping_add(1);
+    }
+}
+
+/// Sums the tymes it ran at.
+struct Accumulator {
+    sum: u64,
+    tock: u64,
+}
+
+impl Accumulator {
+    #[inline(always)]
+    fn work(&mut self, tyme: u64) {
+        self.sum = self.sum.wrapping_add(tyme);
+    }
+}
+
+/// Flips a flag, counting the flips to "on".
+struct Toggler {
+    on: bool,
+    ons: u64,
+    tock: u64,
+}
+
+impl Toggler {
+    #[inline(always)]
+    fn work(&mut self, _tyme: u64) {
+        self.on = !self.on;
+        self.ons += u64::from(self.on);
+    }
+}
+
+/// The reference's doer interface: hio's `dog.send(tyme)`. `Some(tock)` is
+/// the tock the generator yielded (0: run again at the parent's next run);
+/// `None` is `StopIteration` (the doer is done).
+trait RefDoer {
+    fn send(&mut self, tyme: u64) -> Option<u64>;
+}
+
+macro_rules! doer_both_ways {
+    ($t:ty) => {
+        impl Doer for $t {
+            fn tock(&self) -> Tock {
+                Tock::from_nanos(self.tock)
+            }
+            fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+                self.work(cx.tyme().as_nanos());
+                Ok(Step::Continue)
+            }
+        }
+        impl RefDoer for $t {
+            fn send(&mut self, tyme: u64) -> Option<u64> {
+                self.work(tyme);
+                Some(self.tock)
+            }
+        }
+    };
+}
+
+doer_both_ways!(Counter);
+doer_both_ways!(Accumulator);
+doer_both_ways!(Toggler);
+
+/// `n` doers for hio-core, doer `i` of type `i % 3` with tock `tock_of(i)`.
+struct Doers {
+    n: usize,
+    counters: Vec<Counter>,
+    accumulators: Vec<Accumulator>,
+    togglers: Vec<Toggler>,
+}
+
+impl Doers {
+    fn new(n: usize, tock_of: impl Fn(usize) -> u64) -> Self {
+        let mut d = Doers {
+            n,
+            counters: Vec::new(),
+            accumulators: Vec::new(),
+            togglers: Vec::new(),
+        };
+        for i in 0..n {
+            let tock = tock_of(i);
+            match i % 3 {
+                0 => d.counters.push(Counter { n: 0, tock }),
+                1 => d.accumulators.push(Accumulator { sum: 0, tock }),
+                _ => d.togglers.push(Toggler {
+                    on: false,
+                    ons: 0,
+                    tock,
+                }),
+            }
+        }
+        d
+    }
+
+    /// The doers in order `0..n`, interleaving the three types.
+    fn refs(&mut self) -> Vec<&mut dyn Doer> {
+        let mut a = self.counters.iter_mut();
+        let mut b = self.accumulators.iter_mut();
+        let mut c = self.togglers.iter_mut();
+        let mut out: Vec<&mut dyn Doer> = Vec::with_capacity(self.n);
+        for i in 0..self.n {
+            let d: Option<&mut dyn Doer> = match i % 3 {
+                0 => a.next().map(|d| d as &mut dyn Doer),
+                1 => b.next().map(|d| d as &mut dyn Doer),
+                _ => c.next().map(|d| d as &mut dyn Doer),
+            };
+            out.extend(d);
+        }
+        out
+    }
+
+    /// Something that depends on every doer's work, so none of it is dead.
+    fn checksum(&self) -> u64 {
+        self.counters.iter().map(|d| d.n).sum::<u64>()
+            + self.accumulators.iter().map(|d| d.sum).sum::<u64>()
+            + self.togglers.iter().map(|d| d.ons).sum::<u64>()
+    }
+}
+
+/// The same `n` doers for the reference, each in its own box.
+fn ref_doers(n: usize, tock_of: impl Fn(usize) -> u64) -> Vec<Box<dyn RefDoer>> {
+    (0..n)
+        .map(|i| -> Box<dyn RefDoer> {
+            let tock = tock_of(i);
+            match i % 3 {
+                0 => Box::new(Counter { n: 0, tock }),
+                1 => Box::new(Accumulator { sum: 0, tock }),
+                _ => Box::new(Toggler {
+                    on: false,
+                    ons: 0,
+                    tock,
+                }),
+            }
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// The reference: hio's Doist.recur / DoDoer.recur.
+
+/// hio's deed triple `(dog, retyme, doer)`; `dog: None` is the pass marker.
+struct Deed {
+    dog: Option<Box<dyn RefDoer>>,
+    retyme: u64,
+    doer: usize,
+}
+
+/// One pass over `deeds` at `tyme`, `tock` being the scheduler's own tock
+/// (hio's `recur` body, line for line).
+fn ref_recur(deeds: &mut VecDeque<Deed>, done: &mut [bool], tyme: u64, tock: u64) {
+    deeds.push_back(Deed {
+        dog: None,
+        retyme: 0,
+        doer: usize::MAX,
+    }); // append run through once marker
+    while let Some(Deed {
+        dog,
+        mut retyme,
+        doer,
+    }) = deeds.pop_front()
+    {
+        let Some(mut dog) = dog else {
+            break; // marker: once through
+        };
+        if retyme <= tyme {
+            match dog.send(tyme) {
+                None => {
+                    // StopIteration: assign done state, do not re-append
+                    if let Some(d) = done.get_mut(doer) {
+                        *d = true;
+                    }
+                }
+                Some(t) => {
+                    if t == 0 {
+                        retyme = tyme + tock; // rerun at next recur
+                    } else {
+                        retyme += t; // cumulative retyme of doer tock
+                    }
+                    deeds.push_back(Deed {
+                        dog: Some(dog),
+                        retyme,
+                        doer,
+                    });
+                }
+            }
+        } else {
+            deeds.push_back(Deed {
+                dog: Some(dog),
+                retyme,
+                doer,
+            });
+        }
+    }
+}
+
+/// hio's `enter`: every doer gets a deed due at the current tyme (the
+/// bench's doers have nothing to do in enter).
+fn ref_enter(doers: Vec<Box<dyn RefDoer>>, tyme: u64) -> VecDeque<Deed> {
+    doers
+        .into_iter()
+        .enumerate()
+        .map(|(doer, dog)| Deed {
+            dog: Some(dog),
+            retyme: tyme,
+            doer,
+        })
+        .collect()
+}
+
+/// hio's `Doist`, reduced to what a pass needs.
+struct RefDoist {
+    tyme: u64,
+    tock: u64,
+    deeds: VecDeque<Deed>,
+    done: Vec<bool>,
+}
+
+impl RefDoist {
+    fn new(tock: u64, doers: Vec<Box<dyn RefDoer>>) -> Self {
+        let done = vec![false; doers.len()];
+        RefDoist {
+            tyme: 0,
+            tock,
+            deeds: ref_enter(doers, 0),
+            done,
+        }
+    }
+
+    /// `Doist.recur` then the loop's `if not self.deeds` check. True once
+    /// no deed is left.
+    fn pass(&mut self) -> bool {
+        ref_recur(&mut self.deeds, &mut self.done, self.tyme, self.tock);
+        self.tyme += self.tock; // self.tick()
+        self.deeds.is_empty()
+    }
+}
+
+/// hio's `DoDoer`: its `send` runs its own deque at the parent's tyme.
+struct RefDoDoer {
+    tock: u64,
+    always: bool,
+    deeds: VecDeque<Deed>,
+    done: Vec<bool>,
+}
+
+impl RefDoer for RefDoDoer {
+    fn send(&mut self, tyme: u64) -> Option<u64> {
+        ref_recur(&mut self.deeds, &mut self.done, tyme, self.tock);
+        if self.deeds.is_empty() && !self.always {
+            None
+        } else {
+            Some(self.tock)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Recording what criterion measured, to print the summary lines.
+
+/// Per benchmark: ns per pass of every timed call, in call order.
+#[derive(Default)]
+struct Records(RefCell<BTreeMap<String, Vec<f64>>>);
+
+impl Records {
+    fn push(&self, key: &str, elapsed: Duration, iters: u64) {
+        let per = elapsed.as_nanos() as f64 / iters.max(1) as f64;
+        self.0
+            .borrow_mut()
+            .entry(key.to_owned())
+            .or_default()
+            .push(per);
+    }
+
+    /// Median ns per pass over the last `SAMPLES` timed calls.
+    fn per_pass(&self, key: &str) -> Option<f64> {
+        let map = self.0.borrow();
+        let all = map.get(key)?;
+        let mut last: Vec<f64> = all[all.len().saturating_sub(SAMPLES)..].to_vec();
+        last.sort_by(f64::total_cmp);
+        let n = last.len();
+        match n {
+            0 => None,
+            _ if n % 2 == 1 => Some(last[n / 2]),
+            _ => Some((last[n / 2 - 1] + last[n / 2]) / 2.0),
+        }
+    }
+}
+
+/// Benchmarks `pass` as one criterion function, timing passes with
+/// `iter_custom` and recording them under `key`.
+fn bench_passes(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    id: BenchmarkId,
+    rec: &Records,
+    key: &str,
+    mut pass: impl FnMut(),
+) {
+    group.bench_function(id, |b| {
+        b.iter_custom(|iters| {
+            let t0 = Instant::now();
+            for _ in 0..iters {
+                pass();
+            }
+            let elapsed = t0.elapsed();
+            rec.push(key, elapsed, iters);
+            elapsed
+        })
+    });
+}
+
+fn doist_tock() -> Tock {
+    Tock::from_nanos(DOIST_TOCK)
+}
+
+/// A boxed hio-core Doist running `doers`, entered, with `warm` passes done.
+fn core_doist<'a, const N: usize>(doers: Vec<&'a mut dyn Doer>, warm: usize) -> Box<Doist<'a, N>> {
+    let mut doist: Box<Doist<'a, N>> = Box::new(Doist::new(doist_tock()).unwrap());
+    for d in doers {
+        doist.add(d).unwrap();
+    }
+    assert!(doist.enter().is_none());
+    for _ in 0..warm {
+        assert!(doist.pass().is_none());
+    }
+    doist
+}
+
+// ---------------------------------------------------------------------------
+// The cases.
+
+fn flat<const N: usize>(c: &mut Criterion, rec: &Records) {
+    let case = format!("flat-{N}");
+    let mut group = c.benchmark_group(&case);
+    group.throughput(Throughput::Elements(N as u64));
+
+    let mut doers = Doers::new(N, |_| 0);
+    {
+        let mut doist = core_doist::<N>(doers.refs(), 3);
+        bench_passes(
+            &mut group,
+            BenchmarkId::new("hio-core", N),
+            rec,
+            &format!("{case}/core"),
+            || {
+                black_box(doist.pass());
+            },
+        );
+    }
+    black_box(doers.checksum());
+
+    let mut refd = RefDoist::new(DOIST_TOCK, ref_doers(N, |_| 0));
+    for _ in 0..3 {
+        refd.pass();
+    }
+    bench_passes(
+        &mut group,
+        BenchmarkId::new("reference", N),
+        rec,
+        &format!("{case}/ref"),
+        || {
+            black_box(refd.pass());
+        },
+    );
+    group.finish();
+}
+
+const GROUPS: usize = 100;
+const PER_GROUP: usize = 100;
+
+fn nested(c: &mut Criterion, rec: &Records) {
+    let case = "nested-100x100";
+    let mut group = c.benchmark_group(case);
+    group.throughput(Throughput::Elements((GROUPS * (PER_GROUP + 1)) as u64));
+
+    let mut leaves: Vec<Doers> = (0..GROUPS).map(|_| Doers::new(PER_GROUP, |_| 0)).collect();
+    {
+        let mut dodoers: Vec<DoDoer<'_, PER_GROUP>> = Vec::with_capacity(GROUPS);
+        for l in leaves.iter_mut() {
+            let mut g: DoDoer<'_, PER_GROUP> = DoDoer::new("group");
+            for d in l.refs() {
+                g.add(d).unwrap();
+            }
+            dodoers.push(g);
+        }
+        let tops: Vec<&mut dyn Doer> = dodoers.iter_mut().map(|g| g as &mut dyn Doer).collect();
+        let mut doist = core_doist::<GROUPS>(tops, 3);
+        bench_passes(
+            &mut group,
+            BenchmarkId::new("hio-core", "100x100"),
+            rec,
+            &format!("{case}/core"),
+            || {
+                black_box(doist.pass());
+            },
+        );
+    }
+    black_box(leaves.iter().map(Doers::checksum).sum::<u64>());
+
+    let tops: Vec<Box<dyn RefDoer>> = (0..GROUPS)
+        .map(|_| -> Box<dyn RefDoer> {
+            Box::new(RefDoDoer {
+                tock: 0,
+                always: false,
+                deeds: ref_enter(ref_doers(PER_GROUP, |_| 0), 0),
+                done: vec![false; PER_GROUP],
+            })
+        })
+        .collect();
+    let mut refd = RefDoist::new(DOIST_TOCK, tops);
+    for _ in 0..3 {
+        refd.pass();
+    }
+    bench_passes(
+        &mut group,
+        BenchmarkId::new("reference", "100x100"),
+        rec,
+        &format!("{case}/ref"),
+        || {
+            black_box(refd.pass());
+        },
+    );
+    group.finish();
+}
+
+const SPARSE_N: usize = 10_000;
+const SPARSE_EVERY: usize = 100;
+
+fn sparse_tock(i: usize) -> u64 {
+    if i % SPARSE_EVERY == 0 {
+        DOIST_TOCK
+    } else {
+        NEVER
+    }
+}
+
+fn sparse(c: &mut Criterion, rec: &Records) {
+    let case = "sparse-10000";
+    let due = (SPARSE_N / SPARSE_EVERY) as u64;
+    let mut group = c.benchmark_group(case);
+    group.throughput(Throughput::Elements(due));
+
+    let mut doers = Doers::new(SPARSE_N, sparse_tock);
+    {
+        // the first pass (tyme 0) runs all 10 000; later ones only the 100
+        let mut doist = core_doist::<SPARSE_N>(doers.refs(), 3);
+        bench_passes(
+            &mut group,
+            BenchmarkId::new("hio-core", SPARSE_N),
+            rec,
+            &format!("{case}/core"),
+            || {
+                black_box(doist.pass());
+            },
+        );
+    }
+    black_box(doers.checksum());
+
+    // For the record only: hio's algorithm walks every deed each pass too.
+    let mut refd = RefDoist::new(DOIST_TOCK, ref_doers(SPARSE_N, sparse_tock));
+    for _ in 0..3 {
+        refd.pass();
+    }
+    bench_passes(
+        &mut group,
+        BenchmarkId::new("reference", SPARSE_N),
+        rec,
+        &format!("{case}/ref"),
+        || {
+            black_box(refd.pass());
+        },
+    );
+    group.finish();
+}
+
+// ---------------------------------------------------------------------------
+
+fn summary(rec: &Records) {
+    let cases: [(&str, f64); 5] = [
+        ("flat-10", 10.0),
+        ("flat-100", 100.0),
+        ("flat-1000", 1000.0),
+        ("flat-10000", 10_000.0),
+        ("nested-100x100", (GROUPS * (PER_GROUP + 1)) as f64),
+    ];
+    for (case, runs) in cases {
+        let core = rec.per_pass(&format!("{case}/core"));
+        let reference = rec.per_pass(&format!("{case}/ref"));
+        if let (Some(x), Some(y)) = (core, reference) {
+            let (x, y) = (x / runs, y / runs);
+            println!(
+                "sched {case}: {x:.2} ns/doer-run, reference {y:.2} ns/doer-run, ratio {:.3}",
+                x / y
+            );
+        }
+    }
+    let sparse = rec.per_pass("sparse-10000/core");
+    let dense = rec.per_pass("flat-10000/core");
+    if let (Some(z), Some(x)) = (sparse, dense) {
+        let z = z / (SPARSE_N / SPARSE_EVERY) as f64;
+        let x = x / SPARSE_N as f64;
+        println!(
+            "sched sparse-10000: {z:.2} ns/due-doer-run, dense flat-10000 {x:.2} ns/doer-run, ratio {:.3}",
+            z / x
+        );
+    }
+}
+
+fn run() {
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(SAMPLES)
+        .without_plots()
+        .configure_from_args();
+    let rec = Records::default();
+    flat::<10>(&mut c, &rec);
+    flat::<100>(&mut c, &rec);
+    flat::<1000>(&mut c, &rec);
+    flat::<10_000>(&mut c, &rec);
+    nested(&mut c, &rec);
+    sparse(&mut c, &rec);
+    c.final_summary();
+    summary(&rec);
+}
+
+fn main() {
+    // Big Doists are built (then boxed) on this thread's stack.
+    std::thread::Builder::new()
+        .name("sched-bench".into())
+        .stack_size(256 << 20)
+        .spawn(run)
+        .expect("spawn the bench thread")
+        .join()
+        .expect("the bench thread panicked");
+}

@@ -20,7 +20,10 @@ pub const DEED_BYTES: usize =
 // The build check of the memory goal: at most 16 bytes per scheduled doer
 // on every 32-bit target.
 #[cfg(target_pointer_width = "32")]
-const _: () = assert!(DEED_BYTES <= 16, "a deed must cost at most 16 bytes on 32-bit targets");
+const _: () = assert!(
+    DEED_BYTES <= 16,
+    "a deed must cost at most 16 bytes on 32-bit targets"
+);
 
 /// The capacity of a scheduler was exhausted; the doer is handed back.
 pub struct Full<T>(pub T);
