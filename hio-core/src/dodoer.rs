@@ -67,6 +67,15 @@ impl<'a, const N: usize, const S: usize> DoDoer<'a, N, S> {
         self
     }
 
+    /// Contains its children's recur faults instead of passing them up
+    /// (opt-in; the contract's default is to pass them up): a failing child
+    /// ends aborted, its siblings keep running, and
+    /// [`Deeds::contained`] counts it.
+    pub fn contain(self, contain: bool) -> Self {
+        self.deeds.contain(contain);
+        self
+    }
+
     /// Changes its tock (also from inside a run).
     pub fn set_tock(&mut self, tock: Tock) {
         self.tock = tock;

@@ -87,6 +87,8 @@ pub struct Deeds<'a, const N: usize, const S: usize> {
     fresh_tyme: Cell<Tyme>,
     min_due: Cell<Tyme>,
     state: Cell<State>,
+    contain: Cell<bool>,
+    contained: Cell<u32>,
 }
 
 impl<'a, const N: usize, const S: usize> Deeds<'a, N, S> {
@@ -106,6 +108,8 @@ impl<'a, const N: usize, const S: usize> Deeds<'a, N, S> {
             fresh_tyme: Cell::new(Tyme::MAX),
             min_due: Cell::new(Tyme::MAX),
             state: Cell::new(State::Idle),
+            contain: Cell::new(false),
+            contained: Cell::new(0),
         }
     }
 
@@ -135,6 +139,18 @@ impl<'a, const N: usize, const S: usize> Deeds<'a, N, S> {
     /// Whether it runs no doer.
     pub fn is_empty(&self) -> bool {
         self.live.get() == 0
+    }
+
+    /// Contains its children's recur faults (opt-in, beyond hio): a child
+    /// whose recur fails ends aborted (abort, exit) and its siblings keep
+    /// running; the fault is counted, not passed up.
+    pub fn contain(&self, contain: bool) {
+        self.contain.set(contain);
+    }
+
+    /// How many child faults it has contained.
+    pub fn contained(&self) -> u32 {
+        self.contained.get()
     }
 
     /// The earliest retyme among its doers (`Tyme::MAX` when none).
@@ -273,6 +289,13 @@ impl<'a, const N: usize, const S: usize> Deeds<'a, N, S> {
                 Err(f) => {
                     self.running.set(NONE);
                     self.live.set(self.live.get() - 1);
+                    if self.contain.get() {
+                        // opt-in containment: the child ends aborted, its
+                        // siblings go on, the fault goes no further
+                        finish(&mut cx, d, Context::Abort);
+                        self.contained.set(self.contained.get().wrapping_add(1));
+                        continue;
+                    }
                     shared.blame(d);
                     finish(&mut cx, d, Context::Abort);
                     result = Err(f);

@@ -1777,3 +1777,65 @@ fn real_time_with_a_start_paces_from_the_clock_origin() {
     );
     assert_eq!(clock.waits, [ty("1000.02"), ty("1000.04")]);
 }
+
+mod containment {
+    use hio_core::{Cx, DoDoer, Doer, Doist, End, Fault, SimClock, Step, Tock};
+    use std::cell::Cell;
+
+    struct Flaky<'a> {
+        name: &'static str,
+        fail_at: u32,
+        runs: &'a Cell<u32>,
+    }
+
+    impl Doer for Flaky<'_> {
+        fn name(&self) -> &str {
+            self.name
+        }
+        fn recur(&mut self, _: &mut Cx<'_>) -> Result<Step, Fault> {
+            self.runs.set(self.runs.get() + 1);
+            if self.runs.get() == self.fail_at {
+                Err(Fault::failed("flaky"))
+            } else {
+                Ok(Step::Continue)
+            }
+        }
+    }
+
+    #[test]
+    fn a_containing_dodoer_keeps_the_siblings_of_a_failed_child() {
+        let (a, b, c) = (Cell::new(0), Cell::new(0), Cell::new(0));
+        let mut fa = Flaky {
+            name: "a",
+            fail_at: 0,
+            runs: &a,
+        };
+        let mut fb = Flaky {
+            name: "b",
+            fail_at: 2,
+            runs: &b,
+        };
+        let mut fc = Flaky {
+            name: "c",
+            fail_at: 0,
+            runs: &c,
+        };
+        let mut dd: DoDoer<'_, 3> = DoDoer::new("dd").contain(true);
+        dd.add(&mut fa).unwrap();
+        dd.add(&mut fb).unwrap();
+        dd.add(&mut fc).unwrap();
+        let mut doist: Doist<'_, 1> = Doist::new(Tock::from_secs(1))
+            .unwrap()
+            .with_limit(Tock::from_secs(5));
+        doist.add(&mut dd).unwrap();
+        let report = doist.run(&mut SimClock::new(), None);
+        assert_eq!(report.end, End::Limit, "the fault went no further");
+        drop(doist);
+        assert_eq!(dd.deeds().contained(), 1);
+        assert_eq!(
+            (a.get(), b.get(), c.get()),
+            (5, 2, 5),
+            "c ran in the pass where b failed"
+        );
+    }
+}
