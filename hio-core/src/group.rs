@@ -207,12 +207,12 @@ impl<'a, const N: usize, const S: usize> Deeds<'a, N, S> {
                         r.set(t);
                     }
                 }
-                Ok(None) => self.live.set(self.live.get() - 1),
+                Ok(None) => self.live.set(self.live.get().saturating_sub(1)),
                 Err(f) => {
                     // never enter the rest
                     for c in self.doers.get(i..len).unwrap_or(&[]) {
                         if c.take().is_some() {
-                            self.live.set(self.live.get() - 1);
+                            self.live.set(self.live.get().saturating_sub(1));
                         }
                     }
                     return Err(f);
@@ -282,13 +282,13 @@ impl<'a, const N: usize, const S: usize> Deeds<'a, N, S> {
                 }
                 Ok(Step::Done) => {
                     self.running.set(NONE);
-                    self.live.set(self.live.get() - 1);
+                    self.live.set(self.live.get().saturating_sub(1));
                     finish(&mut cx, d, Context::Clean);
                     false
                 }
                 Err(f) => {
                     self.running.set(NONE);
-                    self.live.set(self.live.get() - 1);
+                    self.live.set(self.live.get().saturating_sub(1));
                     if self.contain.get() {
                         // opt-in containment: the child ends aborted, its
                         // siblings go on, the fault goes no further
@@ -319,7 +319,7 @@ impl<'a, const N: usize, const S: usize> Deeds<'a, N, S> {
                 let i = self.running.get() as usize;
                 self.running.set(NONE);
                 if remove_me {
-                    self.live.set(self.live.get() - 1);
+                    self.live.set(self.live.get().saturating_sub(1));
                     finish(&mut Cx::new(env), d, Context::Cease);
                 } else if let Some(c) = self.doers.get(i) {
                     c.set(Some(d));
@@ -559,7 +559,7 @@ impl<const N: usize, const S: usize> Group for Deeds<'_, N, S> {
             if names.contains(&d.name()) {
                 let mut cx = Cx::new(&env);
                 finish(&mut cx, d, Context::Cease);
-                self.live.set(self.live.get() - 1);
+                self.live.set(self.live.get().saturating_sub(1));
             } else {
                 cell.set(Some(d));
             }
