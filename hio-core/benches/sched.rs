@@ -28,19 +28,28 @@
 //!   due during the bench. ns/due-doer-run divides the pass by 100 and is
 //!   compared with dense `flat-10000` (goal: ratio <= 3).
 //!
-//! After criterion has measured everything, one line per case goes to
-//! stdout:
+//! Criterion measures every benchmark (groups `flat-N`, `nested-100x100`,
+//! `sparse-10000`, functions `hio-core` and `reference`; 1 s warm-up, 2 s,
+//! 10 samples: about 40 s in all). Then, for every case criterion ran, the
+//! bench times PAIRED ROUNDS of its own (15 rounds; each round times a
+//! batch of about 4 ms of passes of each side in turn, so both sides see the
+//! same machine load) and prints one line per case to stdout, after
+//! criterion's output:
 //!
 //! ```text
-//! sched flat-100: 3.10 ns/doer-run, reference 3.50 ns/doer-run, ratio 0.886
-//! sched sparse-10000: 40.00 ns/due-doer-run, dense flat-10000 3.00 ns/doer-run, ratio 13.333
+//! sched flat-100: 4.36 ns/doer-run, reference 2.50 ns/doer-run, ratio 1.743
+//! sched sparse-10000: 79.96 ns/due-doer-run, dense flat-10000 4.20 ns/doer-run, ratio 19.038
 //! ```
 //!
-//! The figures are the median, over criterion's last 10 measurement samples,
-//! of the time per pass (timed with `iter_custom`), divided by the doer-runs
-//! of one pass. With `-- --test` criterion runs each benchmark once (one
-//! pass, untuned, cold) and the lines still print, from that single pass: a
-//! smoke test, not a measurement.
+//! Each figure is the median over the rounds of the time per pass divided by
+//! the doer-runs of one pass. For the sparse line, the dense flat-10000
+//! figure comes from a second dense Doist paired with the sparse one (so it
+//! may differ a little from the `flat-10000` line). Criterion's own
+//! estimates (time per pass, doer-runs/s as throughput) stay in its output.
+//!
+//! With `-- --test` criterion runs each benchmark once; the lines still
+//! print, from ONE pass of each side (a smoke test, not a measurement).
+//! Benchmarks filtered out (`cargo bench ... -- flat-10/`) print no line.
 //!
 //! Everything runs in a thread with a 256 MiB stack (a `Doist<'_, 10000>`
 //! is about 240 KB inline; it is also boxed).
@@ -57,9 +66,6 @@ use hio_core::{Cx, DoDoer, Doer, Doist, Fault, Step, Tock};
 const DOIST_TOCK: u64 = 1_000_000;
 /// A tock so long that such a doer never comes due again during the bench.
 const NEVER: u64 = 1_000_000_000_000_000;
-/// Criterion samples per benchmark (its minimum); the printed figures use the
-/// last this-many timed calls, which are always measurement samples.
-const SAMPLES: usize = 10;
 
 // ---------------------------------------------------------------------------
 // The three doer types, with the same work on both sides.
@@ -330,35 +336,83 @@ impl RefDoer for RefDoDoer {
 }
 
 // ---------------------------------------------------------------------------
-// Recording what criterion measured, to print the summary lines.
+// Timing.
 
-/// Per benchmark: ns per pass of every timed call, in call order.
+/// What ran, and the figures to print.
 #[derive(Default)]
-struct Records(RefCell<BTreeMap<String, Vec<f64>>>);
+struct Records {
+    /// Per criterion benchmark: ns per pass of every timed call.
+    criterion: RefCell<BTreeMap<String, Vec<f64>>>,
+    /// Per case: median ns per pass of each side, from paired rounds.
+    paired: RefCell<BTreeMap<String, Vec<f64>>>,
+}
 
 impl Records {
     fn push(&self, key: &str, elapsed: Duration, iters: u64) {
         let per = elapsed.as_nanos() as f64 / iters.max(1) as f64;
-        self.0
+        self.criterion
             .borrow_mut()
             .entry(key.to_owned())
             .or_default()
             .push(per);
     }
 
-    /// Median ns per pass over the last `SAMPLES` timed calls.
-    fn per_pass(&self, key: &str) -> Option<f64> {
-        let map = self.0.borrow();
-        let all = map.get(key)?;
-        let mut last: Vec<f64> = all[all.len().saturating_sub(SAMPLES)..].to_vec();
-        last.sort_by(f64::total_cmp);
-        let n = last.len();
-        match n {
-            0 => None,
-            _ if n % 2 == 1 => Some(last[n / 2]),
-            _ => Some((last[n / 2 - 1] + last[n / 2]) / 2.0),
+    /// Whether criterion ran (timed) benchmark `key` (it was not filtered
+    /// out, and this is not `--list`).
+    fn ran(&self, key: &str) -> bool {
+        self.criterion.borrow().contains_key(key)
+    }
+
+    fn paired(&self, case: &str) -> Option<Vec<f64>> {
+        self.paired.borrow().get(case).cloned()
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => v[n / 2],
+        _ => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Whether criterion was asked to run each benchmark once (`--test`).
+fn test_mode() -> bool {
+    std::env::args().any(|a| a == "--test")
+}
+
+/// Paired rounds: each round times a batch of passes of every side in turn,
+/// so all sides see the same machine load. Records, under `case`, the median
+/// ns per pass of each side.
+fn paired(rec: &Records, case: &str, sides: &mut [&mut dyn FnMut()]) {
+    const ROUNDS: usize = 15;
+    const BATCH_NS: f64 = 4e6;
+    let time = |f: &mut dyn FnMut(), n: u64| {
+        let t0 = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        t0.elapsed().as_nanos() as f64 / n as f64
+    };
+    let (rounds, batches): (usize, Vec<u64>) = if test_mode() {
+        (1, vec![1; sides.len()])
+    } else {
+        let b = sides
+            .iter_mut()
+            .map(|f| (BATCH_NS / time(&mut **f, 3).max(1.0)).clamp(1.0, 1e7) as u64)
+            .collect();
+        (ROUNDS, b)
+    };
+    let mut per: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); sides.len()];
+    for _ in 0..rounds {
+        for ((f, &n), out) in sides.iter_mut().zip(&batches).zip(per.iter_mut()) {
+            out.push(time(&mut **f, n));
         }
     }
+    let medians = per.iter_mut().map(|v| median(v)).collect();
+    rec.paired.borrow_mut().insert(case.to_owned(), medians);
 }
 
 /// Benchmarks `pass` as one criterion function, timing passes with
@@ -368,7 +422,7 @@ fn bench_passes(
     id: BenchmarkId,
     rec: &Records,
     key: &str,
-    mut pass: impl FnMut(),
+    pass: &mut dyn FnMut(),
 ) {
     group.bench_function(id, |b| {
         b.iter_custom(|iters| {
@@ -400,78 +454,67 @@ fn core_doist<'a, const N: usize>(doers: Vec<&'a mut dyn Doer>, warm: usize) -> 
     doist
 }
 
+/// A reference Doist running `doers`, with `warm` passes done.
+fn ref_doist(doers: Vec<Box<dyn RefDoer>>, warm: usize) -> RefDoist {
+    let mut refd = RefDoist::new(DOIST_TOCK, doers);
+    for _ in 0..warm {
+        assert!(!refd.pass());
+    }
+    refd
+}
+
 // ---------------------------------------------------------------------------
 // The cases.
 
 fn flat<const N: usize>(c: &mut Criterion, rec: &Records) {
     let case = format!("flat-{N}");
+    let (core_key, ref_key) = (format!("{case}/core"), format!("{case}/ref"));
+    let mut doers = Doers::new(N, |_| 0);
+    let mut doist = core_doist::<N>(doers.refs(), 3);
+    let mut refd = ref_doist(ref_doers(N, |_| 0), 3);
+    let mut core_pass = || {
+        black_box(doist.pass());
+    };
+    let mut ref_pass = || {
+        black_box(refd.pass());
+    };
+
     let mut group = c.benchmark_group(&case);
     group.throughput(Throughput::Elements(N as u64));
-
-    let mut doers = Doers::new(N, |_| 0);
-    {
-        let mut doist = core_doist::<N>(doers.refs(), 3);
-        bench_passes(
-            &mut group,
-            BenchmarkId::new("hio-core", N),
-            rec,
-            &format!("{case}/core"),
-            || {
-                black_box(doist.pass());
-            },
-        );
-    }
-    black_box(doers.checksum());
-
-    let mut refd = RefDoist::new(DOIST_TOCK, ref_doers(N, |_| 0));
-    for _ in 0..3 {
-        refd.pass();
-    }
-    bench_passes(
-        &mut group,
-        BenchmarkId::new("reference", N),
-        rec,
-        &format!("{case}/ref"),
-        || {
-            black_box(refd.pass());
-        },
-    );
+    let id = |side| BenchmarkId::new(side, N);
+    bench_passes(&mut group, id("hio-core"), rec, &core_key, &mut core_pass);
+    bench_passes(&mut group, id("reference"), rec, &ref_key, &mut ref_pass);
     group.finish();
+
+    if rec.ran(&core_key) && rec.ran(&ref_key) {
+        paired(rec, &case, &mut [&mut core_pass, &mut ref_pass]);
+    }
+    drop(doist);
+    black_box(doers.checksum());
 }
 
 const GROUPS: usize = 100;
 const PER_GROUP: usize = 100;
+/// Doer-runs in one nested pass: every DoDoer and every leaf.
+const NESTED_RUNS: usize = GROUPS * (PER_GROUP + 1);
 
 fn nested(c: &mut Criterion, rec: &Records) {
     let case = "nested-100x100";
-    let mut group = c.benchmark_group(case);
-    group.throughput(Throughput::Elements((GROUPS * (PER_GROUP + 1)) as u64));
+    let (core_key, ref_key) = (format!("{case}/core"), format!("{case}/ref"));
 
     let mut leaves: Vec<Doers> = (0..GROUPS).map(|_| Doers::new(PER_GROUP, |_| 0)).collect();
-    {
-        let mut dodoers: Vec<DoDoer<'_, PER_GROUP>> = Vec::with_capacity(GROUPS);
-        for l in leaves.iter_mut() {
-            let mut g: DoDoer<'_, PER_GROUP> = DoDoer::new("group");
-            for d in l.refs() {
-                g.add(d).unwrap();
-            }
-            dodoers.push(g);
+    let mut dodoers: Vec<DoDoer<'_, PER_GROUP>> = Vec::with_capacity(GROUPS);
+    for l in leaves.iter_mut() {
+        let mut g: DoDoer<'_, PER_GROUP> = DoDoer::new("group");
+        for d in l.refs() {
+            g.add(d).unwrap();
         }
-        let tops: Vec<&mut dyn Doer> = dodoers.iter_mut().map(|g| g as &mut dyn Doer).collect();
-        let mut doist = core_doist::<GROUPS>(tops, 3);
-        bench_passes(
-            &mut group,
-            BenchmarkId::new("hio-core", "100x100"),
-            rec,
-            &format!("{case}/core"),
-            || {
-                black_box(doist.pass());
-            },
-        );
+        dodoers.push(g);
     }
-    black_box(leaves.iter().map(Doers::checksum).sum::<u64>());
+    let tops: Vec<&mut dyn Doer> = dodoers.iter_mut().map(|g| g as &mut dyn Doer).collect();
+    let mut doist = core_doist::<GROUPS>(tops, 3);
 
-    let tops: Vec<Box<dyn RefDoer>> = (0..GROUPS)
+    let ref_tops: Vec<Box<dyn RefDoer>> = (0..GROUPS)
         .map(|_| -> Box<dyn RefDoer> {
             Box::new(RefDoDoer {
                 tock: 0,
@@ -481,24 +524,32 @@ fn nested(c: &mut Criterion, rec: &Records) {
             })
         })
         .collect();
-    let mut refd = RefDoist::new(DOIST_TOCK, tops);
-    for _ in 0..3 {
-        refd.pass();
-    }
-    bench_passes(
-        &mut group,
-        BenchmarkId::new("reference", "100x100"),
-        rec,
-        &format!("{case}/ref"),
-        || {
-            black_box(refd.pass());
-        },
-    );
+    let mut refd = ref_doist(ref_tops, 3);
+
+    let mut core_pass = || {
+        black_box(doist.pass());
+    };
+    let mut ref_pass = || {
+        black_box(refd.pass());
+    };
+    let mut group = c.benchmark_group(case);
+    group.throughput(Throughput::Elements(NESTED_RUNS as u64));
+    let id = |side| BenchmarkId::new(side, "100x100");
+    bench_passes(&mut group, id("hio-core"), rec, &core_key, &mut core_pass);
+    bench_passes(&mut group, id("reference"), rec, &ref_key, &mut ref_pass);
     group.finish();
+
+    if rec.ran(&core_key) && rec.ran(&ref_key) {
+        paired(rec, case, &mut [&mut core_pass, &mut ref_pass]);
+    }
+    drop(doist);
+    drop(dodoers);
+    black_box(leaves.iter().map(Doers::checksum).sum::<u64>());
 }
 
 const SPARSE_N: usize = 10_000;
 const SPARSE_EVERY: usize = 100;
+const SPARSE_DUE: usize = SPARSE_N / SPARSE_EVERY;
 
 fn sparse_tock(i: usize) -> u64 {
     if i % SPARSE_EVERY == 0 {
@@ -510,68 +561,62 @@ fn sparse_tock(i: usize) -> u64 {
 
 fn sparse(c: &mut Criterion, rec: &Records) {
     let case = "sparse-10000";
-    let due = (SPARSE_N / SPARSE_EVERY) as u64;
-    let mut group = c.benchmark_group(case);
-    group.throughput(Throughput::Elements(due));
+    let (core_key, ref_key) = (format!("{case}/core"), format!("{case}/ref"));
 
+    // the first pass (tyme 0, in the warm-up) runs all 10 000; later ones
+    // only the 100 due
     let mut doers = Doers::new(SPARSE_N, sparse_tock);
-    {
-        // the first pass (tyme 0) runs all 10 000; later ones only the 100
-        let mut doist = core_doist::<SPARSE_N>(doers.refs(), 3);
-        bench_passes(
-            &mut group,
-            BenchmarkId::new("hio-core", SPARSE_N),
-            rec,
-            &format!("{case}/core"),
-            || {
-                black_box(doist.pass());
-            },
-        );
-    }
-    black_box(doers.checksum());
+    let mut doist = core_doist::<SPARSE_N>(doers.refs(), 3);
+    // for the record only: hio's algorithm walks every deed each pass too
+    let mut refd = ref_doist(ref_doers(SPARSE_N, sparse_tock), 3);
+    // the dense flat-10000 case again, to pair with the sparse one
+    let mut dense_doers = Doers::new(SPARSE_N, |_| 0);
+    let mut dense = core_doist::<SPARSE_N>(dense_doers.refs(), 3);
 
-    // For the record only: hio's algorithm walks every deed each pass too.
-    let mut refd = RefDoist::new(DOIST_TOCK, ref_doers(SPARSE_N, sparse_tock));
-    for _ in 0..3 {
-        refd.pass();
-    }
-    bench_passes(
-        &mut group,
-        BenchmarkId::new("reference", SPARSE_N),
-        rec,
-        &format!("{case}/ref"),
-        || {
-            black_box(refd.pass());
-        },
-    );
+    let mut core_pass = || {
+        black_box(doist.pass());
+    };
+    let mut ref_pass = || {
+        black_box(refd.pass());
+    };
+    let mut dense_pass = || {
+        black_box(dense.pass());
+    };
+    let mut group = c.benchmark_group(case);
+    group.throughput(Throughput::Elements(SPARSE_DUE as u64));
+    let id = |side| BenchmarkId::new(side, SPARSE_N);
+    bench_passes(&mut group, id("hio-core"), rec, &core_key, &mut core_pass);
+    bench_passes(&mut group, id("reference"), rec, &ref_key, &mut ref_pass);
     group.finish();
+
+    if rec.ran(&core_key) {
+        paired(rec, case, &mut [&mut core_pass, &mut dense_pass]);
+    }
+    drop((doist, dense));
+    black_box(doers.checksum() + dense_doers.checksum());
 }
 
 // ---------------------------------------------------------------------------
 
 fn summary(rec: &Records) {
-    let cases: [(&str, f64); 5] = [
-        ("flat-10", 10.0),
-        ("flat-100", 100.0),
-        ("flat-1000", 1000.0),
-        ("flat-10000", 10_000.0),
-        ("nested-100x100", (GROUPS * (PER_GROUP + 1)) as f64),
+    let cases: [(&str, usize); 5] = [
+        ("flat-10", 10),
+        ("flat-100", 100),
+        ("flat-1000", 1000),
+        ("flat-10000", 10_000),
+        ("nested-100x100", NESTED_RUNS),
     ];
     for (case, runs) in cases {
-        let core = rec.per_pass(&format!("{case}/core"));
-        let reference = rec.per_pass(&format!("{case}/ref"));
-        if let (Some(x), Some(y)) = (core, reference) {
-            let (x, y) = (x / runs, y / runs);
+        if let Some(&[x, y]) = rec.paired(case).as_deref() {
+            let (x, y) = (x / runs as f64, y / runs as f64);
             println!(
                 "sched {case}: {x:.2} ns/doer-run, reference {y:.2} ns/doer-run, ratio {:.3}",
                 x / y
             );
         }
     }
-    let sparse = rec.per_pass("sparse-10000/core");
-    let dense = rec.per_pass("flat-10000/core");
-    if let (Some(z), Some(x)) = (sparse, dense) {
-        let z = z / (SPARSE_N / SPARSE_EVERY) as f64;
+    if let Some(&[z, x]) = rec.paired("sparse-10000").as_deref() {
+        let z = z / SPARSE_DUE as f64;
         let x = x / SPARSE_N as f64;
         println!(
             "sched sparse-10000: {z:.2} ns/due-doer-run, dense flat-10000 {x:.2} ns/doer-run, ratio {:.3}",
@@ -584,7 +629,7 @@ fn run() {
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(2))
-        .sample_size(SAMPLES)
+        .sample_size(10)
         .without_plots()
         .configure_from_args();
     let rec = Records::default();
