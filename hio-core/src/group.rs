@@ -286,10 +286,14 @@ impl<'a, const N: usize, const S: usize> Deeds<'a, N, S> {
                 i += 1 + skipped;
                 continue;
             }
-            let Some(d) = self.doers.get(i).and_then(Cell::take) else {
+            let Some(dcell) = self.doers.get(i) else {
+                break;
+            };
+            let Some(d) = dcell.take() else {
                 i += 1;
                 continue;
             };
+            let (mut dcell, mut rcell) = (dcell, rcell);
             self.running.set(i as u16);
             let mut cx = Cx::new(env);
             if OBSERVE {
@@ -300,6 +304,10 @@ impl<'a, const N: usize, const S: usize> Deeds<'a, N, S> {
                 moves = self.moves.get();
                 i = self.running.get() as usize;
                 end = self.pass_end.get() as usize;
+                match (self.doers.get(i), self.retymes.get(i)) {
+                    (Some(dc), Some(rc)) => (dcell, rcell) = (dc, rc),
+                    _ => return (Ok(()), min_due),
+                }
             }
             let kept = match step {
                 Ok(Step::Continue) => {
@@ -310,9 +318,7 @@ impl<'a, const N: usize, const S: usize> Deeds<'a, N, S> {
                         retyme + tock
                     };
                     min_due = min_due.min(next);
-                    if let Some(r) = self.retymes.get(i) {
-                        r.set(next);
-                    }
+                    rcell.set(next);
                     true
                 }
                 Ok(Step::Done) => {
@@ -360,6 +366,10 @@ impl<'a, const N: usize, const S: usize> Deeds<'a, N, S> {
                         continue;
                     }
                     i = self.running.get() as usize;
+                    match self.doers.get(i) {
+                        Some(dc) => dcell = dc,
+                        None => return (Ok(()), min_due),
+                    }
                 }
             }
             self.running.set(NONE);
@@ -367,8 +377,8 @@ impl<'a, const N: usize, const S: usize> Deeds<'a, N, S> {
                 if remove_me {
                     self.live.set(self.live.get().saturating_sub(1));
                     finish(&mut Cx::new(env), d, Context::Cease);
-                } else if let Some(c) = self.doers.get(i) {
-                    c.set(Some(d));
+                } else {
+                    dcell.set(Some(d));
                 }
             }
             i += 1;
