@@ -1,30 +1,73 @@
 //! [`Console`], a line command doer, and [`Heartbeat`]: the logic of the
 //! serial flow that runs the same on a Cortex-M, under QEMU and on a host.
 
-use core::fmt::Write as _;
-
-use hio_core::{Cx, Doer, Fault, Pull, Push, Step, StopFlag, Tock};
+use hio_core::{Cx, Doer, Fault, Pull, Push, Step, StopFlag, Tock, Tyme};
 
 use crate::serial::{Frame, SerialStats};
 
-/// Writes into a frame, truncating what does not fit.
-struct FrameWriter<'f, const M: usize>(&'f mut Frame<M>);
+// Replies are formatted by hand, not with `core::fmt`: on a Cortex-M3 that
+// keeps about 1.5 KiB of formatting machinery out of the firmware.
 
-impl<const M: usize> core::fmt::Write for FrameWriter<'_, M> {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        for &b in s.as_bytes() {
-            if self.0.push(b).is_err() {
-                break;
-            }
+/// Appends `bytes`, cutting what does not fit.
+fn put<const M: usize>(f: &mut Frame<M>, bytes: &[u8]) {
+    for &b in bytes {
+        if f.push(b).is_err() {
+            break;
         }
-        Ok(())
     }
 }
 
-fn frame<const M: usize>(args: core::fmt::Arguments<'_>) -> Frame<M> {
+/// A frame holding `bytes` (cut to fit).
+fn frame<const M: usize>(bytes: &[u8]) -> Frame<M> {
     let mut f = Frame::new();
-    let _ = FrameWriter(&mut f).write_fmt(args);
+    put(&mut f, bytes);
     f
+}
+
+/// Appends `n` in decimal.
+fn put_u64<const M: usize>(f: &mut Frame<M>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        n /= 10;
+        start -= 1;
+        if n == 0 {
+            break;
+        }
+    }
+    put(f, digits.get(start..).unwrap_or(&[]));
+}
+
+/// Appends `t` in seconds exactly as [`Tyme`]'s `Display` does: at least
+/// one fractional digit, no trailing zeros beyond it (`0.0`, `12.5`,
+/// `0.03125`).
+fn put_tyme<const M: usize>(f: &mut Frame<M>, t: Tyme) {
+    let (secs, mut nanos) = t.split_secs();
+    put_u64(f, secs);
+    put(f, b".");
+    let mut digits = [b'0'; 9];
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (nanos % 10) as u8;
+        nanos /= 10;
+    }
+    let mut len = digits.len();
+    while len > 1 && digits.get(len - 1) == Some(&b'0') {
+        len -= 1;
+    }
+    put(f, digits.get(..len).unwrap_or(&[]));
+}
+
+/// Appends the one-line report of `stats`, as its `Display` writes it.
+fn put_stats<const M: usize>(f: &mut Frame<M>, stats: &SerialStats) {
+    for (i, (name, value)) in stats.report().iter().enumerate() {
+        if i > 0 {
+            put(f, b" ");
+        }
+        put(f, name.as_bytes());
+        put(f, b" ");
+        put_u64(f, u64::from(*value));
+    }
 }
 
 /// Answers line commands from its rx Deck on its tx Deck:
@@ -76,13 +119,21 @@ impl<'a, const M: usize> Console<'a, M> {
         }
         match line {
             b"echo" => Frame::new(),
-            b"tyme" => frame(format_args!("{}", cx.tyme())),
-            b"stats" => frame(format_args!("{}", self.stats)),
+            b"tyme" => {
+                let mut f = Frame::new();
+                put_tyme(&mut f, cx.tyme());
+                f
+            }
+            b"stats" => {
+                let mut f = Frame::new();
+                put_stats(&mut f, self.stats);
+                f
+            }
             b"quit" => {
                 self.quitting = true;
-                frame(format_args!("bye"))
+                frame(b"bye")
             }
-            _ => frame(format_args!("error: unknown command")),
+            _ => frame(b"error: unknown command"),
         }
     }
 }
@@ -164,7 +215,11 @@ impl<const M: usize> Doer for Heartbeat<'_, M> {
 
     fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
         let n = self.beats + self.missed + 1;
-        match self.tx.push(frame(format_args!("beat {n} {}", cx.tyme()))) {
+        let mut beat = frame(b"beat ");
+        put_u64(&mut beat, u64::from(n));
+        put(&mut beat, b" ");
+        put_tyme(&mut beat, cx.tyme());
+        match self.tx.push(beat) {
             Ok(()) => self.beats += 1,
             Err(_) => self.missed += 1,
         }
@@ -178,5 +233,69 @@ impl<const M: usize> core::fmt::Debug for Heartbeat<'_, M> {
             .field("beats", &self.beats)
             .field("missed", &self.missed)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::string::{String, ToString};
+
+    use super::*;
+
+    fn text<const M: usize>(f: &Frame<M>) -> String {
+        String::from_utf8_lossy(f).into_owned()
+    }
+
+    #[test]
+    fn tyme_is_written_as_its_display() {
+        let cases = [
+            0,
+            1,
+            10,
+            31_250_000,
+            93_750_000,
+            300_000_000,
+            999_999_999,
+            1_000_000_000,
+            12_500_000_000,
+            86_400_010_000_000,
+            u64::MAX,
+        ];
+        for ns in cases {
+            let t = Tyme::from_nanos(ns);
+            let mut f: Frame<64> = Frame::new();
+            put_tyme(&mut f, t);
+            assert_eq!(text(&f), t.to_string(), "{ns} ns");
+        }
+    }
+
+    #[test]
+    fn numbers_and_stats_are_written_as_their_display() {
+        for n in [0, 7, 10, 4_294_967_295, u64::MAX] {
+            let mut f: Frame<32> = Frame::new();
+            put_u64(&mut f, n);
+            assert_eq!(text(&f), n.to_string());
+        }
+        let stats = SerialStats::new();
+        stats.frames_in.set(12);
+        stats.frames_out.set(3);
+        stats.crc.set(u32::MAX);
+        let mut f: Frame<128> = Frame::new();
+        put_stats(&mut f, &stats);
+        assert_eq!(text(&f), stats.to_string());
+        assert_eq!(
+            text(&f),
+            "in 12 out 3 overrun 0 framing 0 parity 0 noise 0 overlong 0 crc 4294967295 malformed 0"
+        );
+    }
+
+    #[test]
+    fn replies_are_cut_to_the_frame() {
+        let mut f: Frame<4> = Frame::new();
+        put_tyme(&mut f, Tyme::from_nanos(123_456_789_000));
+        assert_eq!(text(&f), "123.");
+        let f: Frame<5> = frame(b"error: unknown command");
+        assert_eq!(text(&f), "error");
     }
 }

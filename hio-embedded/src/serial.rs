@@ -90,6 +90,22 @@ impl SerialStats {
         });
     }
 
+    /// The counters of the one-line report, in its order: `in`, `out`,
+    /// then the errors a peer or the line can cause.
+    pub(crate) fn report(&self) -> [(&'static str, u32); 9] {
+        [
+            ("in", self.frames_in.get()),
+            ("out", self.frames_out.get()),
+            ("overrun", self.overrun.get()),
+            ("framing", self.framing.get()),
+            ("parity", self.parity.get()),
+            ("noise", self.noise.get()),
+            ("overlong", self.overlong.get()),
+            ("crc", self.crc.get()),
+            ("malformed", self.malformed.get()),
+        ]
+    }
+
     /// All UART and frame errors together.
     pub fn errors(&self) -> u32 {
         [
@@ -110,19 +126,13 @@ impl SerialStats {
 impl fmt::Display for SerialStats {
     /// One line: `in 3 out 2 overrun 0 framing 0 parity 0 noise 0 overlong 0 crc 0 malformed 0`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "in {} out {} overrun {} framing {} parity {} noise {} overlong {} crc {} malformed {}",
-            self.frames_in.get(),
-            self.frames_out.get(),
-            self.overrun.get(),
-            self.framing.get(),
-            self.parity.get(),
-            self.noise.get(),
-            self.overlong.get(),
-            self.crc.get(),
-            self.malformed.get(),
-        )
+        for (i, (name, value)) in self.report().iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{name} {value}")?;
+        }
+        Ok(())
     }
 }
 
