@@ -63,6 +63,33 @@ impl fmt::Display for DoistError {
 
 impl core::error::Error for DoistError {}
 
+#[cfg(test)]
+mod tests {
+    use super::ceil_multiple;
+
+    #[test]
+    fn ceil_multiple_matches_division() {
+        for &(x, m) in &[
+            (0u64, 7u64),
+            (1, 7),
+            (7, 7),
+            (8, 7),
+            (1_000_000_000, 31_250_000),
+            (1_000_000_001, 31_250_000),
+            (u64::MAX / 3, 1),
+            (12_345_678_901, 100_000_000),
+            (5, 0),
+        ] {
+            let want = if m == 0 {
+                x
+            } else {
+                x.div_ceil(m).saturating_mul(m)
+            };
+            assert_eq!(ceil_multiple(x, m), want, "{x} {m}");
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Ready,
@@ -267,9 +294,7 @@ impl<'a, const N: usize, const S: usize> Doist<'a, N, S> {
 
     fn grid_ceil(&self, t: Tyme) -> Tyme {
         let off = t.since(self.start).as_nanos();
-        let tock = self.tock.as_nanos().max(1);
-        let k = off.div_ceil(tock);
-        self.start + Tock::from_nanos(k.saturating_mul(tock))
+        self.start + Tock::from_nanos(ceil_multiple(off, self.tock.as_nanos()))
     }
 
     /// Stops the run from outside at the current tyme: every running doer
@@ -311,6 +336,39 @@ impl<'a, const N: usize, const S: usize> Doist<'a, N, S> {
             }
         }
     }
+}
+
+/// The least multiple of `m` at or above `x` (saturating), by shifts and
+/// subtractions: no 64-bit division, which a 32-bit MCU would pull in from
+/// a library.
+fn ceil_multiple(x: u64, m: u64) -> u64 {
+    if m == 0 || x == 0 {
+        return x;
+    }
+    // the largest m << k not above x
+    let mut step = m;
+    let mut k = 0u32;
+    while step <= x >> 1 {
+        step <<= 1;
+        k += 1;
+    }
+    let mut rest = x;
+    let mut q: u64 = 0;
+    loop {
+        if rest >= step {
+            rest -= step;
+            q |= 1 << k;
+        }
+        if k == 0 {
+            break;
+        }
+        step >>= 1;
+        k -= 1;
+    }
+    if rest > 0 {
+        q += 1;
+    }
+    q.saturating_mul(m)
 }
 
 impl<const N: usize, const S: usize> fmt::Debug for Doist<'_, N, S> {

@@ -239,12 +239,7 @@ impl<'a, const N: usize, const S: usize> Deeds<'a, N, S> {
             self.len.get()
         };
         self.pass_end.set(end);
-        // one loop with the observer's calls and one without them
-        let (result, mut min_due) = if env.shared.observer.is_some() {
-            self.run_pass::<true>(env, period)
-        } else {
-            self.run_pass::<false>(env, period)
-        };
+        let (result, mut min_due) = self.run_pass(env, period);
         // doers added during this pass are due at `t` too
         if self.fresh_tyme.get() == t {
             min_due = min_due.min(t);
@@ -261,12 +256,8 @@ impl<'a, const N: usize, const S: usize> Deeds<'a, N, S> {
     /// The walk of one pass. Requests made by nested doers may compact this
     /// scheduler while it runs: `moves` tells, and the running doer's slot
     /// and the pass's end are read again then.
-    #[inline(always)]
-    fn run_pass<const OBSERVE: bool>(
-        &self,
-        env: &Env<'_>,
-        period: Tock,
-    ) -> (Result<(), Fault>, Tyme) {
+    #[inline]
+    fn run_pass(&self, env: &Env<'_>, period: Tock) -> (Result<(), Fault>, Tyme) {
         let shared = env.shared;
         let t = shared.tyme;
         let mut min_due = Tyme::MAX;
@@ -296,9 +287,7 @@ impl<'a, const N: usize, const S: usize> Deeds<'a, N, S> {
             let (mut dcell, mut rcell) = (dcell, rcell);
             self.running.set(i as u16);
             let mut cx = Cx::new(env);
-            if OBSERVE {
-                shared.note(d, Context::Recur);
-            }
+            shared.note(d, Context::Recur);
             let step = d.recur(&mut cx);
             if self.moves.get() != moves {
                 moves = self.moves.get();

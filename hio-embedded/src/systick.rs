@@ -40,16 +40,19 @@ pub fn on_systick() {
     });
 }
 
-/// Tyme from SysTick, waiting with `WFI`.
-pub struct SysTickClock {
+/// Tyme from SysTick on a processor clock of `HZ` cycles per second,
+/// waiting with `WFI`.
+///
+/// The frequency is a const generic so that converting cycles to
+/// nanoseconds compiles to a multiplication when `HZ` divides 10⁹ (12.5 MHz:
+/// 80 ns a cycle), with no 64-bit division pulled in from a library.
+pub struct SysTickClock<const HZ: u32> {
     syst: SYST,
-    hz: u32,
 }
 
-impl SysTickClock {
-    /// Starts SysTick on the processor clock of `hz` cycles per second,
-    /// with its interrupt enabled.
-    pub fn start(mut syst: SYST, hz: u32) -> Self {
+impl<const HZ: u32> SysTickClock<HZ> {
+    /// Starts SysTick on the processor clock, with its interrupt enabled.
+    pub fn start(mut syst: SYST) -> Self {
         syst.disable_counter();
         syst.set_clock_source(SystClkSource::Core);
         syst.set_reload(MAX_RELOAD);
@@ -57,10 +60,7 @@ impl SysTickClock {
         interrupt::free(|cs| BASE.borrow(cs).set(0));
         syst.enable_interrupt();
         syst.enable_counter();
-        SysTickClock {
-            syst,
-            hz: hz.max(1),
-        }
+        SysTickClock { syst }
     }
 
     /// Cycles since [`start`](SysTickClock::start).
@@ -80,26 +80,45 @@ impl SysTickClock {
         })
     }
 
+    const HZ64: u64 = if HZ == 0 { 1 } else { HZ as u64 };
+    /// Nanoseconds per cycle when that is a whole number, else 0.
+    const NS_PER_CYCLE: u64 = if NANOS % Self::HZ64 == 0 {
+        NANOS / Self::HZ64
+    } else {
+        0
+    };
+
     fn to_nanos(&self, cycles: u64) -> u64 {
-        let hz = u64::from(self.hz);
+        if Self::NS_PER_CYCLE != 0 {
+            return cycles.saturating_mul(Self::NS_PER_CYCLE);
+        }
+        let hz = Self::HZ64;
         (cycles / hz) * NANOS + (cycles % hz) * NANOS / hz
     }
 
-    fn to_cycles(&self, nanos: u64) -> u64 {
-        let hz = u64::from(self.hz);
-        (nanos / NANOS) * hz + ((nanos % NANOS) * hz).div_ceil(NANOS)
+    /// Cycles to wait for `nanos`, at most one SysTick period.
+    fn to_cycles(&self, nanos: u64) -> u32 {
+        if Self::NS_PER_CYCLE != 0
+            && Self::NS_PER_CYCLE * u64::from(MAX_RELOAD) <= u64::from(u32::MAX)
+        {
+            // a 32-bit division by a constant
+            let k = Self::NS_PER_CYCLE as u32;
+            let ns = nanos.min(u64::from(MAX_RELOAD) * Self::NS_PER_CYCLE) as u32;
+            return ns.div_ceil(k).clamp(1, MAX_RELOAD);
+        }
+        let hz = Self::HZ64;
+        let c = (nanos / NANOS) * hz + ((nanos % NANOS) * hz).div_ceil(NANOS);
+        c.clamp(1, u64::from(MAX_RELOAD)) as u32
     }
 }
 
-impl core::fmt::Debug for SysTickClock {
+impl<const HZ: u32> core::fmt::Debug for SysTickClock<HZ> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("SysTickClock")
-            .field("hz", &self.hz)
-            .finish()
+        f.debug_struct("SysTickClock").field("hz", &HZ).finish()
     }
 }
 
-impl Clock for SysTickClock {
+impl<const HZ: u32> Clock for SysTickClock<HZ> {
     fn now(&mut self) -> Tyme {
         Tyme::from_nanos(self.to_nanos(self.cycles()))
     }
@@ -109,8 +128,7 @@ impl Clock for SysTickClock {
         if deadline <= now {
             return;
         }
-        let cycles = self.to_cycles((deadline - now).as_nanos());
-        let reload = cycles.clamp(1, u64::from(MAX_RELOAD)) as u32;
+        let reload = self.to_cycles((deadline - now).as_nanos());
         interrupt::free(|cs| {
             if SCB::is_pendst_pending() {
                 return; // a period just ended: let the handler count it first

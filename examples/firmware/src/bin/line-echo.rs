@@ -60,7 +60,7 @@ fn main() -> ! {
     if doist.add(&mut serial).is_err() || doist.add(&mut echo).is_err() {
         exit(false)
     }
-    let mut clock = SysTickClock::start(p.SYST, CORE_HZ);
+    let mut clock = SysTickClock::<CORE_HZ>::start(p.SYST);
     doist.run(&mut clock, None);
     exit(false)
 }

@@ -50,7 +50,7 @@ fn main() -> ! {
     {
         exit(false)
     }
-    let mut clock = SysTickClock::start(p.SYST, CORE_HZ);
+    let mut clock = SysTickClock::<CORE_HZ>::start(p.SYST);
     let report = doist.run(&mut clock, Some(&STOP));
     exit(report.end == End::Stopped)
 }
