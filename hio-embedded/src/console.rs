@@ -24,38 +24,56 @@ fn frame<const M: usize>(bytes: &[u8]) -> Frame<M> {
     f
 }
 
-/// Appends `n` in decimal.
-fn put_u64<const M: usize>(f: &mut Frame<M>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    for d in digits.iter_mut().rev() {
-        *d = b'0' + (n % 10) as u8;
-        n /= 10;
+/// `n / 10` and `n % 10` with 32-bit divisions only (16 bits at a time),
+/// so a 32-bit MCU needs no 64-bit division routine.
+fn div10(n: u64) -> (u64, u8) {
+    let mut q: u64 = 0;
+    let mut r: u32 = 0;
+    for shift in [48u32, 32, 16, 0] {
+        let cur = (r << 16) | ((n >> shift) & 0xffff) as u32;
+        q |= u64::from(cur / 10) << shift;
+        r = cur % 10;
+    }
+    (q, r as u8)
+}
+
+/// The decimal digits of `n`, at least `min` of them (zero-padded), in the
+/// tail of a 20-byte array; returns the array and where the digits start.
+fn digits(mut n: u64, min: usize) -> ([u8; 20], usize) {
+    let mut out = [b'0'; 20];
+    let mut start = out.len();
+    for (k, d) in out.iter_mut().rev().enumerate() {
+        let (q, r) = div10(n);
+        *d = b'0' + r;
+        n = q;
         start -= 1;
-        if n == 0 {
+        if n == 0 && k + 1 >= min {
             break;
         }
     }
-    put(f, digits.get(start..).unwrap_or(&[]));
+    (out, start)
+}
+
+/// Appends `n` in decimal.
+fn put_u64<const M: usize>(f: &mut Frame<M>, n: u64) {
+    let (d, start) = digits(n, 1);
+    put(f, d.get(start..).unwrap_or(&[]));
 }
 
 /// Appends `t` in seconds exactly as [`Tyme`]'s `Display` does: at least
 /// one fractional digit, no trailing zeros beyond it (`0.0`, `12.5`,
 /// `0.03125`).
 fn put_tyme<const M: usize>(f: &mut Frame<M>, t: Tyme) {
-    let (secs, mut nanos) = t.split_secs();
-    put_u64(f, secs);
+    // at least 10 digits: one of seconds, nine of nanoseconds
+    let (d, start) = digits(t.as_nanos(), 10);
+    let point = d.len() - 9;
+    put(f, d.get(start..point).unwrap_or(&[]));
     put(f, b".");
-    let mut digits = [b'0'; 9];
-    for d in digits.iter_mut().rev() {
-        *d = b'0' + (nanos % 10) as u8;
-        nanos /= 10;
+    let mut end = d.len();
+    while end > point + 1 && d.get(end - 1) == Some(&b'0') {
+        end -= 1;
     }
-    let mut len = digits.len();
-    while len > 1 && digits.get(len - 1) == Some(&b'0') {
-        len -= 1;
-    }
-    put(f, digits.get(..len).unwrap_or(&[]));
+    put(f, d.get(point..end).unwrap_or(&[]));
 }
 
 /// Appends the one-line report of `stats`, as its `Display` writes it.
