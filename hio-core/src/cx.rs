@@ -21,12 +21,12 @@ pub trait Observer {
 pub type Name = heapless::String<32>;
 
 pub(crate) fn name_of(s: &str) -> Name {
-    let mut n = Name::new();
-    for c in s.chars() {
-        if n.push(c).is_err() {
-            break;
-        }
+    let mut end = s.len().min(32);
+    while !s.is_char_boundary(end) {
+        end -= 1;
     }
+    let mut n = Name::new();
+    let _ = n.push_str(s.get(..end).unwrap_or(""));
     n
 }
 
