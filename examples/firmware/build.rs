@@ -10,16 +10,18 @@
 //!    under a Doist with a `SimClock`, and the expected trace's events and
 //!    end, so the image checks itself event by event.
 //!
-//! The scenarios are parsed by hio-std's own parser, and the tree is laid out
-//! exactly as hio-std's runner (`hio-std/src/scenario/run.rs`) lays it out,
-//! so the firmware runs the very tree `hio trace` runs.
+//! The scenarios are parsed by hio-std's own parser and laid out by its
+//! `place`, as `hio trace` lays them out, so the firmware runs the very tree
+//! `hio trace` runs.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use hio_std::scenario::{parse, parse_seconds, ActionKind, DoerSpec, Scenario, Where};
+use hio_std::scenario::{
+    counts, parse, parse_seconds, place, ActionKind, Placement, Scenario, Where,
+};
 use serde_json::Value;
 
 fn main() {
@@ -50,86 +52,6 @@ fn main() {
         }
     };
     fs::write(out.join("conformance.rs"), code).expect("write conformance.rs");
-}
-
-/// Where each doer goes: as in hio-std's runner.
-struct Node<'s> {
-    spec: &'s DoerSpec,
-    /// `Some(Some(i))`: under node i; `Some(None)`: top level; `None`: a
-    /// spare no extend can reach.
-    parent: Option<Option<usize>>,
-    spare: bool,
-}
-
-/// Lays out the nodes of a scenario in pre-order with their parents, the
-/// same way `Plan::new` in hio-std's `run.rs` does.
-fn plan(s: &Scenario) -> Vec<Node<'_>> {
-    fn walk<'s>(
-        nodes: &mut Vec<Node<'s>>,
-        spec: &'s DoerSpec,
-        parent: Option<Option<usize>>,
-        spare: bool,
-    ) {
-        let me = nodes.len();
-        nodes.push(Node {
-            spec,
-            parent,
-            spare,
-        });
-        for c in spec.children.iter().flatten() {
-            walk(nodes, c, Some(Some(me)), false);
-        }
-    }
-    let mut nodes = Vec::new();
-    for d in &s.doers {
-        walk(&mut nodes, d, Some(None), false);
-    }
-    let first_spare = nodes.len();
-    for d in &s.spares {
-        walk(&mut nodes, d, None, true);
-    }
-    let names: HashMap<&str, usize> = nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.spec.name.as_str(), i))
-        .collect();
-    let index = |name: &str| names.get(name).copied();
-    let mut into: Vec<Option<(usize, &Where)>> = vec![None; nodes.len()];
-    for (i, n) in nodes.iter().enumerate() {
-        for a in &n.spec.on {
-            if let ActionKind::Extend { names, into: w } = &a.kind {
-                for name in names {
-                    if let Some(j) = index(name) {
-                        into[j] = Some((i, w));
-                    }
-                }
-            }
-        }
-    }
-    for _ in 0..nodes.len() {
-        let mut changed = false;
-        for j in first_spare..nodes.len() {
-            if nodes[j].parent.is_some() || !nodes[j].spare {
-                continue;
-            }
-            let Some((extender, w)) = into[j] else {
-                continue;
-            };
-            let parent = match w {
-                Where::Root => Some(None),
-                Where::Named(n) => index(n).map(Some),
-                Where::Parent => nodes[extender].parent,
-            };
-            if parent.is_some() {
-                nodes[j].parent = parent;
-                changed = true;
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
-    nodes
 }
 
 fn target(w: &Where) -> String {
@@ -182,7 +104,7 @@ fn generate(dir: &Path) -> Result<String, String> {
             .and_then(|f| f.to_str())
             .ok_or_else(|| format!("{}: file name is not UTF-8", path.display()))?
             .to_owned();
-        let nodes = plan(&s);
+        let nodes = place(&s);
         max_doers = max_doers.max(nodes.len());
         for n in &nodes {
             check_name(&n.spec.name)?;
@@ -213,7 +135,7 @@ fn generate(dir: &Path) -> Result<String, String> {
 /// runner builds it: specs, doers, children added to their DoDoers in
 /// reverse pre-order (a DoDoer gets all its children before it is handed to
 /// its own parent), then the top level.
-fn run_fn(k: usize, s: &Scenario, nodes: &[Node<'_>]) -> String {
+fn run_fn(k: usize, s: &Scenario, nodes: &[Placement<'_>]) -> String {
     let mut c = String::new();
     let _ = writeln!(c, "\n/// Scenario `{}`.", s.name);
     let _ = writeln!(c, "#[allow(unused_mut, unused_variables)]");
@@ -257,17 +179,7 @@ fn run_fn(k: usize, s: &Scenario, nodes: &[Node<'_>]) -> String {
         );
     }
     // exact capacities: children (and spares, which take a slot once added)
-    let mut count = vec![(0usize, 0usize); nodes.len() + 1];
-    for n in nodes {
-        if let Some(p) = n.parent {
-            let slot = p.unwrap_or(nodes.len());
-            if n.spare {
-                count[slot].1 += 1;
-            } else {
-                count[slot].0 += 1;
-            }
-        }
-    }
+    let count = counts(nodes);
     for (i, n) in nodes.iter().enumerate() {
         if n.spec.children.is_some() {
             let (kids, spares) = count[i];
@@ -342,7 +254,7 @@ fn tyme_of(v: Option<&Value>) -> Result<u64, String> {
 }
 
 /// The expected events and end of scenario `k`, from its trace.
-fn expected(k: usize, nodes: &[Node<'_>], trace: &str) -> Result<String, String> {
+fn expected(k: usize, nodes: &[Placement<'_>], trace: &str) -> Result<String, String> {
     let index: HashMap<&str, usize> = nodes
         .iter()
         .enumerate()

@@ -7,6 +7,7 @@ mod decimal;
 mod error;
 mod model;
 mod parse;
+mod place;
 mod run;
 mod trace;
 
@@ -14,5 +15,6 @@ pub use decimal::{parse_seconds, TimeError};
 pub use error::ScenarioError;
 pub use model::{Action, ActionKind, DoerSpec, Scenario, Where};
 pub use parse::parse;
+pub use place::{counts, place, Placement};
 pub use run::{trace, trace_json, RunError, GROUP_CAPACITY, ROOT_CAPACITY, SPARE_CAPACITY};
 pub use trace::{compare_traces, format_tyme, DiffKind, TraceDiff, TraceWriter};

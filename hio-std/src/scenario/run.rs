@@ -7,7 +7,8 @@ use std::fmt;
 use hio_core::scenario::{Action, ActionKind as CoreAction, ScnGroup, ScnLeaf, Spec};
 use hio_core::{Context, Doer, Doist, Observer, SimClock, Target, Tock, Tyme};
 
-use super::{parse, ActionKind, DoerSpec, Scenario, ScenarioError, TraceWriter, Where};
+use super::place::{counts, place, Placement};
+use super::{parse, ActionKind, Scenario, ScenarioError, TraceWriter, Where};
 
 /// Most children one DoDoer of a scenario may have.
 pub const GROUP_CAPACITY: usize = 256;
@@ -102,106 +103,20 @@ impl<'a> Built<'a> {
     }
 }
 
-/// Where each doer of a scenario goes: nodes in pre-order, each with its
-/// parent (`None`: the Doist) and whether it is a spare there.
+/// The placed doers of a scenario.
 struct Plan<'s> {
-    nodes: Vec<Node<'s>>,
-}
-
-struct Node<'s> {
-    spec: &'s DoerSpec,
-    /// `Some(Some(i))`: under node i; `Some(None)`: top level; `None`: a
-    /// spare no extend can reach.
-    parent: Option<Option<usize>>,
-    spare: bool,
+    nodes: Vec<Placement<'s>>,
 }
 
 impl<'s> Plan<'s> {
     fn new(s: &'s Scenario) -> Result<Self, RunError> {
-        let mut nodes = Vec::new();
-        fn walk<'s>(
-            nodes: &mut Vec<Node<'s>>,
-            spec: &'s DoerSpec,
-            parent: Option<Option<usize>>,
-            spare: bool,
-        ) {
-            let me = nodes.len();
-            nodes.push(Node {
-                spec,
-                parent,
-                spare,
-            });
-            for c in spec.children.iter().flatten() {
-                walk(nodes, c, Some(Some(me)), false);
-            }
-        }
-        for d in &s.doers {
-            walk(&mut nodes, d, Some(None), false);
-        }
-        let first_spare = nodes.len();
-        for d in &s.spares {
-            walk(&mut nodes, d, None, true);
-        }
-        let names: std::collections::HashMap<&str, usize> = nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.spec.name.as_str(), i))
-            .collect();
-        let index = |name: &str| names.get(name).copied();
-        // a spare goes where the one extend naming it adds it; `parent` is
-        // the extender's parent, which may itself be a resolved spare
-        let mut into: Vec<Option<(usize, &Where)>> = vec![None; nodes.len()];
-        for (i, n) in nodes.iter().enumerate() {
-            for a in &n.spec.on {
-                if let ActionKind::Extend { names, into: w } = &a.kind {
-                    for name in names {
-                        if let Some(j) = index(name) {
-                            into[j] = Some((i, w));
-                        }
-                    }
-                }
-            }
-        }
-        for _ in 0..nodes.len() {
-            let mut changed = false;
-            for j in first_spare..nodes.len() {
-                if nodes[j].parent.is_some() || !nodes[j].spare {
-                    continue;
-                }
-                let Some((extender, w)) = into[j] else {
-                    continue;
-                };
-                let parent = match w {
-                    Where::Root => Some(None),
-                    Where::Named(n) => index(n).map(Some),
-                    Where::Parent => nodes[extender].parent,
-                };
-                if parent.is_some() {
-                    nodes[j].parent = parent;
-                    changed = true;
-                }
-            }
-            if !changed {
-                break;
-            }
-        }
-        let plan = Plan { nodes };
+        let plan = Plan { nodes: place(s) };
         plan.check_sizes()?;
         Ok(plan)
     }
 
     fn check_sizes(&self) -> Result<(), RunError> {
-        let mut count = vec![(0usize, 0usize); self.nodes.len() + 1];
-        for n in &self.nodes {
-            if let Some(p) = n.parent {
-                let slot = p.map_or(self.nodes.len(), |i| i);
-                if n.spare {
-                    count[slot].1 += 1;
-                } else {
-                    count[slot].0 += 1;
-                }
-            }
-        }
+        let count = counts(&self.nodes);
         for (i, (kids, spares)) in count.iter().enumerate() {
             let (name, cap) = match self.nodes.get(i) {
                 Some(n) => (n.spec.name.as_str(), GROUP_CAPACITY),
