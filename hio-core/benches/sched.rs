@@ -442,8 +442,11 @@ fn doist_tock() -> Tock {
 }
 
 /// A boxed hio-core Doist running `doers`, entered, with `warm` passes done.
-fn core_doist<'a, const N: usize>(doers: Vec<&'a mut dyn Doer>, warm: usize) -> Box<Doist<'a, N>> {
-    let mut doist: Box<Doist<'a, N>> = Box::new(Doist::new(doist_tock()).unwrap());
+fn core_doist<'a, const N: usize, const B: usize>(
+    doers: Vec<&'a mut dyn Doer>,
+    warm: usize,
+) -> Box<Doist<'a, N, 0, B>> {
+    let mut doist: Box<Doist<'a, N, 0, B>> = Box::new(Doist::new(doist_tock()).unwrap());
     for d in doers {
         doist.add(d).unwrap();
     }
@@ -470,7 +473,7 @@ fn flat<const N: usize>(c: &mut Criterion, rec: &Records) {
     let case = format!("flat-{N}");
     let (core_key, ref_key) = (format!("{case}/core"), format!("{case}/ref"));
     let mut doers = Doers::new(N, |_| 0);
-    let mut doist = core_doist::<N>(doers.refs(), 3);
+    let mut doist = core_doist::<N, 0>(doers.refs(), 3);
     let mut refd = ref_doist(ref_doers(N, |_| 0), 3);
     let mut core_pass = || {
         black_box(doist.pass());
@@ -512,7 +515,7 @@ fn nested(c: &mut Criterion, rec: &Records) {
         dodoers.push(g);
     }
     let tops: Vec<&mut dyn Doer> = dodoers.iter_mut().map(|g| g as &mut dyn Doer).collect();
-    let mut doist = core_doist::<GROUPS>(tops, 3);
+    let mut doist = core_doist::<GROUPS, 0>(tops, 3);
 
     let ref_tops: Vec<Box<dyn RefDoer>> = (0..GROUPS)
         .map(|_| -> Box<dyn RefDoer> {
@@ -550,6 +553,8 @@ fn nested(c: &mut Criterion, rec: &Records) {
 const SPARSE_N: usize = 10_000;
 const SPARSE_EVERY: usize = 100;
 const SPARSE_DUE: usize = SPARSE_N / SPARSE_EVERY;
+/// Summary blocks for 10 000 deeds.
+const SUMMARY: usize = SPARSE_N.div_ceil(16);
 
 fn sparse_tock(i: usize) -> u64 {
     if i % SPARSE_EVERY == 0 {
@@ -565,13 +570,20 @@ fn sparse(c: &mut Criterion, rec: &Records) {
 
     // the first pass (tyme 0, in the warm-up) runs all 10 000; later ones
     // only the 100 due
+    // with the opt-in summary (B = N / 16): a pass skips 16 deeds not due
+    // with one compare
     let mut doers = Doers::new(SPARSE_N, sparse_tock);
-    let mut doist = core_doist::<SPARSE_N>(doers.refs(), 3);
+    let mut doist = core_doist::<SPARSE_N, SUMMARY>(doers.refs(), 3);
+    // without it: the plain scan
+    let mut plain_doers = Doers::new(SPARSE_N, sparse_tock);
+    let mut plain = core_doist::<SPARSE_N, 0>(plain_doers.refs(), 3);
     // for the record only: hio's algorithm walks every deed each pass too
     let mut refd = ref_doist(ref_doers(SPARSE_N, sparse_tock), 3);
     // the dense flat-10000 case again, to pair with the sparse one
     let mut dense_doers = Doers::new(SPARSE_N, |_| 0);
-    let mut dense = core_doist::<SPARSE_N>(dense_doers.refs(), 3);
+    let mut dense = core_doist::<SPARSE_N, SUMMARY>(dense_doers.refs(), 3);
+    let mut plain_dense_doers = Doers::new(SPARSE_N, |_| 0);
+    let mut plain_dense = core_doist::<SPARSE_N, 0>(plain_dense_doers.refs(), 3);
 
     let mut core_pass = || {
         black_box(doist.pass());
@@ -582,6 +594,12 @@ fn sparse(c: &mut Criterion, rec: &Records) {
     let mut dense_pass = || {
         black_box(dense.pass());
     };
+    let mut plain_pass = || {
+        black_box(plain.pass());
+    };
+    let mut plain_dense_pass = || {
+        black_box(plain_dense.pass());
+    };
     let mut group = c.benchmark_group(case);
     group.throughput(Throughput::Elements(SPARSE_DUE as u64));
     let id = |side| BenchmarkId::new(side, SPARSE_N);
@@ -591,9 +609,19 @@ fn sparse(c: &mut Criterion, rec: &Records) {
 
     if rec.ran(&core_key) {
         paired(rec, case, &mut [&mut core_pass, &mut dense_pass]);
+        paired(
+            rec,
+            "sparse-10000-plain",
+            &mut [&mut plain_pass, &mut plain_dense_pass],
+        );
     }
-    drop((doist, dense));
-    black_box(doers.checksum() + dense_doers.checksum());
+    drop((doist, dense, plain, plain_dense));
+    black_box(
+        doers.checksum()
+            + dense_doers.checksum()
+            + plain_doers.checksum()
+            + plain_dense_doers.checksum(),
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -615,13 +643,18 @@ fn summary(rec: &Records) {
             );
         }
     }
-    if let Some(&[z, x]) = rec.paired("sparse-10000").as_deref() {
-        let z = z / SPARSE_DUE as f64;
-        let x = x / SPARSE_N as f64;
-        println!(
-            "sched sparse-10000: {z:.2} ns/due-doer-run, dense flat-10000 {x:.2} ns/doer-run, ratio {:.3}",
-            z / x
-        );
+    for (key, what) in [
+        ("sparse-10000", "with the summary (B = N/16)"),
+        ("sparse-10000-plain", "without a summary (B = 0)"),
+    ] {
+        if let Some(&[z, x]) = rec.paired(key).as_deref() {
+            let z = z / SPARSE_DUE as f64;
+            let x = x / SPARSE_N as f64;
+            println!(
+                "sched sparse-10000: {z:.2} ns/due-doer-run, dense flat-10000 {x:.2} ns/doer-run, ratio {:.3} ({what})",
+                z / x
+            );
+        }
     }
 }
 

@@ -15,7 +15,8 @@ use crate::{Cx, Deeds, Doer, Fault, Step, Tock};
 /// makes it abort, stop the other children, exit and pass the fault up.
 ///
 /// Capacity is a const generic, so the tree's memory is known at link time;
-/// [`add`](DoDoer::add) past it hands the doer back.
+/// [`add`](DoDoer::add) past it hands the doer back. `B` (opt-in, for large
+/// hosted trees) adds a summary of `B` blocks, see [`Deeds`].
 ///
 /// ```
 /// use hio_core::{Cx, DoDoer, Doer, Doist, End, Fault, SimClock, Step, Tock};
@@ -37,13 +38,13 @@ use crate::{Cx, Deeds, Doer, Fault, Step, Tock};
 /// let report = doist.run(&mut SimClock::new(), None);
 /// assert_eq!(report.end, End::Done);
 /// ```
-pub struct DoDoer<'a, const N: usize, const S: usize = 0> {
+pub struct DoDoer<'a, const N: usize, const S: usize = 0, const B: usize = 0> {
     tock: Tock,
     always: bool,
-    deeds: Deeds<'a, N, S>,
+    deeds: Deeds<'a, N, S, B>,
 }
 
-impl<'a, const N: usize, const S: usize> DoDoer<'a, N, S> {
+impl<'a, const N: usize, const S: usize, const B: usize> DoDoer<'a, N, S, B> {
     /// An empty DoDoer named `name`, with tock 0 (runs whenever its parent
     /// runs).
     pub const fn new(name: &'a str) -> Self {
@@ -93,12 +94,12 @@ impl<'a, const N: usize, const S: usize> DoDoer<'a, N, S> {
     }
 
     /// Its scheduler.
-    pub fn deeds(&self) -> &Deeds<'a, N, S> {
+    pub fn deeds(&self) -> &Deeds<'a, N, S, B> {
         &self.deeds
     }
 }
 
-impl<const N: usize, const S: usize> Doer for DoDoer<'_, N, S> {
+impl<const N: usize, const S: usize, const B: usize> Doer for DoDoer<'_, N, S, B> {
     fn name(&self) -> &str {
         self.deeds.name()
     }
@@ -140,7 +141,7 @@ impl<const N: usize, const S: usize> Doer for DoDoer<'_, N, S> {
     }
 }
 
-impl<const N: usize, const S: usize> fmt::Debug for DoDoer<'_, N, S> {
+impl<const N: usize, const S: usize, const B: usize> fmt::Debug for DoDoer<'_, N, S, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DoDoer")
             .field("tock", &self.tock)

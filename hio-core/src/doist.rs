@@ -127,18 +127,18 @@ enum Phase {
 /// drop(doist);
 /// assert_eq!(t.0, 4); // at 0, 0.25, 0.5, 0.75
 /// ```
-pub struct Doist<'a, const N: usize, const S: usize = 0> {
+pub struct Doist<'a, const N: usize, const S: usize = 0, const B: usize = 0> {
     tock: Tock,
     start: Tyme,
     limit: Option<Tock>,
     tyme: Tyme,
-    root: Deeds<'a, N, S>,
+    root: Deeds<'a, N, S, B>,
     observer: Option<&'a dyn Observer>,
     phase: Phase,
     report: Option<Report>,
 }
 
-impl<'a, const N: usize, const S: usize> Doist<'a, N, S> {
+impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
     /// A Doist whose tyme advances by `tock` each pass.
     pub const fn new(tock: Tock) -> Result<Self, DoistError> {
         if tock.is_zero() {
@@ -196,7 +196,7 @@ impl<'a, const N: usize, const S: usize> Doist<'a, N, S> {
     }
 
     /// The top-level scheduler.
-    pub fn deeds(&self) -> &Deeds<'a, N, S> {
+    pub fn deeds(&self) -> &Deeds<'a, N, S, B> {
         &self.root
     }
 
@@ -371,7 +371,7 @@ fn ceil_multiple(x: u64, m: u64) -> u64 {
     q.saturating_mul(m)
 }
 
-impl<const N: usize, const S: usize> fmt::Debug for Doist<'_, N, S> {
+impl<const N: usize, const S: usize, const B: usize> fmt::Debug for Doist<'_, N, S, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Doist")
             .field("tock", &self.tock)

@@ -65,6 +65,9 @@ enum State {
     Ended,
 }
 
+/// Deeds per block of the opt-in summary.
+pub const BLOCK: usize = 16;
+
 /// The deeds of one scheduler: up to `N` running doers in canonical order,
 /// each with its `retyme`, and up to `S` spare doers that run-time requests
 /// may add.
@@ -73,7 +76,15 @@ enum State {
 /// bytes (a doer reference and a 64-bit retyme). Interior mutability (`Cell`)
 /// lets nested doers change any scheduler of the tree while it runs, without
 /// locks (one Doist runs on one thread) and without `unsafe`.
-pub struct Deeds<'a, const N: usize, const S: usize> {
+///
+/// A pass finds due deeds by a scan that skips those not due at a fraction
+/// of a nanosecond each. Large trees on hosts may opt into a summary: with
+/// `B` = ⌈`N` / [`BLOCK`]⌉ (or more) it keeps a lower bound of the retymes
+/// of every block of 16 deeds, so a pass skips a block with one compare and
+/// its cost grows with the doers due, not with all doers (half a byte more
+/// per deed). `B` = 0, the default, keeps no summary. A `B` that is neither
+/// 0 nor large enough is refused at compile time.
+pub struct Deeds<'a, const N: usize, const S: usize, const B: usize = 0> {
     name: &'a str,
     doers: [Cell<Option<DoerRef<'a>>>; N],
     retymes: [Cell<Tyme>; N],
@@ -90,11 +101,19 @@ pub struct Deeds<'a, const N: usize, const S: usize> {
     state: Cell<State>,
     contain: Cell<bool>,
     contained: Cell<u32>,
+    /// Lower bounds of each block's retymes (opt-in summary).
+    mins: [Cell<Tyme>; B],
 }
 
-impl<'a, const N: usize, const S: usize> Deeds<'a, N, S> {
+impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
     /// An empty scheduler named `name`.
     pub const fn new(name: &'a str) -> Self {
+        const {
+            assert!(
+                B == 0 || B * BLOCK >= N,
+                "the summary needs B = 0 or at least N / 16 (rounded up) blocks"
+            )
+        };
         Deeds {
             name,
             doers: [const { Cell::new(None) }; N],
@@ -112,6 +131,7 @@ impl<'a, const N: usize, const S: usize> Deeds<'a, N, S> {
             state: Cell::new(State::Idle),
             contain: Cell::new(false),
             contained: Cell::new(0),
+            mins: [const { Cell::new(Tyme::ZERO) }; B],
         }
     }
 
@@ -270,11 +290,10 @@ impl<'a, const N: usize, const S: usize> Deeds<'a, N, S> {
             };
             let retyme = rcell.get();
             if retyme > t {
-                // not due: run ahead to the next due deed
-                let rest = self.retymes.get(i + 1..end).unwrap_or(&[]);
-                let (skipped, m) = skip(rest, t, min_due.min(retyme));
+                // not due: run ahead to the next deed that may be due
+                let (next, m) = self.skip_from(i, end, t, min_due.min(retyme));
                 min_due = m;
-                i += 1 + skipped;
+                i = next;
                 continue;
             }
             let Some(dcell) = self.doers.get(i) else {
@@ -372,7 +391,63 @@ impl<'a, const N: usize, const S: usize> Deeds<'a, N, S> {
             }
             i += 1;
         }
+        // a bound stays a lower bound as retymes only grow; a pass that finds
+        // nothing due in a block makes it exact again (see skip_from)
         (Ok(()), min_due)
+    }
+
+    /// From deed `i`, not due at `t`: the index of the next deed that may be
+    /// due (or `end`), and the least retyme passed over, with `min`.
+    #[inline]
+    fn skip_from(&self, i: usize, end: usize, t: Tyme, min: Tyme) -> (usize, Tyme) {
+        if B == 0 {
+            let rest = self.retymes.get(i + 1..end).unwrap_or(&[]);
+            let (k, m) = skip(rest, t, min);
+            return (i + 1 + k, m);
+        }
+        let block_end = ((i / BLOCK + 1) * BLOCK).min(end);
+        let rest = self.retymes.get(i + 1..block_end).unwrap_or(&[]);
+        let (k, mut m) = skip(rest, t, min);
+        let mut j = i + 1 + k;
+        if j < block_end {
+            return (j, m);
+        }
+        // whole blocks: one compare each (branch-free, eight at a time) while
+        // the bound says nothing in them is due; else a scan, which also
+        // heals a bound left too low
+        let len = self.len.get() as usize;
+        let blocks = end.div_ceil(BLOCK);
+        while j < end {
+            let b = j / BLOCK;
+            let (k, mb) = skip(self.mins.get(b..blocks).unwrap_or(&[]), t, m);
+            m = mb;
+            j = ((b + k) * BLOCK).min(end);
+            let Some(bound) = self.mins.get(b + k).filter(|_| j < end) else {
+                break;
+            };
+            let next = ((b + k + 1) * BLOCK).min(end);
+            let rest = self.retymes.get(j..next).unwrap_or(&[]);
+            let (k2, mb) = skip(rest, t, Tyme::MAX);
+            if j + k2 < next {
+                return (j + k2, m.min(mb));
+            }
+            if next == ((b + k + 1) * BLOCK).min(len) {
+                bound.set(mb); // the whole block was scanned: exact
+            }
+            m = m.min(mb);
+            j = next;
+        }
+        (j.min(end), m)
+    }
+
+    /// Recomputes block `b`'s bound from its deeds.
+    fn refresh(&self, b: usize) {
+        let len = self.len.get() as usize;
+        let lo = (b * BLOCK).min(len);
+        let hi = ((b + 1) * BLOCK).min(len);
+        if let (Some(rs), Some(bound)) = (self.retymes.get(lo..hi), self.mins.get(b)) {
+            bound.set(rs.iter().map(Cell::get).min().unwrap_or(Tyme::MAX));
+        }
     }
 
     /// Stops every running doer in reverse canonical order (cease, exit)
@@ -453,6 +528,9 @@ impl<'a, const N: usize, const S: usize> Deeds<'a, N, S> {
         }
         self.len.set(w);
         self.moves.set(self.moves.get().wrapping_add(1));
+        for b in 0..B {
+            self.refresh(b);
+        }
     }
 
     fn append(&self, d: DoerRef<'a>, t: Tyme) -> Result<(), DoerRef<'a>> {
@@ -469,6 +547,9 @@ impl<'a, const N: usize, const S: usize> Deeds<'a, N, S> {
         }
         cell.set(Some(d));
         rt.set(t);
+        if let Some(bound) = self.mins.get(n / BLOCK) {
+            bound.set(bound.get().min(t));
+        }
         self.len.set(n as u16 + 1);
         self.live.set(self.live.get() + 1);
         self.min_due.set(self.min_due.get().min(t));
@@ -515,7 +596,7 @@ fn enter_one<'a>(env: &Env<'_>, d: DoerRef<'a>) -> Result<Option<DoerRef<'a>>, F
     }
 }
 
-impl<const N: usize, const S: usize> Group for Deeds<'_, N, S> {
+impl<const N: usize, const S: usize, const B: usize> Group for Deeds<'_, N, S, B> {
     fn group_name(&self) -> &str {
         self.name
     }
@@ -607,7 +688,7 @@ impl<const N: usize, const S: usize> Group for Deeds<'_, N, S> {
     }
 }
 
-impl<const N: usize, const S: usize> fmt::Debug for Deeds<'_, N, S> {
+impl<const N: usize, const S: usize, const B: usize> fmt::Debug for Deeds<'_, N, S, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Deeds")
             .field("name", &self.name)

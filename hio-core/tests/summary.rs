@@ -1,0 +1,129 @@
+//! The opt-in block summary (`B` > 0) must never change a schedule: random
+//! flat trees, large enough to span many blocks, with run-time tock changes,
+//! additions and removals, give the very same events and end with and
+//! without it.
+
+use std::cell::RefCell;
+
+use hio_core::scenario::{Action, ActionKind, ScnLeaf, Spec};
+use hio_core::{Context, Doer, Doist, Observer, Report, SimClock, Target, Tock, Tyme};
+use proptest::prelude::*;
+
+const CAP: usize = 80;
+const SPARES: usize = 16;
+
+#[derive(Default)]
+struct Log(RefCell<Vec<(String, Context, Tyme)>>);
+
+impl Observer for Log {
+    fn event(&self, doer: &str, context: Context, tyme: Tyme) {
+        self.0.borrow_mut().push((doer.to_string(), context, tyme));
+    }
+}
+
+#[derive(Debug, Clone)]
+struct LeafP {
+    tock: u64,
+    stop: Option<u32>,
+    fail_at: Option<u32>,
+    done_in_enter: bool,
+    acts: Vec<(u32, u8, usize)>, // recur, kind (0 tock, 1 extend, 2 remove), which
+}
+
+fn leaf() -> impl Strategy<Value = LeafP> {
+    (
+        prop::sample::select(vec![0u64, 1, 2, 3, 5, 7, 16, 40]),
+        prop::option::weighted(0.3, 1u32..12),
+        prop::option::weighted(0.03, 1u32..12),
+        prop::bool::weighted(0.05),
+        prop::collection::vec((1u32..10, 0u8..3, 0usize..200), 0..3),
+    )
+        .prop_map(|(tock, stop, fail_at, done_in_enter, acts)| LeafP {
+            tock,
+            stop,
+            fail_at,
+            done_in_enter,
+            acts,
+        })
+}
+
+/// Runs the tree with a summary of `B` blocks; returns its events and end.
+fn run<const B: usize>(
+    specs: &[Spec<'_>],
+    top: usize,
+    tock: Tock,
+    limit: Tock,
+) -> (Vec<(String, Context, Tyme)>, Report) {
+    let log = Log::default();
+    let mut leaves: Vec<ScnLeaf<'_>> = specs.iter().map(ScnLeaf::new).collect();
+    let mut doist: Box<Doist<'_, CAP, SPARES, B>> =
+        Box::new(Doist::new(tock).unwrap().with_limit(limit));
+    doist.observe(&log);
+    for (i, l) in leaves.iter_mut().enumerate() {
+        let d: &mut dyn Doer = l;
+        let _ = if i < top {
+            doist.add(d)
+        } else {
+            doist.spare(d)
+        };
+    }
+    let report = doist.run(&mut SimClock::new(), None);
+    drop(doist);
+    (log.0.into_inner(), report)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn the_summary_never_changes_a_schedule(
+        ps in prop::collection::vec(leaf(), 20..CAP + SPARES),
+        tick in 1u64..4,
+        limit in 5u64..60,
+    ) {
+        let n = ps.len();
+        let top = (n * 4 / 5).min(CAP);
+        let names: Vec<String> = (0..n).map(|i| format!("d{i}")).collect();
+        let lists: Vec<Vec<Vec<&str>>> = ps
+            .iter()
+            .map(|p| p.acts.iter().map(|&(_, _, w)| vec![names[w % n].as_str()]).collect())
+            .collect();
+        let actions: Vec<Vec<Action<'_>>> = ps
+            .iter()
+            .zip(&lists)
+            .map(|(p, lists)| {
+                p.acts
+                    .iter()
+                    .zip(lists)
+                    .map(|(&(recur, kind, w), names)| Action {
+                        recur,
+                        kind: match kind {
+                            0 => ActionKind::Tock(Tock::from_nanos((w % 9) as u64)),
+                            1 => ActionKind::Extend { names, into: Target::Root },
+                            _ => ActionKind::Remove { names, from: Target::Root },
+                        },
+                    })
+                    .collect()
+            })
+            .collect();
+        let specs: Vec<Spec<'_>> = ps
+            .iter()
+            .zip(&names)
+            .zip(&actions)
+            .map(|((p, name), on)| Spec {
+                tock: Tock::from_nanos(p.tock),
+                stop: p.stop,
+                fail_at: p.fail_at,
+                done_in_enter: p.done_in_enter,
+                on,
+                ..Spec::new(name)
+            })
+            .collect();
+        let (tock, limit) = (Tock::from_nanos(tick), Tock::from_nanos(limit));
+        let plain = run::<0>(&specs, top, tock, limit);
+        let summed = run::<{ CAP.div_ceil(16) }>(&specs, top, tock, limit);
+        prop_assert!(plain.0.len() > n, "the run did something");
+        prop_assert_eq!(&plain.1, &summed.1);
+        prop_assert_eq!(plain.0, summed.0);
+    }
+}
