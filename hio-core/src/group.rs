@@ -280,125 +280,162 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
     fn run_pass(&self, env: &Env<'_>, period: Tock) -> (Result<(), Fault>, Tyme) {
         let shared = env.shared;
         let t = shared.tyme;
-        let mut min_due = Tyme::MAX;
-        let mut end = self.pass_end.get() as usize;
-        let mut moves = self.moves.get();
-        let mut i = 0usize;
-        while i < end {
+        let mut w = Walk {
+            i: 0,
+            end: self.pass_end.get() as usize,
+            moves: self.moves.get(),
+            min_due: Tyme::MAX,
+        };
+        while w.i < w.end {
+            let i = w.i;
             let Some(rcell) = self.retymes.get(i) else {
                 break;
             };
             let retyme = rcell.get();
             if retyme > t {
                 // not due: run ahead to the next deed that may be due
-                let (next, m) = self.skip_from(i, end, t, min_due.min(retyme));
-                min_due = m;
-                i = next;
+                (w.i, w.min_due) = self.skip_from(i, w.end, t, w.min_due.min(retyme));
                 continue;
             }
             let Some(dcell) = self.doers.get(i) else {
                 break;
             };
             let Some(d) = dcell.take() else {
-                i += 1;
+                w.i += 1;
                 continue;
             };
-            let (mut dcell, mut rcell) = (dcell, rcell);
             self.running.set(i as u16);
             let mut cx = Cx::new(env);
             shared.note(d, Context::Recur);
             let step = d.recur(&mut cx);
-            if self.moves.get() != moves {
-                moves = self.moves.get();
-                i = self.running.get() as usize;
-                end = self.pass_end.get() as usize;
-                match (self.doers.get(i), self.retymes.get(i)) {
-                    (Some(dc), Some(rc)) => (dcell, rcell) = (dc, rc),
-                    _ => return (Ok(()), min_due),
-                }
-            }
-            let kept = match step {
-                Ok(Step::Continue) => {
-                    let tock = d.tock();
-                    let next = if tock.is_zero() {
-                        t + period
-                    } else {
-                        retyme + tock
-                    };
-                    min_due = min_due.min(next);
-                    rcell.set(next);
-                    true
-                }
-                Ok(Step::Done) => {
-                    // its slot is a hole now; if requests compact this
-                    // scheduler, `next` says where the pass goes on
-                    self.running.set(NONE);
-                    self.next.set(i as u16 + 1);
-                    self.live.set(self.live.get().saturating_sub(1));
-                    finish(&mut cx, d, Context::Clean);
-                    false
-                }
-                Err(f) => {
-                    self.running.set(NONE);
-                    self.live.set(self.live.get().saturating_sub(1));
-                    if self.contain.get() {
-                        // opt-in containment: the child ends aborted, its
-                        // siblings go on, the fault goes no further
-                        finish(&mut cx, d, Context::Abort);
-                        self.contained.set(self.contained.get().wrapping_add(1));
-                        i += 1;
-                        continue;
-                    }
-                    shared.blame(d);
-                    finish(&mut cx, d, Context::Abort);
-                    return (Err(f), min_due);
-                }
-            };
-            let mut remove_me = false;
-            if cx.request {
-                let me: &dyn Doer = &*d;
-                let mut rq = Requests {
-                    env,
-                    me: me.name(),
-                    me_group: me.as_group(),
-                    remove_me: false,
-                };
-                me.request(&mut rq);
-                remove_me = rq.remove_me;
-                if self.moves.get() != moves {
-                    moves = self.moves.get();
-                    end = self.pass_end.get() as usize;
-                    if !kept {
-                        self.running.set(NONE);
-                        i = self.next.get() as usize;
-                        continue;
-                    }
-                    i = self.running.get() as usize;
-                    match self.doers.get(i) {
-                        Some(dc) => dcell = dc,
-                        None => return (Ok(()), min_due),
-                    }
-                }
-            }
-            self.running.set(NONE);
-            if kept {
-                if remove_me {
-                    self.live.set(self.live.get().saturating_sub(1));
-                    finish(&mut Cx::new(env), d, Context::Cease);
+            if matches!(step, Ok(Step::Continue)) && !cx.request && self.moves.get() == w.moves {
+                // the common case: it goes on, nothing moved, no requests
+                let tock = d.tock();
+                let next = if tock.is_zero() {
+                    t + period
                 } else {
-                    dcell.set(Some(d));
-                }
+                    retyme + tock
+                };
+                w.min_due = w.min_due.min(next);
+                rcell.set(next);
+                self.running.set(NONE);
+                dcell.set(Some(d));
+                w.i += 1;
+                continue;
             }
-            i += 1;
+            match self.settle(env, w, d, step, cx.request, retyme, period) {
+                Ok(next) => w = next,
+                Err(e) => return e,
+            }
         }
         // a bound stays a lower bound as retymes only grow; a pass that finds
         // nothing due in a block makes it exact again (see skip_from)
-        (Ok(()), min_due)
+        (Ok(()), w.min_due)
+    }
+
+    /// Everything after a recur but the common case: the doer finished or
+    /// failed, asked for requests, or nested requests moved this scheduler's
+    /// slots. Returns where the walk goes on, or how the pass ends.
+    #[cold]
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn settle(
+        &self,
+        env: &Env<'_>,
+        mut w: Walk,
+        d: DoerRef<'a>,
+        step: Result<Step, Fault>,
+        request: bool,
+        retyme: Tyme,
+        period: Tock,
+    ) -> Result<Walk, (Result<(), Fault>, Tyme)> {
+        let shared = env.shared;
+        let t = shared.tyme;
+        let mut cx = Cx::new(env);
+        let mut i = w.i;
+        if self.moves.get() != w.moves {
+            w.moves = self.moves.get();
+            i = self.running.get() as usize;
+            w.end = self.pass_end.get() as usize;
+        }
+        let kept = match step {
+            Ok(Step::Continue) => {
+                let tock = d.tock();
+                let next = if tock.is_zero() {
+                    t + period
+                } else {
+                    retyme + tock
+                };
+                w.min_due = w.min_due.min(next);
+                if let Some(r) = self.retymes.get(i) {
+                    r.set(next);
+                }
+                true
+            }
+            Ok(Step::Done) => {
+                // its slot is a hole now; if requests compact this
+                // scheduler, `next` says where the pass goes on
+                self.running.set(NONE);
+                self.next.set(i as u16 + 1);
+                self.live.set(self.live.get().saturating_sub(1));
+                finish(&mut cx, d, Context::Clean);
+                false
+            }
+            Err(f) => {
+                self.running.set(NONE);
+                self.live.set(self.live.get().saturating_sub(1));
+                if self.contain.get() {
+                    // opt-in containment: the child ends aborted, its
+                    // siblings go on, the fault goes no further
+                    finish(&mut cx, d, Context::Abort);
+                    self.contained.set(self.contained.get().wrapping_add(1));
+                    w.i = i + 1;
+                    return Ok(w);
+                }
+                shared.blame(d);
+                finish(&mut cx, d, Context::Abort);
+                return Err((Err(f), w.min_due));
+            }
+        };
+        let mut remove_me = false;
+        if request {
+            let me: &dyn Doer = &*d;
+            let mut rq = Requests {
+                env,
+                me: me.name(),
+                me_group: me.as_group(),
+                remove_me: false,
+            };
+            me.request(&mut rq);
+            remove_me = rq.remove_me;
+            if self.moves.get() != w.moves {
+                w.moves = self.moves.get();
+                w.end = self.pass_end.get() as usize;
+                if !kept {
+                    self.running.set(NONE);
+                    w.i = self.next.get() as usize;
+                    return Ok(w);
+                }
+                i = self.running.get() as usize;
+            }
+        }
+        self.running.set(NONE);
+        if kept {
+            if remove_me {
+                self.live.set(self.live.get().saturating_sub(1));
+                finish(&mut Cx::new(env), d, Context::Cease);
+            } else if let Some(c) = self.doers.get(i) {
+                c.set(Some(d));
+            }
+        }
+        w.i = i + 1;
+        Ok(w)
     }
 
     /// From deed `i`, not due at `t`: the index of the next deed that may be
-    /// due (or `end`), and the least retyme passed over, with `min`.
-    #[inline]
+    /// due (or `end`), and the least retyme passed over, with `min`. Kept
+    /// out of the pass loop, which it would crowd.
+    #[inline(never)]
     fn skip_from(&self, i: usize, end: usize, t: Tyme, min: Tyme) -> (usize, Tyme) {
         if B == 0 {
             let rest = self.retymes.get(i + 1..end).unwrap_or(&[]);
@@ -697,6 +734,19 @@ impl<const N: usize, const S: usize, const B: usize> fmt::Debug for Deeds<'_, N,
             .field("next_due", &self.min_due.get())
             .finish()
     }
+}
+
+/// Where a pass's walk is.
+#[derive(Debug, Clone, Copy)]
+struct Walk {
+    /// The next slot to look at.
+    i: usize,
+    /// The end of this pass's slots (doers added during it are past it).
+    end: usize,
+    /// `Deeds::moves` as last seen: a change means slots moved.
+    moves: u32,
+    /// The least retyme seen.
+    min_due: Tyme,
 }
 
 /// How many leading deeds of `rts` are not due at `t`, and the least of
