@@ -66,7 +66,7 @@ enum State {
 }
 
 /// Deeds per block of the opt-in summary.
-pub const BLOCK: usize = 16;
+pub const SUMMARY_BLOCK: usize = 16;
 
 /// The deeds of one scheduler: up to `N` running doers in canonical order,
 /// each with its `retyme`, and up to `S` spare doers that run-time requests
@@ -79,7 +79,7 @@ pub const BLOCK: usize = 16;
 ///
 /// A pass finds due deeds by a scan that skips those not due at a fraction
 /// of a nanosecond each. Large trees on hosts may opt into a summary: with
-/// `B` = ⌈`N` / [`BLOCK`]⌉ (or more) it keeps a lower bound of the retymes
+/// `B` = ⌈`N` / [`SUMMARY_BLOCK`]⌉ (or more) it keeps a lower bound of the retymes
 /// of every block of 16 deeds, so a pass skips a block with one compare and
 /// its cost grows with the doers due, not with all doers (half a byte more
 /// per deed). `B` = 0, the default, keeps no summary. A `B` that is neither
@@ -110,7 +110,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
     pub const fn new(name: &'a str) -> Self {
         const {
             assert!(
-                B == 0 || B * BLOCK >= N,
+                B == 0 || B * SUMMARY_BLOCK >= N,
                 "the summary needs B = 0 or at least N / 16 (rounded up) blocks"
             )
         };
@@ -442,7 +442,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             let (k, m) = skip(rest, t, min);
             return (i + 1 + k, m);
         }
-        let block_end = ((i / BLOCK + 1) * BLOCK).min(end);
+        let block_end = ((i / SUMMARY_BLOCK + 1) * SUMMARY_BLOCK).min(end);
         let rest = self.retymes.get(i + 1..block_end).unwrap_or(&[]);
         let (k, mut m) = skip(rest, t, min);
         let mut j = i + 1 + k;
@@ -453,22 +453,22 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         // the bound says nothing in them is due; else a scan, which also
         // heals a bound left too low
         let len = self.len.get() as usize;
-        let blocks = end.div_ceil(BLOCK);
+        let blocks = end.div_ceil(SUMMARY_BLOCK);
         while j < end {
-            let b = j / BLOCK;
+            let b = j / SUMMARY_BLOCK;
             let (k, mb) = skip(self.mins.get(b..blocks).unwrap_or(&[]), t, m);
             m = mb;
-            j = ((b + k) * BLOCK).min(end);
+            j = ((b + k) * SUMMARY_BLOCK).min(end);
             let Some(bound) = self.mins.get(b + k).filter(|_| j < end) else {
                 break;
             };
-            let next = ((b + k + 1) * BLOCK).min(end);
+            let next = ((b + k + 1) * SUMMARY_BLOCK).min(end);
             let rest = self.retymes.get(j..next).unwrap_or(&[]);
             let (k2, mb) = skip(rest, t, Tyme::MAX);
             if j + k2 < next {
                 return (j + k2, m.min(mb));
             }
-            if next == ((b + k + 1) * BLOCK).min(len) {
+            if next == ((b + k + 1) * SUMMARY_BLOCK).min(len) {
                 bound.set(mb); // the whole block was scanned: exact
             }
             m = m.min(mb);
@@ -480,8 +480,8 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
     /// Recomputes block `b`'s bound from its deeds.
     fn refresh(&self, b: usize) {
         let len = self.len.get() as usize;
-        let lo = (b * BLOCK).min(len);
-        let hi = ((b + 1) * BLOCK).min(len);
+        let lo = (b * SUMMARY_BLOCK).min(len);
+        let hi = ((b + 1) * SUMMARY_BLOCK).min(len);
         if let (Some(rs), Some(bound)) = (self.retymes.get(lo..hi), self.mins.get(b)) {
             bound.set(rs.iter().map(Cell::get).min().unwrap_or(Tyme::MAX));
         }
@@ -584,7 +584,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         }
         cell.set(Some(d));
         rt.set(t);
-        if let Some(bound) = self.mins.get(n / BLOCK) {
+        if let Some(bound) = self.mins.get(n / SUMMARY_BLOCK) {
             bound.set(bound.get().min(t));
         }
         self.len.set(n as u16 + 1);

@@ -73,7 +73,7 @@ pub use dodoer::DoDoer;
 pub use doer::{Context, Doer, Fault, FaultKind, Outcome, Step};
 pub use doist::{Doist, DoistError, End, Report};
 pub use future::{FutureDoer, Yield, Yielder};
-pub use group::{Deeds, DoerRef, Full, Group, DEED_BYTES};
+pub use group::{Deeds, DoerRef, Full, Group, DEED_BYTES, SUMMARY_BLOCK};
 pub use tyme::{Tock, Tyme, TymeError};
 pub use tymer::Tymer;
 
