@@ -554,7 +554,7 @@ const SPARSE_N: usize = 10_000;
 const SPARSE_EVERY: usize = 100;
 const SPARSE_DUE: usize = SPARSE_N / SPARSE_EVERY;
 /// Summary blocks for 10 000 deeds.
-const SUMMARY: usize = SPARSE_N.div_ceil(16);
+const SUMMARY: usize = SPARSE_N.div_ceil(hio_core::SUMMARY_BLOCK);
 
 fn sparse_tock(i: usize) -> u64 {
     if i % SPARSE_EVERY == 0 {
@@ -570,7 +570,8 @@ fn sparse(c: &mut Criterion, rec: &Records) {
 
     // the first pass (tyme 0, in the warm-up) runs all 10 000; later ones
     // only the 100 due
-    // with the opt-in summary (B = N / 16): a pass skips 16 deeds not due
+    // with the opt-in summary (B = N / SUMMARY_BLOCK): a pass skips a block
+    // of deeds not due
     // with one compare
     let mut doers = Doers::new(SPARSE_N, sparse_tock);
     let mut doist = core_doist::<SPARSE_N, SUMMARY>(doers.refs(), 3);
@@ -644,8 +645,8 @@ fn summary(rec: &Records) {
         }
     }
     for (key, what) in [
-        ("sparse-10000", "with the summary (B = N/16)"),
-        ("sparse-10000-plain", "without a summary (B = 0)"),
+        ("sparse-10000", "with the summary, B = N/8"),
+        ("sparse-10000-plain", "without a summary, B = 0"),
     ] {
         if let Some(&[z, x]) = rec.paired(key).as_deref() {
             let z = z / SPARSE_DUE as f64;

@@ -66,7 +66,7 @@ enum State {
 }
 
 /// Deeds per block of the opt-in summary.
-pub const SUMMARY_BLOCK: usize = 16;
+pub const SUMMARY_BLOCK: usize = 8;
 
 /// The deeds of one scheduler: up to `N` running doers in canonical order,
 /// each with its `retyme`, and up to `S` spare doers that run-time requests
@@ -80,8 +80,8 @@ pub const SUMMARY_BLOCK: usize = 16;
 /// A pass finds due deeds by a scan that skips those not due at a fraction
 /// of a nanosecond each. Large trees on hosts may opt into a summary: with
 /// `B` = ⌈`N` / [`SUMMARY_BLOCK`]⌉ (or more) it keeps a lower bound of the retymes
-/// of every block of 16 deeds, so a pass skips a block with one compare and
-/// its cost grows with the doers due, not with all doers (half a byte more
+/// of every block of [`SUMMARY_BLOCK`] deeds, so a pass skips a block with one compare and
+/// its cost grows with the doers due, not with all doers (one byte more
 /// per deed). `B` = 0, the default, keeps no summary. A `B` that is neither
 /// 0 nor large enough is refused at compile time.
 pub struct Deeds<'a, const N: usize, const S: usize, const B: usize = 0> {
@@ -111,7 +111,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         const {
             assert!(
                 B == 0 || B * SUMMARY_BLOCK >= N,
-                "the summary needs B = 0 or at least N / 16 (rounded up) blocks"
+                "the summary needs B = 0 or at least N / SUMMARY_BLOCK (rounded up) blocks"
             )
         };
         Deeds {
@@ -753,29 +753,33 @@ struct Walk {
 /// their retymes and `min`. Branch-free in chunks of 8, so a sparse pass
 /// skips deeds that are not due at a fraction of a nanosecond each.
 #[inline]
-fn skip(rts: &[Cell<Tyme>], t: Tyme, mut min: Tyme) -> (usize, Tyme) {
+fn skip(rts: &[Cell<Tyme>], t: Tyme, min: Tyme) -> (usize, Tyme) {
+    let (t, mut min) = (t.as_nanos(), min.as_nanos());
     let mut k = 0;
-    for chunk in rts.chunks_exact(8) {
-        let mut due = false;
-        let mut m = min;
-        for r in chunk {
-            let r = r.get();
-            due |= r <= t;
-            m = m.min(r);
-        }
-        if due {
+    let mut chunks = rts.chunks_exact(4);
+    for chunk in &mut chunks {
+        let Ok([a, b, c, d]) = <&[Cell<Tyme>; 4]>::try_from(chunk) else {
+            break;
+        };
+        let (a, b, c, d) = (
+            a.get().as_nanos(),
+            b.get().as_nanos(),
+            c.get().as_nanos(),
+            d.get().as_nanos(),
+        );
+        if (a <= t) | (b <= t) | (c <= t) | (d <= t) {
             break;
         }
-        min = m;
-        k += 8;
+        min = min.min(a.min(b)).min(c.min(d));
+        k += 4;
     }
     for r in rts.get(k..).unwrap_or(&[]) {
-        let r = r.get();
+        let r = r.get().as_nanos();
         if r <= t {
             break;
         }
         min = min.min(r);
         k += 1;
     }
-    (k, min)
+    (k, Tyme::from_nanos(min))
 }

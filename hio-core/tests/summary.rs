@@ -121,7 +121,7 @@ proptest! {
             .collect();
         let (tock, limit) = (Tock::from_nanos(tick), Tock::from_nanos(limit));
         let plain = run::<0>(&specs, top, tock, limit);
-        let summed = run::<{ CAP.div_ceil(16) }>(&specs, top, tock, limit);
+        let summed = run::<{ CAP.div_ceil(hio_core::SUMMARY_BLOCK) }>(&specs, top, tock, limit);
         prop_assert!(plain.0.len() > n, "the run did something");
         prop_assert_eq!(&plain.1, &summed.1);
         prop_assert_eq!(plain.0, summed.0);
