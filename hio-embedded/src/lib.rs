@@ -33,6 +33,8 @@ mod fmt;
 pub mod cobs;
 mod console;
 pub mod crc;
+#[cfg_attr(not(feature = "cortex-m"), allow(dead_code))]
+mod cycles;
 pub mod error;
 mod framer;
 pub mod line;

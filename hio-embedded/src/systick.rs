@@ -25,8 +25,7 @@ use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m::peripheral::{SCB, SYST};
 use hio_core::{Clock, Tyme};
 
-const MAX_RELOAD: u32 = 0x00ff_ffff;
-const NANOS: u64 = 1_000_000_000;
+use crate::cycles::{elapsed, Cycles, MAX_RELOAD};
 
 /// Cycles counted up to the start of SysTick's current period.
 static BASE: Mutex<Cell<u64>> = Mutex::new(Cell::new(0));
@@ -79,37 +78,6 @@ impl<const HZ: u32> SysTickClock<HZ> {
             base + elapsed(reload, v, wrapped)
         })
     }
-
-    const HZ64: u64 = if HZ == 0 { 1 } else { HZ as u64 };
-    /// Nanoseconds per cycle when that is a whole number, else 0.
-    const NS_PER_CYCLE: u64 = if NANOS % Self::HZ64 == 0 {
-        NANOS / Self::HZ64
-    } else {
-        0
-    };
-
-    fn to_nanos(&self, cycles: u64) -> u64 {
-        if Self::NS_PER_CYCLE != 0 {
-            return cycles.saturating_mul(Self::NS_PER_CYCLE);
-        }
-        let hz = Self::HZ64;
-        (cycles / hz) * NANOS + (cycles % hz) * NANOS / hz
-    }
-
-    /// Cycles to wait for `nanos`, at most one SysTick period.
-    fn to_cycles(&self, nanos: u64) -> u32 {
-        if Self::NS_PER_CYCLE != 0
-            && Self::NS_PER_CYCLE * u64::from(MAX_RELOAD) <= u64::from(u32::MAX)
-        {
-            // a 32-bit division by a constant
-            let k = Self::NS_PER_CYCLE as u32;
-            let ns = nanos.min(u64::from(MAX_RELOAD) * Self::NS_PER_CYCLE) as u32;
-            return ns.div_ceil(k).clamp(1, MAX_RELOAD);
-        }
-        let hz = Self::HZ64;
-        let c = (nanos / NANOS) * hz + ((nanos % NANOS) * hz).div_ceil(NANOS);
-        c.clamp(1, u64::from(MAX_RELOAD)) as u32
-    }
 }
 
 impl<const HZ: u32> core::fmt::Debug for SysTickClock<HZ> {
@@ -120,7 +88,7 @@ impl<const HZ: u32> core::fmt::Debug for SysTickClock<HZ> {
 
 impl<const HZ: u32> Clock for SysTickClock<HZ> {
     fn now(&mut self) -> Tyme {
-        Tyme::from_nanos(self.to_nanos(self.cycles()))
+        Tyme::from_nanos(Cycles::<HZ>::to_nanos(self.cycles()))
     }
 
     fn wait_until(&mut self, deadline: Tyme) {
@@ -128,7 +96,7 @@ impl<const HZ: u32> Clock for SysTickClock<HZ> {
         if deadline <= now {
             return;
         }
-        let reload = self.to_cycles((deadline - now).as_nanos());
+        let reload = Cycles::<HZ>::to_cycles((deadline - now).as_nanos());
         interrupt::free(|cs| {
             if SCB::is_pendst_pending() {
                 return; // a period just ended: let the handler count it first
@@ -140,17 +108,5 @@ impl<const HZ: u32> Clock for SysTickClock<HZ> {
             self.syst.clear_current();
         });
         cortex_m::asm::wfi();
-    }
-}
-
-/// Cycles gone in SysTick's current period (plus the finished one, if it
-/// wrapped and its interrupt has not run yet). A current value of 0 is the
-/// end of a period when it wrapped, else a counter just cleared.
-fn elapsed(reload: u64, current: u64, wrapped: bool) -> u64 {
-    match (current, wrapped) {
-        (0, true) => reload,
-        (0, false) => 0,
-        (v, true) => reload + 1 + (reload - v.min(reload)),
-        (v, false) => reload - v.min(reload),
     }
 }
