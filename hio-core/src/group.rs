@@ -442,14 +442,18 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             let (k, m) = skip(rest, t, min);
             return (i + 1 + k, m);
         }
-        let block_end = ((i / SUMMARY_BLOCK + 1) * SUMMARY_BLOCK).min(end);
+        // With a summary, the least retyme passed over is taken from the
+        // blocks' bounds (lower bounds), so scans inside a block only look
+        // for a due deed.
+        let here = i / SUMMARY_BLOCK;
+        let mut m = self.mins.get(here).map_or(min, |b| min.min(b.get()));
+        let block_end = ((here + 1) * SUMMARY_BLOCK).min(end);
         let rest = self.retymes.get(i + 1..block_end).unwrap_or(&[]);
-        let (k, mut m) = skip(rest, t, min);
-        let mut j = i + 1 + k;
+        let mut j = i + 1 + find_due(rest, t);
         if j < block_end {
             return (j, m);
         }
-        // whole blocks: one compare each (branch-free, eight at a time) while
+        // whole blocks: one compare each (branch-free, four at a time) while
         // the bound says nothing in them is due; else a scan, which also
         // heals a bound left too low
         let len = self.len.get() as usize;
@@ -462,16 +466,17 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             let Some(bound) = self.mins.get(b + k).filter(|_| j < end) else {
                 break;
             };
+            m = m.min(bound.get());
             let next = ((b + k + 1) * SUMMARY_BLOCK).min(end);
             let rest = self.retymes.get(j..next).unwrap_or(&[]);
-            let (k2, mb) = skip(rest, t, Tyme::MAX);
+            let k2 = find_due(rest, t);
             if j + k2 < next {
-                return (j + k2, m.min(mb));
+                return (j + k2, m);
             }
             if next == ((b + k + 1) * SUMMARY_BLOCK).min(len) {
-                bound.set(mb); // the whole block was scanned: exact
+                // the whole block is not due: its bound becomes exact
+                bound.set(rest.iter().map(Cell::get).min().unwrap_or(Tyme::MAX));
             }
-            m = m.min(mb);
             j = next;
         }
         (j.min(end), m)
@@ -747,6 +752,34 @@ struct Walk {
     moves: u32,
     /// The least retyme seen.
     min_due: Tyme,
+}
+
+/// How many leading deeds of `rts` are not due at `t` (branch-free, four at
+/// a time).
+#[inline]
+fn find_due(rts: &[Cell<Tyme>], t: Tyme) -> usize {
+    let t = t.as_nanos();
+    let mut k = 0;
+    for chunk in rts.chunks_exact(4) {
+        let Ok([a, b, c, d]) = <&[Cell<Tyme>; 4]>::try_from(chunk) else {
+            break;
+        };
+        if (a.get().as_nanos() <= t)
+            | (b.get().as_nanos() <= t)
+            | (c.get().as_nanos() <= t)
+            | (d.get().as_nanos() <= t)
+        {
+            break;
+        }
+        k += 4;
+    }
+    for r in rts.get(k..).unwrap_or(&[]) {
+        if r.get() <= Tyme::from_nanos(t) {
+            break;
+        }
+        k += 1;
+    }
+    k
 }
 
 /// How many leading deeds of `rts` are not due at `t`, and the least of
