@@ -82,8 +82,10 @@ pub const SUMMARY_BLOCK: usize = 8;
 /// `B` = ⌈`N` / [`SUMMARY_BLOCK`]⌉ (or more) it keeps a lower bound of the retymes
 /// of every block of [`SUMMARY_BLOCK`] deeds, so a pass skips a block with one compare and
 /// its cost grows with the doers due, not with all doers (one byte more
-/// per deed). `B` = 0, the default, keeps no summary. A `B` that is neither
-/// 0 nor large enough is refused at compile time.
+/// per deed). With it, a real-time Doist whose tree falls idle runs one
+/// more pass (with no events) before it knows and sleeps until the next due
+/// doer. `B` = 0, the default, keeps no summary. A `B` that is neither 0 nor
+/// large enough is refused at compile time.
 pub struct Deeds<'a, const N: usize, const S: usize, const B: usize = 0> {
     name: &'a str,
     doers: [Cell<Option<DoerRef<'a>>>; N],
@@ -286,6 +288,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             moves: self.moves.get(),
             min_due: Tyme::MAX,
         };
+        let mut ran = false;
         while w.i < w.end {
             let i = w.i;
             let Some(rcell) = self.retymes.get(i) else {
@@ -305,6 +308,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 continue;
             };
             self.running.set(i as u16);
+            ran = true;
             let mut cx = Cx::new(env);
             shared.note(d, Context::Recur);
             let step = d.recur(&mut cx);
@@ -328,8 +332,20 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 Err(e) => return e,
             }
         }
-        // a bound stays a lower bound as retymes only grow; a pass that finds
-        // nothing due in a block makes it exact again (see skip_from)
+        if B > 0 {
+            // Deeds passed over are not due (> t); those that ran are in
+            // `min_due`. After a pass that ran a doer, `t` bounds the rest
+            // from below. After one that ran none, every block it looked
+            // into was made exact, so the bounds give the next due tyme: an
+            // idle tree sleeps until then.
+            w.min_due = if ran {
+                w.min_due.min(t)
+            } else {
+                let blocks = w.end.div_ceil(SUMMARY_BLOCK);
+                let bounds = self.mins.get(..blocks).unwrap_or(&[]);
+                bounds.iter().map(Cell::get).fold(w.min_due, Tyme::min)
+            };
+        }
         (Ok(()), w.min_due)
     }
 
@@ -442,36 +458,38 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             let (k, m) = skip(rest, t, min);
             return (i + 1 + k, m);
         }
-        // With a summary, the least retyme passed over is taken from the
-        // blocks' bounds (lower bounds), so scans inside a block only look
-        // for a due deed.
+        // With a summary, a walk only looks for the next due deed; the least
+        // retyme comes from the bounds at the end of the pass (`run_pass`).
+        let len = self.len.get() as usize;
         let here = i / SUMMARY_BLOCK;
-        let mut m = self.mins.get(here).map_or(min, |b| min.min(b.get()));
         let block_end = ((here + 1) * SUMMARY_BLOCK).min(end);
         let rest = self.retymes.get(i + 1..block_end).unwrap_or(&[]);
         let mut j = i + 1 + find_due(rest, t);
         if j < block_end {
-            return (j, m);
+            return (j, min);
+        }
+        if i % SUMMARY_BLOCK == 0 && block_end == ((here + 1) * SUMMARY_BLOCK).min(len) {
+            // a whole block, from its start, with nothing due: exact bound
+            if let (Some(bound), Some(rs)) = (self.mins.get(here), self.retymes.get(i..block_end)) {
+                bound.set(rs.iter().map(Cell::get).min().unwrap_or(Tyme::MAX));
+            }
         }
         // whole blocks: one compare each (branch-free, four at a time) while
         // the bound says nothing in them is due; else a scan, which also
         // heals a bound left too low
-        let len = self.len.get() as usize;
         let blocks = end.div_ceil(SUMMARY_BLOCK);
         while j < end {
             let b = j / SUMMARY_BLOCK;
-            let (k, mb) = skip(self.mins.get(b..blocks).unwrap_or(&[]), t, m);
-            m = mb;
+            let k = find_due(self.mins.get(b..blocks).unwrap_or(&[]), t);
             j = ((b + k) * SUMMARY_BLOCK).min(end);
             let Some(bound) = self.mins.get(b + k).filter(|_| j < end) else {
                 break;
             };
-            m = m.min(bound.get());
             let next = ((b + k + 1) * SUMMARY_BLOCK).min(end);
             let rest = self.retymes.get(j..next).unwrap_or(&[]);
             let k2 = find_due(rest, t);
             if j + k2 < next {
-                return (j + k2, m);
+                return (j + k2, min);
             }
             if next == ((b + k + 1) * SUMMARY_BLOCK).min(len) {
                 // the whole block is not due: its bound becomes exact
@@ -479,7 +497,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             }
             j = next;
         }
-        (j.min(end), m)
+        (j.min(end), min)
     }
 
     /// Recomputes block `b`'s bound from its deeds.
