@@ -16,7 +16,7 @@ use std::fs;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{mpsc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -137,7 +137,12 @@ fn build_images() -> Result<Images, String> {
 
 /// A QEMU run of one image, killed when dropped if it still runs.
 struct Qemu {
-    child: Child,
+    /// The `timeout` process that runs QEMU.
+    pid: u32,
+    /// Its exit status, sent by a thread blocked in `wait`.
+    exit: mpsc::Receiver<ExitStatus>,
+    /// The status once received.
+    status: Option<ExitStatus>,
     stdout: Option<mpsc::Receiver<String>>,
     stderr: Option<mpsc::Receiver<String>>,
 }
@@ -179,8 +184,17 @@ impl Qemu {
         };
         let stdout = child.stdout.take().map(|s| collect(Box::new(s)));
         let stderr = child.stderr.take().map(|s| collect(Box::new(s)));
+        let pid = child.id();
+        let (tx, exit) = mpsc::channel();
+        thread::spawn(move || {
+            if let Ok(status) = child.wait() {
+                let _ = tx.send(status);
+            }
+        });
         Qemu {
-            child,
+            pid,
+            exit,
+            status: None,
             stdout,
             stderr,
         }
@@ -189,21 +203,14 @@ impl Qemu {
     /// Waits for QEMU to exit, at most `limit`; its status, stdout and
     /// stderr.
     fn finish(mut self, limit: Duration) -> (ExitStatus, String, String) {
-        let deadline = Instant::now() + limit;
-        let status = loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if Instant::now() < deadline => {
-                    // a bounded poll for the exit, not a synchronisation
-                    thread::sleep(Duration::from_millis(10));
-                }
-                Ok(None) => panic!(
-                    "QEMU did not exit within {limit:?}; stderr:\n{}",
-                    self.stderr_now()
-                ),
-                Err(e) => panic!("cannot wait for QEMU: {e}"),
-            }
+        let status = match self.exit.recv_timeout(limit) {
+            Ok(status) => status,
+            Err(_) => panic!(
+                "QEMU did not exit within {limit:?}; stderr:\n{}",
+                self.stderr_now()
+            ),
         };
+        self.status = Some(status);
         let take = |rx: Option<mpsc::Receiver<String>>| {
             rx.and_then(|rx| rx.recv_timeout(STEP).ok())
                 .unwrap_or_default()
@@ -221,20 +228,28 @@ impl Qemu {
     }
 
     /// Stops QEMU: SIGTERM to `timeout`, which hands it on to QEMU, then
-    /// SIGKILL if they are still there after a few seconds.
+    /// SIGKILL if it has not exited a few seconds later.
     fn kill(&mut self) {
-        if !matches!(self.child.try_wait(), Ok(None)) {
+        if self.status.is_some() {
             return;
         }
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(10));
+        if let Ok(status) = self.exit.try_recv() {
+            self.status = Some(status);
+            return;
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let signal = |sig: &str| {
+            let _ = Command::new("kill")
+                .args([sig, &self.pid.to_string()])
+                .status();
+        };
+        signal("-TERM");
+        match self.exit.recv_timeout(Duration::from_secs(5)) {
+            Ok(status) => self.status = Some(status),
+            Err(_) => {
+                signal("-KILL");
+                self.status = self.exit.recv_timeout(Duration::from_secs(5)).ok();
+            }
+        }
     }
 }
 
