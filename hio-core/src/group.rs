@@ -314,12 +314,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             let step = d.recur(&mut cx);
             if matches!(step, Ok(Step::Continue)) && !cx.request && self.moves.get() == w.moves {
                 // the common case: it goes on, nothing moved, no requests
-                let tock = d.tock();
-                let next = if tock.is_zero() {
-                    t + period
-                } else {
-                    retyme + tock
-                };
+                let next = next_retyme(d.tock(), retyme, t, period);
                 w.min_due = w.min_due.min(next);
                 rcell.set(next);
                 self.running.set(NONE);
@@ -376,12 +371,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         }
         let kept = match step {
             Ok(Step::Continue) => {
-                let tock = d.tock();
-                let next = if tock.is_zero() {
-                    t + period
-                } else {
-                    retyme + tock
-                };
+                let next = next_retyme(d.tock(), retyme, t, period);
                 w.min_due = w.min_due.min(next);
                 if let Some(r) = self.retymes.get(i) {
                     r.set(next);
@@ -756,6 +746,18 @@ impl<const N: usize, const S: usize, const B: usize> fmt::Debug for Deeds<'_, N,
             .field("capacity", &Self::cap())
             .field("next_due", &self.min_due.get())
             .finish()
+    }
+}
+
+/// The contract's retyme after a recur that keeps going: with tock 0, the
+/// parent's next run (`t + period`); else `tock` after the last scheduled
+/// retyme, so cadence never drifts.
+#[inline(always)]
+fn next_retyme(tock: Tock, retyme: Tyme, t: Tyme, period: Tock) -> Tyme {
+    if tock.is_zero() {
+        t + period
+    } else {
+        retyme + tock
     }
 }
 
