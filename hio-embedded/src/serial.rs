@@ -148,6 +148,25 @@ impl fmt::Display for SerialStats {
 ///
 /// Backpressure: when the rx Deck is full, a completed frame is held and
 /// reading stops, so bytes wait in the UART instead of being dropped here.
+///
+/// ```
+/// use hio_core::{Deck, Doist, SimClock, StopFlag, Tock};
+/// use hio_embedded::{Console, Frame, Lines, MockUart, SerialDoer, SerialStats};
+///
+/// let mut uart: MockUart<64, 64> = MockUart::new();
+/// uart.push_rx(b"echo hello\nquit\n").unwrap();
+/// let (rx, tx) = (Deck::<Frame<96>, 4>::new(), Deck::<Frame<96>, 4>::new());
+/// let (stats, stop) = (SerialStats::new(), StopFlag::new());
+/// let mut serial: SerialDoer<'_, _, Lines<96>, 96, 98> =
+///     SerialDoer::new("serial", uart, Lines::new(), &rx, &tx, &stats);
+/// let mut console = Console::new(&rx, &tx, &stats, &stop);
+/// let mut doist: Doist<'_, 2> = Doist::new(Tock::from_millis(10)).unwrap();
+/// doist.add(&mut serial).unwrap();
+/// doist.add(&mut console).unwrap();
+/// doist.run(&mut SimClock::new(), Some(&stop)); // `quit` stops it
+/// drop(doist);
+/// assert_eq!(serial.uart().tx(), b"hello\nbye\n");
+/// ```
 pub struct SerialDoer<'a, U, F, const M: usize, const B: usize> {
     name: &'a str,
     uart: U,
