@@ -206,9 +206,8 @@ fn is_root() -> bool {
 
 fn fmt(root: &Path) -> Result<(), String> {
     cargo(root, &["fmt", "--all", "--", "--check"])?;
-    let fw = root.join("examples/firmware");
-    if fw.join("Cargo.toml").exists() {
-        run(&fw, "cargo", &["fmt", "--", "--check"], &[])?;
+    for dir in ["examples/firmware", "fuzz"] {
+        run(&root.join(dir), "cargo", &["fmt", "--", "--check"], &[])?;
     }
     Ok(())
 }
@@ -239,10 +238,11 @@ fn clippy(root: &Path) -> Result<(), String> {
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
         cargo(root, &a)?;
     }
-    let fw = root.join("examples/firmware");
-    if fw.join("Cargo.toml").exists() {
+    // the firmware (for thumbv7m) and the fuzz targets (so they keep
+    // building; run them with `cargo +nightly fuzz run TARGET` in fuzz/)
+    for dir in ["examples/firmware", "fuzz"] {
         run(
-            &fw,
+            &root.join(dir),
             "cargo",
             &["clippy", "--bins", "--", "-D", "warnings"],
             &[],
