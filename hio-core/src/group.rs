@@ -282,29 +282,26 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
     fn run_pass(&self, env: &Env<'_>, period: Tock) -> (Result<(), Fault>, Tyme) {
         let shared = env.shared;
         let t = shared.tyme;
-        let mut w = Walk {
-            i: 0,
-            end: self.pass_end.get() as usize,
-            moves: self.moves.get(),
-            min_due: Tyme::MAX,
-        };
+        let mut i = 0usize;
+        let mut end = self.pass_end.get() as usize;
+        let mut moves = self.moves.get();
+        let mut min_due = Tyme::MAX;
         let mut ran = false;
-        while w.i < w.end {
-            let i = w.i;
+        while i < end {
             let Some(rcell) = self.retymes.get(i) else {
                 break;
             };
             let retyme = rcell.get();
             if retyme > t {
                 // not due: run ahead to the next deed that may be due
-                (w.i, w.min_due) = self.skip_from(i, w.end, t, w.min_due.min(retyme));
+                (i, min_due) = self.skip_from(i, end, t, min_due.min(retyme));
                 continue;
             }
             let Some(dcell) = self.doers.get(i) else {
                 break;
             };
             let Some(d) = dcell.take() else {
-                w.i += 1;
+                i += 1;
                 continue;
             };
             self.running.set(i as u16);
@@ -312,18 +309,24 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             let mut cx = Cx::new(env);
             shared.note(d, Context::Recur);
             let step = d.recur(&mut cx);
-            if matches!(step, Ok(Step::Continue)) && !cx.request && self.moves.get() == w.moves {
+            if matches!(step, Ok(Step::Continue)) && !cx.request && self.moves.get() == moves {
                 // the common case: it goes on, nothing moved, no requests
                 let next = next_retyme(d.tock(), retyme, t, period);
-                w.min_due = w.min_due.min(next);
+                min_due = min_due.min(next);
                 rcell.set(next);
                 self.running.set(NONE);
                 dcell.set(Some(d));
-                w.i += 1;
+                i += 1;
                 continue;
             }
+            let w = Walk {
+                i,
+                end,
+                moves,
+                min_due,
+            };
             match self.settle(env, w, d, step, cx.request, retyme, period) {
-                Ok(next) => w = next,
+                Ok(w) => (i, end, moves, min_due) = (w.i, w.end, w.moves, w.min_due),
                 Err(e) => return e,
             }
         }
@@ -333,15 +336,15 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             // from below. After one that ran none, every block it looked
             // into was made exact, so the bounds give the next due tyme: an
             // idle tree sleeps until then.
-            w.min_due = if ran {
-                w.min_due.min(t)
+            min_due = if ran {
+                min_due.min(t)
             } else {
-                let blocks = w.end.div_ceil(SUMMARY_BLOCK);
+                let blocks = end.div_ceil(SUMMARY_BLOCK);
                 let bounds = self.mins.get(..blocks).unwrap_or(&[]);
-                bounds.iter().map(Cell::get).fold(w.min_due, Tyme::min)
+                bounds.iter().map(Cell::get).fold(min_due, Tyme::min)
             };
         }
-        (Ok(()), w.min_due)
+        (Ok(()), min_due)
     }
 
     /// Everything after a recur but the common case: the doer finished or
