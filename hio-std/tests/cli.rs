@@ -87,3 +87,25 @@ fn demo_runs_and_ends_at_its_limit() {
     assert!(text.contains("[0.0] heartbeat 1"), "{text}");
     assert!(text.trim_end().ends_with("[1.0] end: limit"), "{text}");
 }
+
+#[test]
+fn a_scheduler_too_large_for_the_runner_is_refused_before_running() {
+    use hio_std::scenario::{trace_json, RunError, GROUP_CAPACITY};
+    // a DoDoer whose children plus the spare added into it exceed its room
+    let kids: Vec<String> = (0..GROUP_CAPACITY)
+        .map(|i| format!(r#"{{"name": "k{i}"}}"#))
+        .collect();
+    let json = format!(
+        r#"{{"name": "big", "tock": 1, "limit": 2,
+            "doers": [{{"name": "G", "doers": [{}]}},
+                      {{"name": "x", "on": [{{"recur": 1, "extend": ["s"], "into": "G"}}]}}],
+            "spares": [{{"name": "s"}}]}}"#,
+        kids.join(", ")
+    );
+    match trace_json(&json) {
+        Err(RunError::TooLarge { name, capacity }) => {
+            assert_eq!((name.as_str(), capacity), ("G", GROUP_CAPACITY));
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+}

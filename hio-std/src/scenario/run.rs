@@ -38,7 +38,7 @@ impl fmt::Display for RunError {
             RunError::Scenario(e) => write!(f, "{e}"),
             RunError::TooLarge { name, capacity } => write!(
                 f,
-                "\"{name}\" has more doers than the {capacity} a scenario scheduler holds; split it into nested DoDoers"
+                "\"{name}\" would hold more than the {capacity} doers (or spares) a scenario scheduler holds; split it into nested DoDoers"
             ),
         }
     }
@@ -122,10 +122,17 @@ impl<'s> Plan<'s> {
                 Some(n) => (n.spec.name.as_str(), GROUP_CAPACITY),
                 None => ("root", ROOT_CAPACITY),
             };
-            if *kids > cap || *spares > SPARE_CAPACITY {
+            // an added spare takes a running slot too
+            if kids + spares > cap {
                 return Err(RunError::TooLarge {
                     name: name.to_string(),
-                    capacity: cap.max(SPARE_CAPACITY),
+                    capacity: cap,
+                });
+            }
+            if *spares > SPARE_CAPACITY {
+                return Err(RunError::TooLarge {
+                    name: name.to_string(),
+                    capacity: SPARE_CAPACITY,
                 });
             }
         }
