@@ -24,6 +24,7 @@
 
 pub mod flow;
 pub mod host;
+pub mod mem;
 
 pub use host::exit;
 
