@@ -141,7 +141,7 @@ fn run_fn(k: usize, s: &Scenario, nodes: &[Placement<'_>]) -> String {
     let _ = writeln!(c, "#[allow(unused_mut, unused_variables)]");
     let _ = writeln!(
         c,
-        "fn run_{k}(observer: &dyn Observer) -> Option<Report> {{"
+        "fn run_{k}(observer: &dyn Observer) -> Option<(Report, Option<Name>)> {{"
     );
     for (i, n) in nodes.iter().enumerate() {
         let spec = n.spec;
@@ -239,7 +239,11 @@ fn run_fn(k: usize, s: &Scenario, nodes: &[Placement<'_>]) -> String {
         let how = if nodes[j].spare { "spare" } else { "add" };
         let _ = writeln!(c, "    let _ = doist.{how}(&mut d{j});");
     }
-    let _ = writeln!(c, "    Some(doist.run(&mut SimClock::new(), None))");
+    let _ = writeln!(c, "    let report = doist.run(&mut SimClock::new(), None);");
+    let _ = writeln!(
+        c,
+        "    Some((report, doist.origin().and_then(|o| Name::try_from(o).ok())))"
+    );
     let _ = writeln!(c, "}}");
     c
 }

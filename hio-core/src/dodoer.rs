@@ -2,7 +2,9 @@
 
 use core::fmt;
 
-use crate::group::{DoerRef, Full, Group};
+#[cfg(feature = "requests")]
+use crate::group::Group;
+use crate::group::{DoerRef, Full};
 use crate::{Cx, Deeds, Doer, Fault, Step, Tock};
 
 /// A doer that runs up to `N` child doers (and keeps up to `S` spares that
@@ -89,6 +91,8 @@ impl<'a, const N: usize, const S: usize, const B: usize> DoDoer<'a, N, S, B> {
     }
 
     /// Keeps a spare child that a run-time request can add by name.
+    #[cfg(feature = "requests")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "requests")))]
     pub fn spare(&mut self, doer: DoerRef<'a>) -> Result<(), Full<DoerRef<'a>>> {
         self.deeds.spare(doer)
     }
@@ -136,6 +140,7 @@ impl<const N: usize, const S: usize, const B: usize> Doer for DoDoer<'_, N, S, B
         self.deeds.stop_all(&cx.env.child(&self.deeds));
     }
 
+    #[cfg(feature = "requests")]
     fn as_group(&self) -> Option<&dyn Group> {
         Some(&self.deeds)
     }

@@ -2,8 +2,11 @@
 
 use core::fmt;
 
+#[cfg(feature = "requests")]
 use crate::group::Group;
-use crate::{Cx, Requests, Tock};
+#[cfg(feature = "requests")]
+use crate::Requests;
+use crate::{Cx, Tock};
 
 /// A unit of work with a lifecycle of six contexts, run by a scheduler (a
 /// [`DoDoer`](crate::DoDoer) or the [`Doist`](crate::Doist)).
@@ -81,12 +84,14 @@ pub trait Doer {
         let _ = cx;
     }
 
-    /// Carries out run-time changes to the tree (adding spares, removing
+    /// (Feature `requests`.) Carries out run-time changes to the tree (adding spares, removing
     /// doers). Called right after a recur that asked for it with
     /// [`Cx::request`], once the scheduler has handled that recur's result;
     /// not called after a recur that failed. Each request's result comes
     /// back at once. It takes `&self`: decide in recur what to ask for, and
     /// keep any result you need in a `Cell`.
+    #[cfg(feature = "requests")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "requests")))]
     fn request(&self, rq: &mut Requests<'_>) {
         let _ = rq;
     }
@@ -94,6 +99,7 @@ pub trait Doer {
     /// The scheduler inside this doer, if it is a DoDoer. Implemented by
     /// [`DoDoer`](crate::DoDoer); other doers keep the default.
     #[doc(hidden)]
+    #[cfg(feature = "requests")]
     fn as_group(&self) -> Option<&dyn Group> {
         None
     }

@@ -33,15 +33,15 @@ impl End {
     }
 }
 
-/// The end of a run: why, at what tyme, and for a fault, where it arose.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The end of a run: why, and at what tyme. For a fault,
+/// [`Doist::origin`] names the doer where it arose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Report {
     /// Why it ended.
     pub end: End,
     /// The tyme at which it ended.
     pub tyme: Tyme,
-    /// For a fault: the name of the doer where it arose.
-    pub origin: Option<Name>,
 }
 
 /// A Doist could not be built.
@@ -65,27 +65,38 @@ impl core::error::Error for DoistError {}
 
 #[cfg(test)]
 mod tests {
-    use super::ceil_multiple;
+    use super::grid_ceil;
 
     #[test]
-    fn ceil_multiple_matches_division() {
-        for &(x, m) in &[
-            (0u64, 7u64),
-            (1, 7),
-            (7, 7),
-            (8, 7),
-            (1_000_000_000, 31_250_000),
-            (1_000_000_001, 31_250_000),
-            (u64::MAX / 3, 1),
-            (12_345_678_901, 100_000_000),
-            (5, 0),
+    fn grid_ceil_matches_division() {
+        for &(from, target, tock) in &[
+            (0u64, 0u64, 7u64),
+            (0, 1, 7),
+            (0, 7, 7),
+            (0, 8, 7),
+            (14, 8, 7),
+            (0, 1_000_000_000, 31_250_000),
+            (0, 1_000_000_001, 31_250_000),
+            (3, 1_000_000_001, 31_250_000),
+            (0, u64::MAX / 3, 1),
+            (10, 12_345_678_901, 100_000_000),
+            (5, u64::MAX, 10),
+            (u64::MAX - 3, u64::MAX, 10),
+            (0, u64::MAX, u64::MAX),
         ] {
-            let want = if m == 0 {
-                x
+            let want = if target <= from {
+                from
             } else {
-                x.div_ceil(m).saturating_mul(m)
+                let k = (target - from).div_ceil(tock);
+                k.checked_mul(tock)
+                    .and_then(|d| d.checked_add(from))
+                    .unwrap_or(u64::MAX)
             };
-            assert_eq!(ceil_multiple(x, m), want, "{x} {m}");
+            assert_eq!(
+                grid_ceil(from, target, tock),
+                want,
+                "{from} {target} {tock}"
+            );
         }
     }
 }
@@ -136,6 +147,7 @@ pub struct Doist<'a, const N: usize, const S: usize = 0, const B: usize = 0> {
     observer: Option<&'a dyn Observer>,
     phase: Phase,
     report: Option<Report>,
+    origin: Option<Name>,
 }
 
 impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
@@ -153,6 +165,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             observer: None,
             phase: Phase::Ready,
             report: None,
+            origin: None,
         })
     }
 
@@ -181,6 +194,8 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
     }
 
     /// Keeps a spare top-level doer for a run-time request to add.
+    #[cfg(feature = "requests")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "requests")))]
     pub fn spare(&mut self, doer: DoerRef<'a>) -> Result<(), Full<DoerRef<'a>>> {
         self.root.spare(doer)
     }
@@ -204,12 +219,14 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
         let shared = Shared {
             tyme: self.tyme,
             observer: self.observer,
+            #[cfg(feature = "requests")]
             root: &self.root,
             origin: Cell::new(None),
         };
         let env = Env {
             shared: &shared,
             group: &self.root,
+            #[cfg(feature = "requests")]
             up: None,
         };
         let r = f(&env);
@@ -221,13 +238,39 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             self.with_env(|env| self.root.stop_all(env));
         }
         self.phase = Phase::Ended;
+        self.origin = origin;
         let report = Report {
             end,
             tyme: self.tyme,
-            origin,
         };
-        self.report = Some(report.clone());
+        self.report = Some(report);
         report
+    }
+
+    /// After a run that ended in a fault: the name of the doer where the
+    /// fault arose (cut to 32 bytes at a character boundary). `None`
+    /// otherwise.
+    ///
+    /// ```
+    /// use hio_core::{Cx, Doer, Doist, End, Fault, SimClock, Step, Tock};
+    ///
+    /// struct Broken;
+    /// impl Doer for Broken {
+    ///     fn name(&self) -> &str { "broken" }
+    ///     fn recur(&mut self, _: &mut Cx<'_>) -> Result<Step, Fault> {
+    ///         Err(Fault::failed("sensor unplugged"))
+    ///     }
+    /// }
+    ///
+    /// let mut b = Broken;
+    /// let mut doist: Doist<'_, 1> = Doist::new(Tock::from_millis(10)).unwrap();
+    /// doist.add(&mut b).unwrap();
+    /// let report = doist.run(&mut SimClock::new(), None);
+    /// assert_eq!(report.end, End::Fault(Fault::failed("sensor unplugged")));
+    /// assert_eq!(doist.origin(), Some("broken"));
+    /// ```
+    pub fn origin(&self) -> Option<&str> {
+        self.origin.as_ref().map(|n| n.as_str())
     }
 
     /// Enters the top-level doers in order at the start tyme. Returns the
@@ -236,7 +279,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
         match self.phase {
             Phase::Ready => {}
             Phase::Running => return None,
-            Phase::Ended => return self.report.clone(),
+            Phase::Ended => return self.report,
         }
         self.phase = Phase::Running;
         let (r, origin) = self.with_env(|env| self.root.enter_all(env));
@@ -283,28 +326,21 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
         if due <= self.tyme {
             return;
         }
-        let mut next = self.grid_ceil(due);
+        let mut target = due;
         if let Some(l) = self.limit {
-            next = next.min(self.grid_ceil(self.start + l));
+            target = target.min(self.start + l);
         }
-        if next > self.tyme {
-            self.tyme = next;
-        }
-    }
-
-    fn grid_ceil(&self, t: Tyme) -> Tyme {
-        let off = t.since(self.start).as_nanos();
-        self.start + Tock::from_nanos(ceil_multiple(off, self.tock.as_nanos()))
+        let (from, tock) = (self.tyme.as_nanos(), self.tock.as_nanos());
+        self.tyme = Tyme::from_nanos(grid_ceil(from, target.as_nanos(), tock));
     }
 
     /// Stops the run from outside at the current tyme: every running doer
     /// is ceased in reverse order and the run ends `stopped`.
     pub fn stop(&mut self) -> Report {
         match self.phase {
-            Phase::Ended => self.report.clone().unwrap_or(Report {
+            Phase::Ended => self.report.unwrap_or(Report {
                 end: End::Stopped,
                 tyme: self.tyme,
-                origin: None,
             }),
             _ => self.end(End::Stopped, None),
         }
@@ -338,37 +374,28 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
     }
 }
 
-/// The least multiple of `m` at or above `x` (saturating), by shifts and
-/// subtractions: no 64-bit division, which a 32-bit MCU would pull in from
-/// a library.
-fn ceil_multiple(x: u64, m: u64) -> u64 {
-    if m == 0 || x == 0 {
-        return x;
-    }
-    // the largest m << k not above x
-    let mut step = m;
-    let mut k = 0u32;
-    while step <= x >> 1 {
-        step <<= 1;
-        k += 1;
-    }
-    let mut rest = x;
-    let mut q: u64 = 0;
-    loop {
-        if rest >= step {
-            rest -= step;
-            q |= 1 << k;
+/// The first tick of the grid `from + k × tock` (k ≥ 0) at or after
+/// `target`, saturating at the end of tyme. Additions only: no 64-bit
+/// division or shift, which a 32-bit MCU would pull in from a library, and
+/// O(log² n) steps for a gap of n tocks.
+fn grid_ceil(from: u64, target: u64, tock: u64) -> u64 {
+    let mut t = from;
+    while t < target {
+        // the largest tock × 2^j that stays below the target (at least one
+        // tock, which may reach or pass it: then the loop ends)
+        let mut step = tock;
+        while let Some(two) = step.checked_add(step) {
+            match t.checked_add(two) {
+                Some(n) if n < target => step = two,
+                _ => break,
+            }
         }
-        if k == 0 {
-            break;
+        match t.checked_add(step) {
+            Some(n) => t = n,
+            None => return u64::MAX,
         }
-        step >>= 1;
-        k -= 1;
     }
-    if rest > 0 {
-        q += 1;
-    }
-    q.saturating_mul(m)
+    t
 }
 
 impl<const N: usize, const S: usize, const B: usize> fmt::Debug for Doist<'_, N, S, B> {

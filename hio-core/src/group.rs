@@ -4,8 +4,12 @@
 use core::cell::Cell;
 use core::fmt;
 
-use crate::cx::{Env, Requests, Shared};
-use crate::{Context, Cx, Doer, Fault, RequestError, Step, Tock, Tyme};
+use crate::cx::Env;
+#[cfg(feature = "requests")]
+use crate::cx::Shared;
+use crate::{Context, Cx, Doer, Fault, Step, Tock, Tyme};
+#[cfg(feature = "requests")]
+use crate::{RequestError, Requests};
 
 /// A borrowed doer, as schedulers hold them.
 pub type DoerRef<'a> = &'a mut (dyn Doer + 'a);
@@ -51,10 +55,13 @@ pub trait Group {
     /// Entered and not yet ended.
     fn is_running(&self) -> bool;
     /// Calls `f` with the running group named `name` in this subtree.
+    #[cfg(feature = "requests")]
     fn find(&self, name: &str, f: &mut dyn FnMut(&dyn Group)) -> bool;
     /// Enters the spare `name` and appends it.
+    #[cfg(feature = "requests")]
     fn extend_one(&self, shared: &Shared<'_>, name: &str) -> Result<(), RequestError>;
     /// Stops the present doers among `names`, in reverse canonical order.
+    #[cfg(feature = "requests")]
     fn remove_names(&self, shared: &Shared<'_>, names: &[&str]);
 }
 
@@ -90,6 +97,7 @@ pub struct Deeds<'a, const N: usize, const S: usize, const B: usize = 0> {
     name: &'a str,
     doers: [Cell<Option<DoerRef<'a>>>; N],
     retymes: [Cell<Tyme>; N],
+    #[cfg_attr(not(feature = "requests"), allow(dead_code))]
     spares: [Cell<Option<DoerRef<'a>>>; S],
     len: Cell<u16>,
     live: Cell<u16>,
@@ -202,6 +210,8 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
 
     /// Keeps a doer aside for a run-time request to add by name. Hands it
     /// back if the spare slots are full.
+    #[cfg(feature = "requests")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "requests")))]
     pub fn spare(&self, doer: DoerRef<'a>) -> Result<(), Full<DoerRef<'a>>> {
         match self.spares.iter().find(|c| !is_some(c)) {
             Some(cell) => {
@@ -309,7 +319,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             let mut cx = Cx::new(env);
             shared.note(d, Context::Recur);
             let step = d.recur(&mut cx);
-            if matches!(step, Ok(Step::Continue)) && !cx.request && self.moves.get() == moves {
+            if matches!(step, Ok(Step::Continue)) && !cx.requested() && self.moves.get() == moves {
                 // the common case: it goes on, nothing moved, no requests
                 let next = next_retyme(d.tock(), retyme, t, period);
                 min_due = min_due.min(next);
@@ -325,7 +335,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 moves,
                 min_due,
             };
-            match self.settle(env, w, d, step, cx.request, retyme, period) {
+            match self.settle(env, w, d, step, cx.requested(), retyme, period) {
                 Ok(w) => (i, end, moves, min_due) = (w.i, w.end, w.moves, w.min_due),
                 Err(e) => return e,
             }
@@ -406,7 +416,11 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 return Err((Err(f), w.min_due));
             }
         };
+        #[cfg(not(feature = "requests"))]
+        let (remove_me, _) = (false, request);
+        #[cfg(feature = "requests")]
         let mut remove_me = false;
+        #[cfg(feature = "requests")]
         if request {
             let me: &dyn Doer = &*d;
             let mut rq = Requests {
@@ -448,7 +462,8 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
     fn skip_from(&self, i: usize, end: usize, t: Tyme, min: Tyme) -> (usize, Tyme) {
         if B == 0 {
             let rest = self.retymes.get(i + 1..end).unwrap_or(&[]);
-            let (k, m) = skip(rest, t, min);
+            // small schedulers (firmware) take the short loop
+            let (k, m) = skip(rest, t, min, N >= WIDE);
             return (i + 1 + k, m);
         }
         // With a summary, a walk only looks for the next due deed; the least
@@ -586,6 +601,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         }
     }
 
+    #[cfg(feature = "requests")]
     fn append(&self, d: DoerRef<'a>, t: Tyme) -> Result<(), DoerRef<'a>> {
         if self.len.get() as usize >= Self::cap() {
             self.compact();
@@ -610,6 +626,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
     }
 }
 
+#[cfg(feature = "requests")]
 fn is_some<T>(c: &Cell<Option<T>>) -> bool {
     let v = c.take();
     let some = v.is_some();
@@ -658,6 +675,7 @@ impl<const N: usize, const S: usize, const B: usize> Group for Deeds<'_, N, S, B
         self.state.get() == State::Running
     }
 
+    #[cfg(feature = "requests")]
     fn find(&self, name: &str, f: &mut dyn FnMut(&dyn Group)) -> bool {
         let len = self.len.get() as usize;
         for cell in self.doers.get(..len).unwrap_or(&[]) {
@@ -679,6 +697,7 @@ impl<const N: usize, const S: usize, const B: usize> Group for Deeds<'_, N, S, B
         false
     }
 
+    #[cfg(feature = "requests")]
     fn extend_one(&self, shared: &Shared<'_>, name: &str) -> Result<(), RequestError> {
         if !self.is_running() {
             return Err(RequestError::NotRunning);
@@ -721,6 +740,7 @@ impl<const N: usize, const S: usize, const B: usize> Group for Deeds<'_, N, S, B
         }
     }
 
+    #[cfg(feature = "requests")]
     fn remove_names(&self, shared: &Shared<'_>, names: &[&str]) {
         let env = Env {
             shared,
@@ -805,29 +825,35 @@ fn find_due(rts: &[Cell<Tyme>], t: Tyme) -> usize {
     k
 }
 
+/// Schedulers of at least this many deeds skip the deeds that are not due
+/// four at a time; smaller ones take a shorter loop.
+const WIDE: usize = 32;
+
 /// How many leading deeds of `rts` are not due at `t`, and the least of
-/// their retymes and `min`. Branch-free in chunks of 8, so a sparse pass
-/// skips deeds that are not due at a fraction of a nanosecond each.
-#[inline]
-fn skip(rts: &[Cell<Tyme>], t: Tyme, min: Tyme) -> (usize, Tyme) {
+/// their retymes and `min`. With `wide`, branch-free in chunks of 4, so a
+/// sparse pass skips deeds that are not due at a fraction of a nanosecond
+/// each.
+#[inline(always)]
+fn skip(rts: &[Cell<Tyme>], t: Tyme, min: Tyme, wide: bool) -> (usize, Tyme) {
     let (t, mut min) = (t.as_nanos(), min.as_nanos());
     let mut k = 0;
-    let mut chunks = rts.chunks_exact(4);
-    for chunk in &mut chunks {
-        let Ok([a, b, c, d]) = <&[Cell<Tyme>; 4]>::try_from(chunk) else {
-            break;
-        };
-        let (a, b, c, d) = (
-            a.get().as_nanos(),
-            b.get().as_nanos(),
-            c.get().as_nanos(),
-            d.get().as_nanos(),
-        );
-        if (a <= t) | (b <= t) | (c <= t) | (d <= t) {
-            break;
+    if wide {
+        for chunk in rts.chunks_exact(4) {
+            let Ok([a, b, c, d]) = <&[Cell<Tyme>; 4]>::try_from(chunk) else {
+                break;
+            };
+            let (a, b, c, d) = (
+                a.get().as_nanos(),
+                b.get().as_nanos(),
+                c.get().as_nanos(),
+                d.get().as_nanos(),
+            );
+            if (a <= t) | (b <= t) | (c <= t) | (d <= t) {
+                break;
+            }
+            min = min.min(a.min(b)).min(c.min(d));
+            k += 4;
         }
-        min = min.min(a.min(b)).min(c.min(d));
-        k += 4;
     }
     for r in rts.get(k..).unwrap_or(&[]) {
         let r = r.get().as_nanos();

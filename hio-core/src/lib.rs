@@ -20,6 +20,18 @@
 //! The scheduling contract (`SEMANTICS.md` in the repository) is kept
 //! exactly, on every target.
 //!
+//! ## Features
+//!
+//! - `requests` (default): run-time changes to the tree — a recur asks
+//!   with `Cx::request`, and `Doer::request` adds spares and removes doers
+//!   through `Requests`. Firmware whose tree is fixed leaves it out
+//!   (`default-features = false`) and saves about 700 bytes of flash on a
+//!   Cortex-M3; the scheduling is otherwise the same.
+//! - `scenario`: the contract's scenario doers, for `hio trace` and
+//!   on-target conformance (implies `requests`).
+//! - `defmt`: `defmt::Format` on the public types.
+//! - `std`: reserved.
+//!
 //! ```
 //! use hio_core::{Cx, DoDoer, Doer, Doist, End, Fault, SimClock, Step, Tock};
 //!
@@ -58,6 +70,8 @@ mod doer;
 mod doist;
 mod future;
 mod group;
+#[cfg(feature = "requests")]
+mod requests;
 #[cfg(feature = "scenario")]
 #[cfg_attr(docsrs, doc(cfg(feature = "scenario")))]
 pub mod scenario;
@@ -67,13 +81,16 @@ mod tymer;
 pub use clock::{Clock, SimClock, StopFlag};
 #[doc(hidden)]
 pub use cx::Env;
-pub use cx::{Cx, Name, Observer, RequestError, Requests, Target};
+pub use cx::{Cx, Name, Observer};
 pub use deck::{Deck, Pull, Push};
 pub use dodoer::DoDoer;
 pub use doer::{Context, Doer, Fault, FaultKind, Outcome, Step};
 pub use doist::{Doist, DoistError, End, Report};
 pub use future::{FutureDoer, Yield, Yielder};
 pub use group::{Deeds, DoerRef, Full, Group, DEED_BYTES, SUMMARY_BLOCK};
+#[cfg(feature = "requests")]
+#[cfg_attr(docsrs, doc(cfg(feature = "requests")))]
+pub use requests::{RequestError, Requests, Target};
 pub use tyme::{Tock, Tyme, TymeError};
 pub use tymer::Tymer;
 

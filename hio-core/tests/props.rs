@@ -8,7 +8,7 @@ mod common;
 use std::collections::HashMap;
 
 use common::*;
-use hio_core::{Context, Doist, End, Fault, Report, RequestError, SimClock, Tock, Tyme};
+use hio_core::{Context, Doist, End, Fault, RequestError, SimClock, Tock, Tyme};
 use proptest::prelude::*;
 
 /// Children per group (small, so run-time extends meet `Full` and force
@@ -344,7 +344,7 @@ impl Flat {
 
     /// Builds the tree with hio-core, runs it, returns its events, its
     /// report and every doer's request results.
-    fn run(&self) -> (Vec<Ev>, Report, Vec<RequestLog>) {
+    fn run(&self) -> (Vec<Ev>, Ended, Vec<RequestLog>) {
         let log = Log::new();
         let mut doers: Vec<Node<'_, CAP>> = self
             .nodes
@@ -417,7 +417,12 @@ impl Flat {
                     assert!(doist.add(d).is_ok());
                 }
             }
-            doist.run(&mut SimClock::new(), None)
+            let r = doist.run(&mut SimClock::new(), None);
+            Ended {
+                end: r.end,
+                tyme: r.tyme,
+                origin: doist.origin().map(String::from),
+            }
         };
         let results = cells.iter().map(|c| c.borrow().clone()).collect();
         (log.events(), report, results)
@@ -428,6 +433,14 @@ impl Flat {
 // The checks
 
 type Check = Result<(), String>;
+
+/// How a run ended, with the fault's origin.
+#[derive(Debug)]
+struct Ended {
+    end: End,
+    tyme: Tyme,
+    origin: Option<String>,
+}
 
 macro_rules! ensure {
     ($c:expr, $($fmt:tt)+) => {
@@ -458,7 +471,7 @@ impl Life {
     }
 }
 
-fn check(flat: &Flat, evs: &[Ev], report: &Report, results: &[RequestLog]) -> Check {
+fn check(flat: &Flat, evs: &[Ev], report: &Ended, results: &[RequestLog]) -> Check {
     let n = flat.nodes.len();
     let dt = flat.dt;
     let start = Tyme::from_nanos(flat.start);
@@ -885,7 +898,7 @@ fn check_named(flat: &Flat, evs: &[Ev], results: &[RequestLog]) -> Check {
     Ok(())
 }
 
-fn describe(flat: &Flat, evs: &[Ev], report: &Report) -> String {
+fn describe(flat: &Flat, evs: &[Ev], report: &Ended) -> String {
     let mut s = format!(
         "doist tock {} start {} limit {}\n",
         Tock::from_nanos(flat.dt),

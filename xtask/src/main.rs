@@ -226,6 +226,7 @@ fn clippy(root: &Path) -> Result<(), String> {
             "--all-targets",
             "--all-features",
         ]),
+        with(&["clippy", "-p", "hio-core", "--lib", "--no-default-features"]),
         with(&[
             "clippy",
             "-p",
@@ -276,6 +277,18 @@ fn doc(root: &Path) -> Result<(), String> {
 fn nostd(root: &Path) -> Result<(), String> {
     for t in TARGETS {
         cargo(root, &["build", "-p", "hio-core", "--target", t])?;
+        // the lean configuration firmware takes: no run-time requests
+        cargo(
+            root,
+            &[
+                "build",
+                "-p",
+                "hio-core",
+                "--target",
+                t,
+                "--no-default-features",
+            ],
+        )?;
         cargo(root, &["build", "-p", "hio-embedded", "--target", t])?;
         cargo(
             root,

@@ -30,7 +30,7 @@ use core::fmt::Write as _;
 
 use cortex_m_rt::entry;
 use hio_core::scenario::{Action, ActionKind, ScnGroup, ScnLeaf, Spec};
-use hio_core::{Context, Doist, Observer, Report, SimClock, Target, Tock, Tyme};
+use hio_core::{Context, Doist, Name, Observer, Report, SimClock, Target, Tock, Tyme};
 use hio_firmware::exit;
 use hio_firmware::host::Line;
 
@@ -41,7 +41,7 @@ struct Vector {
     /// The scenario's name.
     name: &'static str,
     /// Builds the tree and runs it; `None` if the Doist could not be built.
-    run: fn(&dyn Observer) -> Option<Report>,
+    run: fn(&dyn Observer) -> Option<(Report, Option<Name>)>,
     /// Every doer of the scenario; events name doers by index.
     names: &'static [&'static str],
     /// Expected events: doer, context (see [`CONTEXTS`]), tyme in ns.
@@ -120,8 +120,8 @@ impl Checker {
     }
 
     /// Checks the end of the run and the outcomes; true if all matched.
-    fn finish(&self, report: Option<&Report>) -> bool {
-        let Some(report) = report else {
+    fn finish(&self, ended: Option<&(Report, Option<Name>)>) -> bool {
+        let Some((report, origin)) = ended else {
             self.mismatch(format_args!("the Doist could not be built"));
             return false;
         };
@@ -133,7 +133,7 @@ impl Checker {
             ));
         }
         let e = &self.v.end;
-        let origin = report.origin.as_ref().map(|o| o.as_str());
+        let origin = origin.as_ref().map(|o| o.as_str());
         let tyme = report.tyme.as_nanos();
         let end = report.end.as_str();
         if end != e.end || tyme != e.tyme || origin != e.fault {

@@ -208,7 +208,7 @@ impl<'s> Plan<'s> {
             })
             .collect();
         let tracer = Tracer(RefCell::new(TraceWriter::new()));
-        let report = {
+        let (report, origin) = {
             let mut refs: Vec<Option<&mut Built<'_>>> = doers.iter_mut().map(Some).collect();
             let doist: Doist<'_, ROOT_CAPACITY, SPARE_CAPACITY> =
                 match Doist::new(Tock::from_nanos(scenario.tock)) {
@@ -247,13 +247,14 @@ impl<'s> Plan<'s> {
                     doist.add(d.doer())
                 };
             }
-            doist.run(&mut SimClock::new(), None)
+            let report = doist.run(&mut SimClock::new(), None);
+            (report, doist.origin().map(String::from))
         };
         let mut w = tracer.0.into_inner();
         w.end(
             report.end.as_str(),
             report.tyme.as_nanos(),
-            report.origin.as_ref().map(|o| o.as_str()),
+            origin.as_deref(),
         );
         w.into_string()
     }
