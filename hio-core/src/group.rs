@@ -16,6 +16,12 @@ pub type DoerRef<'a> = &'a mut (dyn Doer + 'a);
 
 const NONE: u16 = u16::MAX;
 
+/// Whether run-time requests exist. Without them a scheduler's slots never
+/// move during its own pass (it compacts only at the end of the pass) and
+/// nothing is appended while it runs, so the bookkeeping for both is left
+/// out.
+const REQ: bool = cfg!(feature = "requests");
+
 /// RAM one deed (one scheduled doer) costs in a [`Deeds`]: a doer reference
 /// and a 64-bit retyme. 16 bytes on a 32-bit target, 24 on a 64-bit one.
 pub const DEED_BYTES: usize =
@@ -265,7 +271,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         if self.min_due.get() > t {
             return Ok(());
         }
-        let end = if self.fresh_tyme.get() == t {
+        let end = if REQ && self.fresh_tyme.get() == t {
             self.fresh_from.get()
         } else {
             self.len.get()
@@ -273,7 +279,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         self.pass_end.set(end);
         let (result, mut min_due) = self.run_pass(env, period);
         // doers added during this pass are due at `t` too
-        if self.fresh_tyme.get() == t {
+        if REQ && self.fresh_tyme.get() == t {
             min_due = min_due.min(t);
         }
         // keep what was found beyond the failing doer if the pass broke off
@@ -314,17 +320,24 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 i += 1;
                 continue;
             };
-            self.running.set(i as u16);
+            if REQ {
+                self.running.set(i as u16);
+            }
             ran = true;
             let mut cx = Cx::new(env);
             shared.note(d, Context::Recur);
             let step = d.recur(&mut cx);
-            if matches!(step, Ok(Step::Continue)) && !cx.requested() && self.moves.get() == moves {
+            if matches!(step, Ok(Step::Continue))
+                && !cx.requested()
+                && (!REQ || self.moves.get() == moves)
+            {
                 // the common case: it goes on, nothing moved, no requests
                 let next = next_retyme(d.tock(), retyme, t, period);
                 min_due = min_due.min(next);
                 rcell.set(next);
-                self.running.set(NONE);
+                if REQ {
+                    self.running.set(NONE);
+                }
                 dcell.set(Some(d));
                 i += 1;
                 continue;
@@ -377,7 +390,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         let t = shared.tyme;
         let mut cx = Cx::new(env);
         let mut i = w.i;
-        if self.moves.get() != w.moves {
+        if REQ && self.moves.get() != w.moves {
             w.moves = self.moves.get();
             i = self.running.get() as usize;
             w.end = self.pass_end.get() as usize;
@@ -394,14 +407,18 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             Ok(Step::Done) => {
                 // its slot is a hole now; if requests compact this
                 // scheduler, `next` says where the pass goes on
-                self.running.set(NONE);
-                self.next.set(i as u16 + 1);
+                if REQ {
+                    self.running.set(NONE);
+                    self.next.set(i as u16 + 1);
+                }
                 self.live.set(self.live.get().saturating_sub(1));
                 finish(&mut cx, d, Context::Clean);
                 false
             }
             Err(f) => {
-                self.running.set(NONE);
+                if REQ {
+                    self.running.set(NONE);
+                }
                 self.live.set(self.live.get().saturating_sub(1));
                 if self.contain.get() {
                     // opt-in containment: the child ends aborted, its
@@ -442,7 +459,9 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 i = self.running.get() as usize;
             }
         }
-        self.running.set(NONE);
+        if REQ {
+            self.running.set(NONE);
+        }
         if kept {
             if remove_me {
                 self.live.set(self.live.get().saturating_sub(1));
@@ -547,23 +566,31 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         if self.live.get() as usize == len {
             return;
         }
-        let (end, fresh, running, next) = (
-            self.pass_end.get(),
-            self.fresh_from.get(),
-            self.running.get(),
-            self.next.get(),
-        );
+        // the pass's bookkeeping moves along (with requests, a compaction
+        // may happen in the middle of a pass)
+        let (end, fresh, running, next) = if REQ {
+            (
+                self.pass_end.get(),
+                self.fresh_from.get(),
+                self.running.get(),
+                self.next.get(),
+            )
+        } else {
+            (NONE, NONE, NONE, NONE)
+        };
         let mut w: u16 = 0;
         for r in 0..len {
             let r16 = r as u16;
-            if r16 == end {
-                self.pass_end.set(w);
-            }
-            if r16 == next {
-                self.next.set(w);
-            }
-            if r16 == fresh {
-                self.fresh_from.set(w);
+            if REQ {
+                if r16 == end {
+                    self.pass_end.set(w);
+                }
+                if r16 == next {
+                    self.next.set(w);
+                }
+                if r16 == fresh {
+                    self.fresh_from.set(w);
+                }
             }
             let (Some(cell), Some(rt)) = (self.doers.get(r), self.retymes.get(r)) else {
                 break;
@@ -585,14 +612,16 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             }
         }
         let len16 = len as u16;
-        if end >= len16 {
-            self.pass_end.set(w);
-        }
-        if fresh >= len16 {
-            self.fresh_from.set(w);
-        }
-        if next >= len16 {
-            self.next.set(w);
+        if REQ {
+            if end >= len16 {
+                self.pass_end.set(w);
+            }
+            if fresh >= len16 {
+                self.fresh_from.set(w);
+            }
+            if next >= len16 {
+                self.next.set(w);
+            }
         }
         self.len.set(w);
         self.moves.set(self.moves.get().wrapping_add(1));

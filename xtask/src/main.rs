@@ -256,6 +256,9 @@ fn test(root: &Path) -> Result<(), String> {
     // default features: `defmt` and `cortex-m` are for the firmware (defmt
     // needs a global logger at link time); clippy and nostd cover them
     cargo(root, &["test", "--workspace"])?;
+    // hio-embedded alone takes hio-core as firmware does, without run-time
+    // requests: its flows run on that lean configuration too
+    cargo(root, &["test", "-p", "hio-embedded"])?;
     // the benchmarks compile and run once, quickly
     cargo(
         root,
