@@ -99,8 +99,6 @@ fn run_cargo(args: &[&str]) -> Result<String, String> {
 }
 
 fn build_images() -> Result<Images, String> {
-    run_cargo(&["build", "--release", "--bins"])?;
-    let release = firmware_dir().join("target/thumbv7m-none-eabi/release");
     // the conformance image is a test target: ask cargo where it put it
     let json = run_cargo(&[
         "test",
@@ -116,6 +114,11 @@ fn build_images() -> Result<Images, String> {
         .filter(|v| v["reason"] == "compiler-artifact" && v["target"]["name"] == "conformance")
         .find_map(|v| v["executable"].as_str().map(PathBuf::from))
         .ok_or("cargo reported no executable for the conformance test image")?;
+    // the bins after the test image: building a test target rebuilds the
+    // bins with the test's features (run-time requests, for the scenarios),
+    // and the bins tested here must be the ones flashed, without them
+    run_cargo(&["build", "--release", "--bins"])?;
+    let release = firmware_dir().join("target/thumbv7m-none-eabi/release");
     let images = Images {
         serial_flow: release.join("serial-flow"),
         line_echo: release.join("line-echo"),
