@@ -38,8 +38,9 @@ pub struct Shared<'s> {
     pub(crate) observer: Option<&'s dyn Observer>,
     #[cfg(feature = "requests")]
     pub(crate) root: &'s dyn Group,
-    /// Where the fault that ends this pass arose (first one wins).
-    pub(crate) origin: Cell<Option<Name>>,
+    /// Where the fault that ends the run arose (first one wins): the
+    /// Doist's own record.
+    pub(crate) origin: &'s Cell<Option<Name>>,
 }
 
 impl fmt::Debug for Shared<'_> {

@@ -215,30 +215,33 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
         &self.root
     }
 
-    fn with_env<R>(&self, f: impl FnOnce(&Env<'_>) -> R) -> (R, Option<Name>) {
+    /// Runs `f` on the top-level scheduler with the tree's shared state. A
+    /// fault's origin is written straight into the Doist (a fault that
+    /// does not end the run, contained or in a requested enter, leaves it
+    /// as it was).
+    fn with_env<R>(&mut self, f: impl FnOnce(&Deeds<'a, N, S, B>, &Env<'_>) -> R) -> R {
+        let root = &self.root;
         let shared = Shared {
             tyme: self.tyme,
             observer: self.observer,
             #[cfg(feature = "requests")]
-            root: &self.root,
-            origin: Cell::new(None),
+            root,
+            origin: Cell::from_mut(&mut self.origin),
         };
         let env = Env {
             shared: &shared,
-            group: &self.root,
+            group: root,
             #[cfg(feature = "requests")]
             up: None,
         };
-        let r = f(&env);
-        (r, shared.origin.take())
+        f(root, &env)
     }
 
-    fn end(&mut self, end: End, origin: Option<Name>) -> Report {
+    fn end(&mut self, end: End) -> Report {
         if !matches!(end, End::Done) {
-            self.with_env(|env| self.root.stop_all(env));
+            self.with_env(|root, env| root.stop_all(env));
         }
         self.phase = Phase::Ended;
-        self.origin = origin;
         let report = Report {
             end,
             tyme: self.tyme,
@@ -282,10 +285,9 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             Phase::Ended => return self.report,
         }
         self.phase = Phase::Running;
-        let (r, origin) = self.with_env(|env| self.root.enter_all(env));
-        match r {
+        match self.with_env(|root, env| root.enter_all(env)) {
             Ok(()) => None,
-            Err(f) => Some(self.end(End::Fault(f), origin)),
+            Err(f) => Some(self.end(End::Fault(f))),
         }
     }
 
@@ -303,17 +305,16 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
         }
         if let Some(l) = self.limit {
             if self.tyme >= self.start + l {
-                return Some(self.end(End::Limit, None));
+                return Some(self.end(End::Limit));
             }
         }
         let tock = self.tock;
-        let (r, origin) = self.with_env(|env| self.root.pass(env, tock));
-        if let Err(f) = r {
-            return Some(self.end(End::Fault(f), origin));
+        if let Err(f) = self.with_env(|root, env| root.pass(env, tock)) {
+            return Some(self.end(End::Fault(f)));
         }
         self.tyme += self.tock;
         if self.root.is_empty() {
-            return Some(self.end(End::Done, None));
+            return Some(self.end(End::Done));
         }
         self.skip_idle();
         None
@@ -342,7 +343,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
                 end: End::Stopped,
                 tyme: self.tyme,
             }),
-            _ => self.end(End::Stopped, None),
+            _ => self.end(End::Stopped),
         }
     }
 

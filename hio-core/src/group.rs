@@ -425,6 +425,9 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                     // siblings go on, the fault goes no further
                     finish(&mut cx, d, Context::Abort);
                     self.contained.set(self.contained.get().wrapping_add(1));
+                    // a fault from deeper down was blamed on its way here:
+                    // it ends nothing, so it is the origin of nothing
+                    shared.origin.set(None);
                     w.i = i + 1;
                     return Ok(w);
                 }

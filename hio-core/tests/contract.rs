@@ -1839,4 +1839,35 @@ mod containment {
             "c ran in the pass where b failed"
         );
     }
+
+    #[test]
+    fn a_contained_fault_is_not_the_origin_of_a_later_one() {
+        let (g, late) = (Cell::new(0), Cell::new(0));
+        // g fails deep inside a containing DoDoer; `late` fails in the same
+        // pass, after it, and ends the run
+        let mut fg = Flaky {
+            name: "g",
+            fail_at: 2,
+            runs: &g,
+        };
+        let mut fl = Flaky {
+            name: "late",
+            fail_at: 2,
+            runs: &late,
+        };
+        let mut inner: DoDoer<'_, 1> = DoDoer::new("inner");
+        inner.add(&mut fg).unwrap();
+        let mut dd: DoDoer<'_, 1> = DoDoer::new("dd").contain(true);
+        dd.add(&mut inner).unwrap();
+        let mut doist: Doist<'_, 2> = Doist::new(Tock::from_secs(1))
+            .unwrap()
+            .with_limit(Tock::from_secs(5));
+        doist.add(&mut dd).unwrap();
+        doist.add(&mut fl).unwrap();
+        let report = doist.run(&mut SimClock::new(), None);
+        assert_eq!(report.end, End::Fault(Fault::failed("flaky")));
+        assert_eq!(doist.origin(), Some("late"));
+        drop(doist);
+        assert_eq!(dd.deeds().contained(), 1);
+    }
 }
