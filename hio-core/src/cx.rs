@@ -40,7 +40,9 @@ pub struct Shared<'s> {
     pub(crate) root: &'s dyn Group,
     /// Where the fault that ends the run arose (first one wins): the
     /// Doist's own record.
-    pub(crate) origin: &'s Cell<Option<Name>>,
+    pub(crate) origin: &'s Cell<Name>,
+    /// Whether `origin` holds a name (the first fault's).
+    pub(crate) blamed: &'s Cell<bool>,
 }
 
 impl fmt::Debug for Shared<'_> {
@@ -58,9 +60,9 @@ impl Shared<'_> {
     }
 
     pub(crate) fn blame(&self, doer: &dyn crate::Doer) {
-        let o = self.origin.take();
-        self.origin
-            .set(Some(o.unwrap_or_else(|| name_of(doer.name()))));
+        if !self.blamed.replace(true) {
+            self.origin.set(name_of(doer.name()));
+        }
     }
 }
 

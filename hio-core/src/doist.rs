@@ -142,12 +142,15 @@ pub struct Doist<'a, const N: usize, const S: usize = 0, const B: usize = 0> {
     tock: Tock,
     start: Tyme,
     limit: Option<Tock>,
+    /// `start + limit`, kept with them.
+    until: Option<Tyme>,
     tyme: Tyme,
     root: Deeds<'a, N, S, B>,
     observer: Option<&'a dyn Observer>,
     phase: Phase,
     report: Option<Report>,
-    origin: Option<Name>,
+    origin: Name,
+    blamed: bool,
 }
 
 impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
@@ -160,12 +163,14 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             tock,
             start: Tyme::ZERO,
             limit: None,
+            until: None,
             tyme: Tyme::ZERO,
             root: Deeds::new("root"),
             observer: None,
             phase: Phase::Ready,
             report: None,
-            origin: None,
+            origin: Name::new(),
+            blamed: false,
         })
     }
 
@@ -173,13 +178,25 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
     /// no limit.
     pub const fn with_limit(mut self, limit: Tock) -> Self {
         self.limit = if limit.is_zero() { None } else { Some(limit) };
+        self.until = Self::until(self.start, self.limit);
         self
+    }
+
+    const fn until(start: Tyme, limit: Option<Tock>) -> Option<Tyme> {
+        match limit {
+            None => None,
+            Some(l) => match start.checked_add(l) {
+                Some(t) => Some(t),
+                None => Some(Tyme::MAX),
+            },
+        }
     }
 
     /// Starts tyme at `start` instead of zero.
     pub const fn with_start(mut self, start: Tyme) -> Self {
         self.start = start;
         self.tyme = start;
+        self.until = Self::until(start, self.limit);
         self
     }
 
@@ -227,6 +244,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             #[cfg(feature = "requests")]
             root,
             origin: Cell::from_mut(&mut self.origin),
+            blamed: Cell::from_mut(&mut self.blamed),
         };
         let env = Env {
             shared: &shared,
@@ -273,7 +291,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
     /// assert_eq!(doist.origin(), Some("broken"));
     /// ```
     pub fn origin(&self) -> Option<&str> {
-        self.origin.as_ref().map(|n| n.as_str())
+        self.blamed.then_some(self.origin.as_str())
     }
 
     /// Enters the top-level doers in order at the start tyme. Returns the
@@ -303,8 +321,8 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
                 return Some(r);
             }
         }
-        if let Some(l) = self.limit {
-            if self.tyme >= self.start + l {
+        if let Some(u) = self.until {
+            if self.tyme >= u {
                 return Some(self.end(End::Limit));
             }
         }
@@ -328,8 +346,8 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             return;
         }
         let mut target = due;
-        if let Some(l) = self.limit {
-            target = target.min(self.start + l);
+        if let Some(u) = self.until {
+            target = target.min(u);
         }
         let (from, tock) = (self.tyme.as_nanos(), self.tock.as_nanos());
         self.tyme = Tyme::from_nanos(grid_ceil(from, target.as_nanos(), tock));

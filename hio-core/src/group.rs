@@ -309,8 +309,13 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             };
             let retyme = rcell.get();
             if retyme > t {
-                // not due: run ahead to the next deed that may be due
-                (i, min_due) = self.skip_from(i, end, t, min_due.min(retyme));
+                min_due = min_due.min(retyme);
+                if N >= WIDE || B > 0 {
+                    // not due: run ahead to the next deed that may be due
+                    (i, min_due) = self.skip_from(i, end, t, min_due);
+                } else {
+                    i += 1;
+                }
                 continue;
             }
             let Some(dcell) = self.doers.get(i) else {
@@ -427,7 +432,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                     self.contained.set(self.contained.get().wrapping_add(1));
                     // a fault from deeper down was blamed on its way here:
                     // it ends nothing, so it is the origin of nothing
-                    shared.origin.set(None);
+                    shared.blamed.set(false);
                     w.i = i + 1;
                     return Ok(w);
                 }
@@ -751,15 +756,16 @@ impl<const N: usize, const S: usize, const B: usize> Group for Deeds<'_, N, S, B
             cell.set(Some(d));
             return Err(RequestError::Full);
         }
-        // an added doer's fault does not end the run: keep the origin as it was
-        let origin = shared.origin.take();
+        // an added doer's fault does not end the run: it may not take the
+        // origin's place
+        let blamed = shared.blamed.replace(true);
         let env = Env {
             shared,
             group: self,
             up: None,
         };
         let entered = enter_one(&env, d);
-        shared.origin.set(origin);
+        shared.blamed.set(blamed);
         match entered {
             Ok(Some(d)) => self.append(d, shared.tyme).map_err(|d| {
                 // not reached: room was checked before the enter; but an
