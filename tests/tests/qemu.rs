@@ -494,7 +494,7 @@ fn line_echo_sends_every_line_back() {
         "x".repeat(64), // the longest line line-echo takes
         "\tleading tab and trailing space ".into(),
     ];
-    // one by one, then all at once (the Decks hold two: backpressure)
+    // one by one, then all at once (the Deck holds two: backpressure)
     for l in &lines {
         link.send(l);
         assert_eq!(link.line().as_deref(), Some(l.as_str()));
