@@ -10,7 +10,10 @@ use crate::{Context, Tyme};
 /// Sees every lifecycle event of a tree: which doer, which context, at what
 /// tyme. `hio trace` prints traces through it; firmware can count or log.
 ///
-/// A Doist without an observer pays one predictable branch per event.
+/// Feature `observe` (default). A Doist without an observer pays one
+/// predictable branch per event; built without the feature, nothing at all.
+#[cfg(feature = "observe")]
+#[cfg_attr(docsrs, doc(cfg(feature = "observe")))]
 pub trait Observer {
     /// One event. Called before the context runs.
     fn event(&self, doer: &str, context: Context, tyme: Tyme);
@@ -35,6 +38,7 @@ pub(crate) fn name_of(s: &str) -> Name {
 #[doc(hidden)]
 pub struct Shared<'s> {
     pub(crate) tyme: Tyme,
+    #[cfg(feature = "observe")]
     pub(crate) observer: Option<&'s dyn Observer>,
     #[cfg(feature = "requests")]
     pub(crate) root: &'s dyn Group,
@@ -54,9 +58,12 @@ impl fmt::Debug for Shared<'_> {
 impl Shared<'_> {
     #[inline]
     pub(crate) fn note(&self, doer: &dyn crate::Doer, context: Context) {
+        #[cfg(feature = "observe")]
         if let Some(o) = self.observer {
             o.event(doer.name(), context, self.tyme);
         }
+        #[cfg(not(feature = "observe"))]
+        let _ = (doer, context);
     }
 
     pub(crate) fn blame(&self, doer: &dyn crate::Doer) {

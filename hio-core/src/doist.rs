@@ -5,7 +5,9 @@ use core::fmt;
 
 use crate::cx::{Env, Name, Shared};
 use crate::group::{DoerRef, Full};
-use crate::{Clock, Deeds, Fault, Observer, StopFlag, Tock, Tyme};
+#[cfg(feature = "observe")]
+use crate::Observer;
+use crate::{Clock, Deeds, Fault, StopFlag, Tock, Tyme};
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +148,7 @@ pub struct Doist<'a, const N: usize, const S: usize = 0, const B: usize = 0> {
     until: Option<Tyme>,
     tyme: Tyme,
     root: Deeds<'a, N, S, B>,
+    #[cfg(feature = "observe")]
     observer: Option<&'a dyn Observer>,
     phase: Phase,
     report: Option<Report>,
@@ -166,6 +169,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             until: None,
             tyme: Tyme::ZERO,
             root: Deeds::new("root"),
+            #[cfg(feature = "observe")]
             observer: None,
             phase: Phase::Ready,
             report: None,
@@ -201,6 +205,8 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
     }
 
     /// Shows every lifecycle event to `observer`.
+    #[cfg(feature = "observe")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "observe")))]
     pub fn observe(&mut self, observer: &'a dyn Observer) {
         self.observer = Some(observer);
     }
@@ -240,6 +246,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
         let root = &self.root;
         let shared = Shared {
             tyme: self.tyme,
+            #[cfg(feature = "observe")]
             observer: self.observer,
             #[cfg(feature = "requests")]
             root,

@@ -226,7 +226,26 @@ fn clippy(root: &Path) -> Result<(), String> {
             "--all-targets",
             "--all-features",
         ]),
+        // the lean configurations firmware takes, and each feature alone
         with(&["clippy", "-p", "hio-core", "--lib", "--no-default-features"]),
+        with(&[
+            "clippy",
+            "-p",
+            "hio-core",
+            "--lib",
+            "--no-default-features",
+            "--features",
+            "requests",
+        ]),
+        with(&[
+            "clippy",
+            "-p",
+            "hio-core",
+            "--lib",
+            "--no-default-features",
+            "--features",
+            "observe",
+        ]),
         with(&[
             "clippy",
             "-p",
