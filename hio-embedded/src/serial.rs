@@ -90,19 +90,19 @@ impl SerialStats {
         });
     }
 
-    /// The counters of the one-line report, in its order: `in`, `out`,
-    /// then the errors a peer or the line can cause.
-    pub(crate) fn report(&self) -> [(&'static str, u32); 9] {
+    /// The counters of the one-line report, in the order of the `#`s of
+    /// [`REPORT`].
+    pub(crate) fn report(&self) -> [u32; 9] {
         [
-            ("in", self.frames_in.get()),
-            ("out", self.frames_out.get()),
-            ("overrun", self.overrun.get()),
-            ("framing", self.framing.get()),
-            ("parity", self.parity.get()),
-            ("noise", self.noise.get()),
-            ("overlong", self.overlong.get()),
-            ("crc", self.crc.get()),
-            ("malformed", self.malformed.get()),
+            self.frames_in.get(),
+            self.frames_out.get(),
+            self.overrun.get(),
+            self.framing.get(),
+            self.parity.get(),
+            self.noise.get(),
+            self.overlong.get(),
+            self.crc.get(),
+            self.malformed.get(),
         ]
     }
 
@@ -123,14 +123,17 @@ impl SerialStats {
     }
 }
 
+/// The one-line report of [`SerialStats`]: each `#` stands for the next
+/// counter of [`SerialStats::report`]: `in` and `out`, then the errors a
+/// peer or the line can cause.
+pub(crate) const REPORT: &str =
+    "in # out # overrun # framing # parity # noise # overlong # crc # malformed #";
+
 impl fmt::Display for SerialStats {
     /// One line: `in 3 out 2 overrun 0 framing 0 parity 0 noise 0 overlong 0 crc 0 malformed 0`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, (name, value)) in self.report().iter().enumerate() {
-            if i > 0 {
-                f.write_str(" ")?;
-            }
-            write!(f, "{name} {value}")?;
+        for (text, value) in REPORT.split('#').zip(self.report()) {
+            write!(f, "{text}{value}")?;
         }
         Ok(())
     }
