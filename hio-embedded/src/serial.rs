@@ -240,7 +240,12 @@ where
         self.uart
     }
 
-    fn hand_on(&mut self, frame: Frame<M>) -> bool {
+    /// Hands the held frame, if any, on to the rx Deck; `false` when the
+    /// Deck is full and the frame stays held.
+    fn hand_on(&mut self) -> bool {
+        let Some(frame) = self.held.take() else {
+            return true;
+        };
         match self.rx.push(frame) {
             Ok(()) => {
                 bump(&self.stats.frames_in);
@@ -256,10 +261,8 @@ where
 
     /// Moves what the UART has ready into frames.
     fn receive(&mut self) {
-        if let Some(frame) = self.held.take() {
-            if !self.hand_on(frame) {
-                return;
-            }
+        if !self.hand_on() {
+            return;
         }
         for _ in 0..self.budget {
             match self.uart.read_ready() {
@@ -280,22 +283,21 @@ where
                 }
             }
             bump(&self.stats.bytes_in);
-            let done = match self.framer.feed(byte[0]) {
+            let e = match self.framer.feed(byte[0]) {
                 None => continue,
-                Some(Ok(payload)) => Frame::from_slice(payload).map_err(|_| FrameError::Overlong),
-                Some(Err(e)) => Err(e),
-            };
-            match done {
-                Ok(frame) => {
-                    if !self.hand_on(frame) {
+                Some(Ok(payload)) if payload.len() <= M => {
+                    // built where it is held: a frame is moved only into the Deck
+                    let _ = self.held.insert(Frame::new()).extend_from_slice(payload);
+                    if !self.hand_on() {
                         break;
                     }
+                    continue;
                 }
-                Err(e) => {
-                    warn!("serial: frame dropped: {}", e);
-                    self.stats.frame_error(e);
-                }
-            }
+                Some(Ok(_)) => FrameError::Overlong,
+                Some(Err(e)) => e,
+            };
+            warn!("serial: frame dropped: {}", e);
+            self.stats.frame_error(e);
         }
     }
 
