@@ -245,21 +245,29 @@ pub fn encode_line(
     ending: LineEnding,
     out: &mut [u8],
 ) -> Result<usize, LineEncodeError> {
-    if line.contains(&b'\n') {
-        return Err(LineEncodeError::ContainsNewline);
+    // One pass that looks for a newline and copies what fits (a plain
+    // loop: `contains` brings in a word-at-a-time search, large on a MCU).
+    let mut n = 0;
+    for &b in line {
+        if b == b'\n' {
+            return Err(LineEncodeError::ContainsNewline);
+        }
+        if let Some(o) = out.get_mut(n) {
+            *o = b;
+        }
+        n += 1;
     }
     if ending == LineEnding::Lf && line.last() == Some(&b'\r') {
         return Err(LineEncodeError::TrailingCarriageReturn);
     }
-    let ending = ending.as_bytes();
-    let total = line.len() + ending.len();
-    let (body, tail) = out
-        .get_mut(..total)
-        .ok_or(LineEncodeError::BufferTooSmall)?
-        .split_at_mut(line.len());
-    body.copy_from_slice(line);
-    tail.copy_from_slice(ending);
-    Ok(total)
+    for &b in ending.as_bytes() {
+        match out.get_mut(n) {
+            Some(o) => *o = b,
+            None => return Err(LineEncodeError::BufferTooSmall),
+        }
+        n += 1;
+    }
+    Ok(n)
 }
 
 #[cfg(test)]
@@ -409,6 +417,19 @@ mod tests {
             Err(LineEncodeError::ContainsNewline)
         );
         assert_eq!(LineEnding::default().as_bytes(), b"\n");
+        // the errors' order when a line has several faults
+        assert_eq!(
+            encode_line(b"too long\r", LineEnding::Lf, &mut out),
+            Err(LineEncodeError::TrailingCarriageReturn)
+        );
+        assert_eq!(
+            encode_line(b"too long\n\r", LineEnding::Lf, &mut out),
+            Err(LineEncodeError::ContainsNewline)
+        );
+        assert_eq!(
+            encode_line(b"abcde", LineEnding::Lf, &mut out[..5]),
+            Err(LineEncodeError::BufferTooSmall)
+        );
     }
 
     proptest! {
