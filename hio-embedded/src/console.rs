@@ -166,9 +166,11 @@ impl<const M: usize> Doer for Console<'_, M> {
                     break;
                 }
             }
-            let Some(line) = self.rx.pull() else { break };
+            // looked at where it was pulled to: not moved out of the Option
+            let pulled = self.rx.pull();
+            let Some(line) = pulled.as_deref() else { break };
             let reply = self.held.insert(Frame::new());
-            self.quitting |= answer(reply.as_mut_view(), &line, cx, self.stats);
+            self.quitting |= answer(reply.as_mut_view(), line, cx, self.stats);
         }
         Ok(Step::Continue)
     }

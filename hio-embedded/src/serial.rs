@@ -311,8 +311,12 @@ where
     fn transmit(&mut self) {
         loop {
             if self.out_pos >= self.out_len {
-                let Some(frame) = self.tx.pull() else { return };
-                match self.framer.encode(&frame, &mut self.out) {
+                // looked at where it was pulled to: not moved out of the Option
+                let pulled = self.tx.pull();
+                let Some(frame) = pulled.as_deref() else {
+                    return;
+                };
+                match self.framer.encode(frame, &mut self.out) {
                     Ok(n) => {
                         self.out_len = n;
                         self.out_pos = 0;
