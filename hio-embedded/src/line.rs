@@ -128,35 +128,29 @@ impl<const N: usize> LineFramer<N> {
             self.buf.clear();
             self.state = State::Filling;
         }
-        match (self.state, byte) {
-            (State::Discarding, b'\n') => {
+        if self.state == State::Discarding {
+            if byte == b'\n' {
                 self.state = State::Filling;
-                None
             }
-            (State::Discarding, _) => None,
-            (_, b'\n') => {
-                self.pending_cr = false;
-                self.state = State::Delivered;
-                Some(Ok(self.buf.as_slice()))
-            }
-            (_, b'\r') => {
-                let stored = if self.pending_cr {
-                    self.push(b'\r')
-                } else {
-                    Ok(())
-                };
-                self.pending_cr = stored.is_ok();
-                stored.err().map(Err)
-            }
-            (_, _) => {
-                let mut stored = Ok(());
-                if self.pending_cr {
-                    self.pending_cr = false;
-                    stored = self.push(b'\r');
-                }
-                stored.and_then(|()| self.push(byte)).err().map(Err)
+            return None;
+        }
+        if byte == b'\n' {
+            self.pending_cr = false;
+            self.state = State::Delivered;
+            return Some(Ok(self.buf.as_slice()));
+        }
+        // a `\r` held back is data: no `\n` came right after it
+        if self.pending_cr {
+            self.pending_cr = false;
+            if let Err(e) = self.push(b'\r') {
+                return Some(Err(e));
             }
         }
+        if byte == b'\r' {
+            self.pending_cr = true;
+            return None;
+        }
+        self.push(byte).err().map(Err)
     }
 
     /// Feed several bytes, calling `on_line` for every `Some` that
