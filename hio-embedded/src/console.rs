@@ -1,15 +1,17 @@
 //! [`Console`], a line command doer, and [`Heartbeat`]: the logic of the
 //! serial flow that runs the same on a Cortex-M, under QEMU and on a host.
 
-use hio_core::{Cx, Doer, Fault, Pull, Push, Step, StopFlag, Tock, Tyme};
+use hio_core::{Cx, Doer, Fault, Pull, Push, Step, StopFlag, Tock};
 
-use crate::serial::{Frame, SerialStats};
+use heapless::VecView;
+
+use crate::serial::{Frame, SerialStats, REPORT};
 
 // Replies are formatted by hand, not with `core::fmt`: on a Cortex-M3 that
 // keeps about 1.5 KiB of formatting machinery out of the firmware.
 
 /// Appends `bytes`, cutting what does not fit.
-fn put<const M: usize>(f: &mut Frame<M>, bytes: &[u8]) {
+fn put(f: &mut VecView<u8>, bytes: &[u8]) {
     for &b in bytes {
         if f.push(b).is_err() {
             break;
@@ -20,72 +22,85 @@ fn put<const M: usize>(f: &mut Frame<M>, bytes: &[u8]) {
 /// A frame holding `bytes` (cut to fit).
 fn frame<const M: usize>(bytes: &[u8]) -> Frame<M> {
     let mut f = Frame::new();
-    put(&mut f, bytes);
+    put(f.as_mut_view(), bytes);
     f
 }
 
-/// `n / 10` and `n % 10` with 32-bit divisions only (16 bits at a time),
-/// so a 32-bit MCU needs no 64-bit division routine.
-fn div10(n: u64) -> (u64, u8) {
-    let mut q: u64 = 0;
-    let mut r: u32 = 0;
-    for shift in [48u32, 32, 16, 0] {
-        let cur = (r << 16) | ((n >> shift) & 0xffff) as u32;
-        q |= u64::from(cur / 10) << shift;
-        r = cur % 10;
-    }
-    (q, r as u8)
-}
-
-/// The decimal digits of `n`, at least `min` of them (zero-padded), in the
-/// tail of a 20-byte array; returns the array and where the digits start.
-fn digits(mut n: u64, min: usize) -> ([u8; 20], usize) {
-    let mut out = [b'0'; 20];
-    let mut start = out.len();
-    for (k, d) in out.iter_mut().rev().enumerate() {
-        let (q, r) = div10(n);
-        *d = b'0' + r;
-        n = q;
+/// Appends `n` in decimal; with `secs`, `n` is nanoseconds written in
+/// seconds exactly as [`Tyme`](hio_core::Tyme)'s `Display` does: at least one fractional
+/// digit, no trailing zeros beyond it (`0.0`, `12.5`, `0.03125`).
+///
+/// The digits come from dividing `n` by ten with 32-bit divisions only (the
+/// high word, then the low word 16 bits at a time), so a 32-bit MCU needs
+/// no 64-bit division or shift routine.
+fn put_dec(f: &mut VecView<u8>, n: u64, secs: bool) {
+    // 20 digits at most, and a point
+    let mut buf = [0u8; 21];
+    let (mut hi, mut lo) = ((n >> 32) as u32, n as u32);
+    let mut start = buf.len();
+    let mut count = 0;
+    for d in buf.iter_mut().rev() {
         start -= 1;
-        if n == 0 && k + 1 >= min {
+        count += 1;
+        if secs && count == 10 {
+            *d = b'.';
+            continue;
+        }
+        let r = hi % 10;
+        hi /= 10;
+        let cur = (r << 16) | (lo >> 16);
+        let upper = cur / 10;
+        let cur = ((cur % 10) << 16) | (lo & 0xffff);
+        lo = (upper << 16) | (cur / 10);
+        *d = b'0' + (cur % 10) as u8;
+        if hi | lo == 0 && (!secs || count > 10) {
             break;
         }
     }
-    (out, start)
-}
-
-/// Appends `n` in decimal.
-fn put_u64<const M: usize>(f: &mut Frame<M>, n: u64) {
-    let (d, start) = digits(n, 1);
-    put(f, d.get(start..).unwrap_or(&[]));
-}
-
-/// Appends `t` in seconds exactly as [`Tyme`]'s `Display` does: at least
-/// one fractional digit, no trailing zeros beyond it (`0.0`, `12.5`,
-/// `0.03125`).
-fn put_tyme<const M: usize>(f: &mut Frame<M>, t: Tyme) {
-    // at least 10 digits: one of seconds, nine of nanoseconds
-    let (d, start) = digits(t.as_nanos(), 10);
-    let point = d.len() - 9;
-    put(f, d.get(start..point).unwrap_or(&[]));
-    put(f, b".");
-    let mut end = d.len();
-    while end > point + 1 && d.get(end - 1) == Some(&b'0') {
+    let mut end = buf.len();
+    // no trailing zeros beyond the first fractional digit
+    while secs && end > 13 && buf.get(end - 1) == Some(&b'0') {
         end -= 1;
     }
-    put(f, d.get(point..end).unwrap_or(&[]));
+    put(f, buf.get(start..end).unwrap_or(&[]));
 }
 
 /// Appends the one-line report of `stats`, as its `Display` writes it.
-fn put_stats<const M: usize>(f: &mut Frame<M>, stats: &SerialStats) {
-    for (i, (name, value)) in stats.report().iter().enumerate() {
-        if i > 0 {
-            put(f, b" ");
+fn put_stats(f: &mut VecView<u8>, stats: &SerialStats) {
+    let mut values = stats.report().into_iter();
+    for &b in REPORT.as_bytes() {
+        if b == b'#' {
+            put_dec(f, u64::from(values.next().unwrap_or(0)), false);
+        } else if f.push(b).is_err() {
+            break;
         }
-        put(f, name.as_bytes());
-        put(f, b" ");
-        put_u64(f, u64::from(*value));
     }
+}
+
+/// Writes the reply to the command `line` into `out`; `true` for `quit`.
+fn answer(out: &mut VecView<u8>, line: &[u8], cx: &Cx<'_>, stats: &SerialStats) -> bool {
+    let line = match line {
+        [rest @ .., b'\r'] => rest,
+        _ => line,
+    };
+    if let Some(text) = line.strip_prefix(b"echo ") {
+        put(out, text);
+        return false;
+    }
+    // a table and a search: a `match` on the byte strings compiles to a
+    // comparison per byte
+    const COMMANDS: [&[u8]; 4] = [b"echo", b"tyme", b"stats", b"quit"];
+    match COMMANDS.iter().position(|c| *c == line) {
+        Some(0) => {}
+        Some(1) => put_dec(out, cx.tyme().as_nanos(), true),
+        Some(2) => put_stats(out, stats),
+        Some(_) => {
+            put(out, b"bye");
+            return true;
+        }
+        None => put(out, b"error: unknown command"),
+    }
+    false
 }
 
 /// Answers line commands from its rx Deck on its tx Deck:
@@ -128,32 +143,6 @@ impl<'a, const M: usize> Console<'a, M> {
             quitting: false,
         }
     }
-
-    fn answer(&mut self, line: &[u8], cx: &Cx<'_>) -> Frame<M> {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if let Some(text) = line.strip_prefix(b"echo ") {
-            return Frame::from_slice(text.get(..M.min(text.len())).unwrap_or(&[]))
-                .unwrap_or_default();
-        }
-        match line {
-            b"echo" => Frame::new(),
-            b"tyme" => {
-                let mut f = Frame::new();
-                put_tyme(&mut f, cx.tyme());
-                f
-            }
-            b"stats" => {
-                let mut f = Frame::new();
-                put_stats(&mut f, self.stats);
-                f
-            }
-            b"quit" => {
-                self.quitting = true;
-                frame(b"bye")
-            }
-            _ => frame(b"error: unknown command"),
-        }
-    }
 }
 
 impl<const M: usize> Doer for Console<'_, M> {
@@ -173,8 +162,11 @@ impl<const M: usize> Doer for Console<'_, M> {
                     break;
                 }
             }
-            let Some(line) = self.rx.pull() else { break };
-            self.held = Some(self.answer(&line, cx));
+            // looked at where it was pulled to: not moved out of the Option
+            let pulled = self.rx.pull();
+            let Some(line) = pulled.as_deref() else { break };
+            let reply = self.held.insert(Frame::new());
+            self.quitting |= answer(reply.as_mut_view(), line, cx, self.stats);
         }
         Ok(Step::Continue)
     }
@@ -234,9 +226,10 @@ impl<const M: usize> Doer for Heartbeat<'_, M> {
     fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
         let n = self.beats + self.missed + 1;
         let mut beat = frame(b"beat ");
-        put_u64(&mut beat, u64::from(n));
-        put(&mut beat, b" ");
-        put_tyme(&mut beat, cx.tyme());
+        let out = beat.as_mut_view();
+        put_dec(out, u64::from(n), false);
+        put(out, b" ");
+        put_dec(out, cx.tyme().as_nanos(), true);
         match self.tx.push(beat) {
             Ok(()) => self.beats += 1,
             Err(_) => self.missed += 1,
@@ -259,10 +252,18 @@ mod tests {
     extern crate std;
     use std::string::{String, ToString};
 
+    use hio_core::Tyme;
+
     use super::*;
 
     fn text<const M: usize>(f: &Frame<M>) -> String {
         String::from_utf8_lossy(f).into_owned()
+    }
+
+    fn dec<const M: usize>(n: u64, secs: bool) -> String {
+        let mut f: Frame<M> = Frame::new();
+        put_dec(f.as_mut_view(), n, secs);
+        text(&f)
     }
 
     #[test]
@@ -273,47 +274,83 @@ mod tests {
             10,
             31_250_000,
             93_750_000,
+            100_000_000,
             300_000_000,
             999_999_999,
             1_000_000_000,
+            1_000_000_001,
             12_500_000_000,
             86_400_010_000_000,
             u64::MAX,
         ];
         for ns in cases {
             let t = Tyme::from_nanos(ns);
-            let mut f: Frame<64> = Frame::new();
-            put_tyme(&mut f, t);
-            assert_eq!(text(&f), t.to_string(), "{ns} ns");
+            assert_eq!(dec::<64>(ns, true), t.to_string(), "{ns} ns");
         }
     }
 
     #[test]
     fn numbers_and_stats_are_written_as_their_display() {
-        for n in [0, 7, 10, 4_294_967_295, u64::MAX] {
-            let mut f: Frame<32> = Frame::new();
-            put_u64(&mut f, n);
-            assert_eq!(text(&f), n.to_string());
+        for n in [0, 7, 10, 4_294_967_295, 4_294_967_296, u64::MAX] {
+            assert_eq!(dec::<32>(n, false), n.to_string());
         }
         let stats = SerialStats::new();
         stats.frames_in.set(12);
         stats.frames_out.set(3);
         stats.crc.set(u32::MAX);
         let mut f: Frame<128> = Frame::new();
-        put_stats(&mut f, &stats);
+        put_stats(f.as_mut_view(), &stats);
         assert_eq!(text(&f), stats.to_string());
         assert_eq!(
             text(&f),
             "in 12 out 3 overrun 0 framing 0 parity 0 noise 0 overlong 0 crc 4294967295 malformed 0"
         );
+        let counters = [
+            &stats.frames_in,
+            &stats.frames_out,
+            &stats.overrun,
+            &stats.framing,
+            &stats.parity,
+            &stats.noise,
+            &stats.overlong,
+            &stats.crc,
+            &stats.malformed,
+        ];
+        for (i, c) in counters.iter().enumerate() {
+            c.set(i as u32 + 1);
+        }
+        let mut f: Frame<128> = Frame::new();
+        put_stats(f.as_mut_view(), &stats);
+        assert_eq!(
+            text(&f),
+            "in 1 out 2 overrun 3 framing 4 parity 5 noise 6 overlong 7 crc 8 malformed 9"
+        );
+        assert_eq!(text(&f), stats.to_string());
     }
 
     #[test]
     fn replies_are_cut_to_the_frame() {
-        let mut f: Frame<4> = Frame::new();
-        put_tyme(&mut f, Tyme::from_nanos(123_456_789_000));
-        assert_eq!(text(&f), "123.");
+        assert_eq!(dec::<4>(123_456_789_000, true), "123.");
+        assert_eq!(dec::<3>(12_345, false), "123");
         let f: Frame<5> = frame(b"error: unknown command");
         assert_eq!(text(&f), "error");
+        let stats = SerialStats::new();
+        let mut f: Frame<10> = Frame::new();
+        put_stats(f.as_mut_view(), &stats);
+        assert_eq!(text(&f), "in 0 out 0");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_number_or_tyme_is_written_as_its_display(n in proptest::num::u64::ANY) {
+            proptest::prop_assert_eq!(dec::<32>(n, false), n.to_string());
+            let t = Tyme::from_nanos(n);
+            proptest::prop_assert_eq!(dec::<32>(n, true), t.to_string());
+            // whole seconds, and few fractional digits, are the common tymes
+            let whole = Tyme::from_nanos(n / 1_000_000_000 * 1_000_000_000);
+            proptest::prop_assert_eq!(dec::<32>(whole.as_nanos(), true), whole.to_string());
+            let ms = Tyme::from_nanos(n / 1_000_000 * 1_000_000);
+            proptest::prop_assert_eq!(dec::<32>(ms.as_nanos(), true), ms.to_string());
+        }
     }
 }

@@ -51,7 +51,9 @@ impl<const HZ: u32> Cycles<HZ> {
 /// Cycles gone in SysTick's current period (plus the finished one, if it
 /// wrapped and its interrupt has not run yet). A current value of 0 is the
 /// end of a period when it wrapped, else a counter just cleared.
-pub(crate) fn elapsed(reload: u64, current: u64, wrapped: bool) -> u64 {
+///
+/// In 32 bits: with a 24-bit reload value it is less than 2²⁵.
+pub(crate) fn elapsed(reload: u32, current: u32, wrapped: bool) -> u32 {
     match (current, wrapped) {
         (0, true) => reload,
         (0, false) => 0,
@@ -105,7 +107,7 @@ mod tests {
         assert_eq!(elapsed(reload, 0, false), 0); // just cleared
                                                   // one reading per cycle through a wrap: monotonic
         let mut last = 0;
-        for v in (1..=999u64).rev() {
+        for v in (1..=999u32).rev() {
             let e = elapsed(reload, v, false);
             assert!(e >= last);
             last = e;

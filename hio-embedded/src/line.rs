@@ -128,35 +128,29 @@ impl<const N: usize> LineFramer<N> {
             self.buf.clear();
             self.state = State::Filling;
         }
-        match (self.state, byte) {
-            (State::Discarding, b'\n') => {
+        if self.state == State::Discarding {
+            if byte == b'\n' {
                 self.state = State::Filling;
-                None
             }
-            (State::Discarding, _) => None,
-            (_, b'\n') => {
-                self.pending_cr = false;
-                self.state = State::Delivered;
-                Some(Ok(self.buf.as_slice()))
-            }
-            (_, b'\r') => {
-                let stored = if self.pending_cr {
-                    self.push(b'\r')
-                } else {
-                    Ok(())
-                };
-                self.pending_cr = stored.is_ok();
-                stored.err().map(Err)
-            }
-            (_, _) => {
-                let mut stored = Ok(());
-                if self.pending_cr {
-                    self.pending_cr = false;
-                    stored = self.push(b'\r');
-                }
-                stored.and_then(|()| self.push(byte)).err().map(Err)
+            return None;
+        }
+        if byte == b'\n' {
+            self.pending_cr = false;
+            self.state = State::Delivered;
+            return Some(Ok(self.buf.as_slice()));
+        }
+        // a `\r` held back is data: no `\n` came right after it
+        if self.pending_cr {
+            self.pending_cr = false;
+            if let Err(e) = self.push(b'\r') {
+                return Some(Err(e));
             }
         }
+        if byte == b'\r' {
+            self.pending_cr = true;
+            return None;
+        }
+        self.push(byte).err().map(Err)
     }
 
     /// Feed several bytes, calling `on_line` for every `Some` that
@@ -245,21 +239,29 @@ pub fn encode_line(
     ending: LineEnding,
     out: &mut [u8],
 ) -> Result<usize, LineEncodeError> {
-    if line.contains(&b'\n') {
-        return Err(LineEncodeError::ContainsNewline);
+    // One pass that looks for a newline and copies what fits (a plain
+    // loop: `contains` brings in a word-at-a-time search, large on a MCU).
+    let mut n = 0;
+    for &b in line {
+        if b == b'\n' {
+            return Err(LineEncodeError::ContainsNewline);
+        }
+        if let Some(o) = out.get_mut(n) {
+            *o = b;
+        }
+        n += 1;
     }
     if ending == LineEnding::Lf && line.last() == Some(&b'\r') {
         return Err(LineEncodeError::TrailingCarriageReturn);
     }
-    let ending = ending.as_bytes();
-    let total = line.len() + ending.len();
-    let (body, tail) = out
-        .get_mut(..total)
-        .ok_or(LineEncodeError::BufferTooSmall)?
-        .split_at_mut(line.len());
-    body.copy_from_slice(line);
-    tail.copy_from_slice(ending);
-    Ok(total)
+    for &b in ending.as_bytes() {
+        match out.get_mut(n) {
+            Some(o) => *o = b,
+            None => return Err(LineEncodeError::BufferTooSmall),
+        }
+        n += 1;
+    }
+    Ok(n)
 }
 
 #[cfg(test)]
@@ -409,6 +411,19 @@ mod tests {
             Err(LineEncodeError::ContainsNewline)
         );
         assert_eq!(LineEnding::default().as_bytes(), b"\n");
+        // the errors' order when a line has several faults
+        assert_eq!(
+            encode_line(b"too long\r", LineEnding::Lf, &mut out),
+            Err(LineEncodeError::TrailingCarriageReturn)
+        );
+        assert_eq!(
+            encode_line(b"too long\n\r", LineEnding::Lf, &mut out),
+            Err(LineEncodeError::ContainsNewline)
+        );
+        assert_eq!(
+            encode_line(b"abcde", LineEnding::Lf, &mut out[..5]),
+            Err(LineEncodeError::BufferTooSmall)
+        );
     }
 
     proptest! {

@@ -90,19 +90,19 @@ impl SerialStats {
         });
     }
 
-    /// The counters of the one-line report, in its order: `in`, `out`,
-    /// then the errors a peer or the line can cause.
-    pub(crate) fn report(&self) -> [(&'static str, u32); 9] {
+    /// The counters of the one-line report, in the order of the `#`s of
+    /// [`REPORT`].
+    pub(crate) fn report(&self) -> [u32; 9] {
         [
-            ("in", self.frames_in.get()),
-            ("out", self.frames_out.get()),
-            ("overrun", self.overrun.get()),
-            ("framing", self.framing.get()),
-            ("parity", self.parity.get()),
-            ("noise", self.noise.get()),
-            ("overlong", self.overlong.get()),
-            ("crc", self.crc.get()),
-            ("malformed", self.malformed.get()),
+            self.frames_in.get(),
+            self.frames_out.get(),
+            self.overrun.get(),
+            self.framing.get(),
+            self.parity.get(),
+            self.noise.get(),
+            self.overlong.get(),
+            self.crc.get(),
+            self.malformed.get(),
         ]
     }
 
@@ -123,14 +123,17 @@ impl SerialStats {
     }
 }
 
+/// The one-line report of [`SerialStats`]: each `#` stands for the next
+/// counter of [`SerialStats::report`]: `in` and `out`, then the errors a
+/// peer or the line can cause.
+pub(crate) const REPORT: &str =
+    "in # out # overrun # framing # parity # noise # overlong # crc # malformed #";
+
 impl fmt::Display for SerialStats {
     /// One line: `in 3 out 2 overrun 0 framing 0 parity 0 noise 0 overlong 0 crc 0 malformed 0`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, (name, value)) in self.report().iter().enumerate() {
-            if i > 0 {
-                f.write_str(" ")?;
-            }
-            write!(f, "{name} {value}")?;
+        for (text, value) in REPORT.split('#').zip(self.report()) {
+            write!(f, "{text}{value}")?;
         }
         Ok(())
     }
@@ -237,7 +240,12 @@ where
         self.uart
     }
 
-    fn hand_on(&mut self, frame: Frame<M>) -> bool {
+    /// Hands the held frame, if any, on to the rx Deck; `false` when the
+    /// Deck is full and the frame stays held.
+    fn hand_on(&mut self) -> bool {
+        let Some(frame) = self.held.take() else {
+            return true;
+        };
         match self.rx.push(frame) {
             Ok(()) => {
                 bump(&self.stats.frames_in);
@@ -253,10 +261,8 @@ where
 
     /// Moves what the UART has ready into frames.
     fn receive(&mut self) {
-        if let Some(frame) = self.held.take() {
-            if !self.hand_on(frame) {
-                return;
-            }
+        if !self.hand_on() {
+            return;
         }
         for _ in 0..self.budget {
             match self.uart.read_ready() {
@@ -277,22 +283,21 @@ where
                 }
             }
             bump(&self.stats.bytes_in);
-            let done = match self.framer.feed(byte[0]) {
+            let e = match self.framer.feed(byte[0]) {
                 None => continue,
-                Some(Ok(payload)) => Frame::from_slice(payload).map_err(|_| FrameError::Overlong),
-                Some(Err(e)) => Err(e),
-            };
-            match done {
-                Ok(frame) => {
-                    if !self.hand_on(frame) {
+                Some(Ok(payload)) if payload.len() <= M => {
+                    // built where it is held: a frame is moved only into the Deck
+                    let _ = self.held.insert(Frame::new()).extend_from_slice(payload);
+                    if !self.hand_on() {
                         break;
                     }
+                    continue;
                 }
-                Err(e) => {
-                    warn!("serial: frame dropped: {}", e);
-                    self.stats.frame_error(e);
-                }
-            }
+                Some(Ok(_)) => FrameError::Overlong,
+                Some(Err(e)) => e,
+            };
+            warn!("serial: frame dropped: {}", e);
+            self.stats.frame_error(e);
         }
     }
 
@@ -306,8 +311,12 @@ where
     fn transmit(&mut self) {
         loop {
             if self.out_pos >= self.out_len {
-                let Some(frame) = self.tx.pull() else { return };
-                match self.framer.encode(&frame, &mut self.out) {
+                // looked at where it was pulled to: not moved out of the Option
+                let pulled = self.tx.pull();
+                let Some(frame) = pulled.as_deref() else {
+                    return;
+                };
+                match self.framer.encode(frame, &mut self.out) {
                     Ok(n) => {
                         self.out_len = n;
                         self.out_pos = 0;

@@ -66,16 +66,12 @@ impl<const HZ: u32> SysTickClock<HZ> {
     pub fn cycles(&self) -> u64 {
         interrupt::free(|cs| {
             let base = BASE.borrow(cs).get();
-            let reload = u64::from(SYST::get_reload());
-            let before = u64::from(SYST::get_current());
+            let reload = SYST::get_reload();
+            let before = SYST::get_current();
             let wrapped = SCB::is_pendst_pending();
             // a wrap between the two reads shows as pending: read again
-            let v = if wrapped {
-                u64::from(SYST::get_current())
-            } else {
-                before
-            };
-            base + elapsed(reload, v, wrapped)
+            let v = if wrapped { SYST::get_current() } else { before };
+            base + u64::from(elapsed(reload, v, wrapped))
         })
     }
 }
@@ -102,8 +98,8 @@ impl<const HZ: u32> Clock for SysTickClock<HZ> {
                 return; // a period just ended: let the handler count it first
             }
             let base = BASE.borrow(cs);
-            let v = u64::from(SYST::get_current());
-            base.set(base.get() + elapsed(u64::from(SYST::get_reload()), v, false));
+            let v = SYST::get_current();
+            base.set(base.get() + u64::from(elapsed(SYST::get_reload(), v, false)));
             self.syst.set_reload(reload);
             self.syst.clear_current();
         });

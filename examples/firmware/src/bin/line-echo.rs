@@ -38,7 +38,9 @@ fn main() -> ! {
     let mut serial: SerialDoer<'_, Uart, Lines<LINE>, LINE, { LINE + 1 }> =
         SerialDoer::new("serial", uart0(), Lines::new(), &lines, &lines, &stats);
     // ready: sent in the first pass
-    let _ = lines.push(Line::from_slice(b"line-echo").unwrap_or_default());
+    let mut ready = Line::new();
+    let _ = ready.extend_from_slice(b"line-echo");
+    let _ = lines.push(ready);
     let Ok(mut doist): Result<Doist<'_, 1>, _> = Doist::new(Tock::from_millis(10)) else {
         exit(false)
     };
