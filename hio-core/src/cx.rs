@@ -19,19 +19,10 @@ pub trait Observer {
     fn event(&self, doer: &str, context: Context, tyme: Tyme);
 }
 
-/// A doer name copied out of the tree (for fault reports), truncated to 32
-/// bytes at a character boundary.
+/// Room for a doer name as a Doist keeps a fault's origin: 32 bytes, a longer
+/// name cut at a character boundary. Copy [`Doist::origin`](crate::Doist::origin)
+/// into one to keep it past the Doist.
 pub type Name = heapless::String<32>;
-
-pub(crate) fn name_of(s: &str) -> Name {
-    let mut end = s.len().min(32);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    let mut n = Name::new();
-    let _ = n.push_str(s.get(..end).unwrap_or(""));
-    n
-}
 
 /// State shared by every scheduler during one pass (or one enter, or one
 /// stop) of a Doist. Internal.
@@ -44,7 +35,9 @@ pub struct Shared<'s> {
     pub(crate) root: &'s dyn Group,
     /// Where the fault that ends the run arose (first one wins): the
     /// Doist's own record.
-    pub(crate) origin: &'s Cell<Name>,
+    pub(crate) origin: &'s [Cell<u8>],
+    /// How many bytes of `origin` the name takes.
+    pub(crate) origin_len: &'s Cell<u8>,
     /// Whether `origin` holds a name (the first fault's).
     pub(crate) blamed: &'s Cell<bool>,
 }
@@ -68,7 +61,17 @@ impl Shared<'_> {
 
     pub(crate) fn blame(&self, doer: &dyn crate::Doer) {
         if !self.blamed.replace(true) {
-            self.origin.set(name_of(doer.name()));
+            // cut to the room there is, at a character boundary
+            let name = doer.name();
+            let mut end = name.len().min(self.origin.len());
+            while !name.is_char_boundary(end) {
+                end -= 1;
+            }
+            let bytes = name.as_bytes().get(..end).unwrap_or(&[]);
+            for (cell, b) in self.origin.iter().zip(bytes) {
+                cell.set(*b);
+            }
+            self.origin_len.set(end as u8);
         }
     }
 }

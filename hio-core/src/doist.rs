@@ -3,7 +3,7 @@
 use core::cell::Cell;
 use core::fmt;
 
-use crate::cx::{Env, Name, Shared};
+use crate::cx::{Env, Shared};
 use crate::group::{DoerRef, Full};
 #[cfg(feature = "observe")]
 use crate::Observer;
@@ -152,7 +152,9 @@ pub struct Doist<'a, const N: usize, const S: usize = 0, const B: usize = 0> {
     observer: Option<&'a dyn Observer>,
     phase: Phase,
     report: Option<Report>,
-    origin: Name,
+    /// The fault's origin: a name of up to 32 bytes, `origin_len` long.
+    origin: [u8; 32],
+    origin_len: u8,
     blamed: bool,
 }
 
@@ -173,7 +175,8 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             observer: None,
             phase: Phase::Ready,
             report: None,
-            origin: Name::new(),
+            origin: [0; 32],
+            origin_len: 0,
             blamed: false,
         })
     }
@@ -250,7 +253,8 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             observer: self.observer,
             #[cfg(feature = "requests")]
             root,
-            origin: Cell::from_mut(&mut self.origin),
+            origin: Cell::from_mut(&mut self.origin[..]).as_slice_of_cells(),
+            origin_len: Cell::from_mut(&mut self.origin_len),
             blamed: Cell::from_mut(&mut self.blamed),
         };
         let env = Env {
@@ -298,7 +302,9 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
     /// assert_eq!(doist.origin(), Some("broken"));
     /// ```
     pub fn origin(&self) -> Option<&str> {
-        self.blamed.then_some(self.origin.as_str())
+        let name = self.origin.get(..usize::from(self.origin_len))?;
+        // whole characters of a `str` were copied: always valid
+        core::str::from_utf8(name).ok().filter(|_| self.blamed)
     }
 
     /// Enters the top-level doers in order at the start tyme. Returns the

@@ -378,8 +378,10 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
     /// Everything after a recur but the common case: the doer finished or
     /// failed, asked for requests, or nested requests moved this scheduler's
     /// slots. Returns where the walk goes on, or how the pass ends.
-    #[cold]
-    #[inline(never)]
+    // out of the hot loop where requests make it large; inlined without
+    // them, where the loop knows it never sees a recur that goes on
+    #[cfg_attr(feature = "requests", cold, inline(never))]
+    #[cfg_attr(not(feature = "requests"), inline(always))]
     #[allow(clippy::too_many_arguments)]
     fn settle(
         &self,
