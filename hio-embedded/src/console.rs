@@ -27,47 +27,42 @@ fn frame<const M: usize>(bytes: &[u8]) -> Frame<M> {
 }
 
 /// Appends `n` in decimal; with `secs`, `n` is nanoseconds written in
-/// seconds exactly as [`Tyme`](hio_core::Tyme)'s `Display` does: at least one fractional
-/// digit, no trailing zeros beyond it (`0.0`, `12.5`, `0.03125`).
+/// seconds exactly as [`Tyme`](hio_core::Tyme)'s `Display` does: at least
+/// one fractional digit, no trailing zeros beyond it (`0.0`, `12.5`,
+/// `0.03125`).
 ///
 /// The digits come from dividing `n` by ten with 32-bit divisions only (the
 /// high word, then the low word 16 bits at a time), so a 32-bit MCU needs
 /// no 64-bit division or shift routine.
 fn put_dec(f: &mut VecView<u8>, n: u64, secs: bool) {
-    // 20 digits at most, and a point
+    // 20 digits at most, and a point; with `secs` the point is at 11 and
+    // the nine fractional digits at 12 to 20
     let mut buf = [0u8; 21];
     let (mut hi, mut lo) = ((n >> 32) as u32, n as u32);
     let mut start = buf.len();
-    let mut end = buf.len();
     let mut count = 0;
-    loop {
+    for d in buf.iter_mut().rev() {
+        start -= 1;
+        count += 1;
+        if secs && count == 10 {
+            *d = b'.';
+            continue;
+        }
         let r = hi % 10;
         hi /= 10;
         let cur = (r << 16) | (lo >> 16);
         let upper = cur / 10;
         let cur = ((cur % 10) << 16) | (lo & 0xffff);
         lo = (upper << 16) | (cur / 10);
-        let digit = (cur % 10) as u8;
-        start -= 1;
-        if let Some(d) = buf.get_mut(start) {
-            *d = b'0' + digit;
-        }
-        count += 1;
-        if secs {
-            // a zero below the first fractional digit with only zeros after it
-            if count < 9 && digit == 0 && end == start + 1 {
-                end = start;
-            }
-            if count == 9 {
-                start -= 1;
-                if let Some(d) = buf.get_mut(start) {
-                    *d = b'.';
-                }
-            }
-        }
-        if hi | lo == 0 && (!secs || count > 9) {
+        *d = b'0' + (cur % 10) as u8;
+        if hi | lo == 0 && (!secs || count > 10) {
             break;
         }
+    }
+    let mut end = buf.len();
+    // no trailing zeros beyond the first fractional digit
+    while secs && end > 13 && buf.get(end - 1) == Some(&b'0') {
+        end -= 1;
     }
     put(f, buf.get(start..end).unwrap_or(&[]));
 }
