@@ -53,7 +53,9 @@ fn main() -> ! {
         SerialDoer::new("serial", uart0(), Lines::new(), &rx, &tx, &stats);
     let mut echo = Echo { rx: &rx, tx: &tx };
     // ready: sent in the first pass
-    let _ = tx.push(Line::from_slice(b"line-echo").unwrap_or_default());
+    let mut ready = Line::new();
+    let _ = ready.extend_from_slice(b"line-echo");
+    let _ = tx.push(ready);
     let Ok(mut doist): Result<Doist<'_, 2>, _> = Doist::new(Tock::from_millis(10)) else {
         exit(false)
     };
