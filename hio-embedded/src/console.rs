@@ -81,7 +81,10 @@ fn put_stats(f: &mut VecView<u8>, stats: &SerialStats) {
 
 /// Writes the reply to the command `line` into `out`; `true` for `quit`.
 fn answer(out: &mut VecView<u8>, line: &[u8], cx: &Cx<'_>, stats: &SerialStats) -> bool {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let line = match line {
+        [rest @ .., b'\r'] => rest,
+        _ => line,
+    };
     if let Some(text) = line.strip_prefix(b"echo ") {
         put(out, text);
         return false;
