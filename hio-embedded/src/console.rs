@@ -27,14 +27,16 @@ fn frame<const M: usize>(bytes: &[u8]) -> Frame<M> {
 }
 
 /// Appends `n` in decimal; with `secs`, `n` is nanoseconds written in
-/// seconds exactly as [`Tyme`](hio_core::Tyme)'s `Display` does: at least one fractional
-/// digit, no trailing zeros beyond it (`0.0`, `12.5`, `0.03125`).
+/// seconds exactly as [`Tyme`](hio_core::Tyme)'s `Display` does: at least
+/// one fractional digit, no trailing zeros beyond it (`0.0`, `12.5`,
+/// `0.03125`).
 ///
 /// The digits come from dividing `n` by ten with 32-bit divisions only (the
 /// high word, then the low word 16 bits at a time), so a 32-bit MCU needs
 /// no 64-bit division or shift routine.
 fn put_dec(f: &mut VecView<u8>, n: u64, secs: bool) {
-    // 20 digits at most, and a point
+    // 20 digits at most, and a point; with `secs` the point is at 11 and
+    // the nine fractional digits at 12 to 20
     let mut buf = [0u8; 21];
     let (mut hi, mut lo) = ((n >> 32) as u32, n as u32);
     let mut start = buf.len();
