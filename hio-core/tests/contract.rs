@@ -956,7 +956,6 @@ fn request_results_captured_in_a_cell() {
     d.add(&mut sp).unwrap();
     d.spare(&mut kid).unwrap();
     run(&mut d);
-    drop(d);
     assert_eq!(sp.got.get(), Some(Ok(())));
     assert_eq!(log.of("kid"), ctxs("enter recur clean exit"));
 }
@@ -1377,7 +1376,6 @@ fn future_doer_yields_with_tock_and_sees_tyme() {
     d.add(&mut gen).unwrap();
     let r = run(&mut d);
     assert_eq!((r.end, r.tyme), (End::Done, ty("1.2")));
-    drop(d);
     assert!(!gen.is_live());
     assert_eq!(*seen.borrow(), [ty("0"), ty("0.5"), ty("1.0"), ty("1.1")]);
     assert_eq!(
@@ -1407,7 +1405,6 @@ fn future_doer_faults_by_returning_err() {
     assert_eq!((d.origin(), r.tyme), (Some("gen"), ty("0.1")));
     assert_eq!(log.of("gen"), ctxs("enter recur recur abort exit"));
     assert_eq!(log.of("other"), ctxs("enter recur cease exit"));
-    drop(d);
     assert!(!gen.is_live());
 }
 
@@ -1466,7 +1463,6 @@ fn future_doer_is_dropped_in_place_at_cease() {
             [(Context::Cease, 0), (Context::Exit, 1)]
         );
         assert_eq!(drops.get(), 1, "right after cease, the doer still alive");
-        drop(d);
         assert!(!gen.is_live());
         assert_eq!(drops.get(), 1);
         // the doer and the pinned slot (now empty) go out of scope here
@@ -1560,7 +1556,6 @@ fn deck_shared_by_producer_and_consumer_loses_nothing() {
     d.add(&mut c).unwrap();
     let r = d.run(&mut SimClock::new(), None);
     assert_eq!(r.end, End::Done);
-    drop(d);
     assert_eq!(c.got, (0..20).collect::<Vec<_>>());
     assert!(p.rejected > 0, "backpressure was exercised");
     assert!(deck.is_empty());
@@ -1602,7 +1597,6 @@ fn tymer_restart_keeps_cadence_without_drift() {
     d.add(&mut good).unwrap();
     d.add(&mut naive).unwrap();
     d.run(&mut SimClock::new(), None);
-    drop(d);
     let deadlines: Vec<Tyme> = good.fired.iter().map(|f| f.0).collect();
     let want: Vec<Tyme> = (1..=8).map(|k| (ms(250) * k).into()).collect();
     assert_eq!(deadlines, want, "deadlines on the 0.25 s grid");
@@ -1831,7 +1825,6 @@ mod containment {
         doist.add(&mut dd).unwrap();
         let report = doist.run(&mut SimClock::new(), None);
         assert_eq!(report.end, End::Limit, "the fault went no further");
-        drop(doist);
         assert_eq!(dd.deeds().contained(), 1);
         assert_eq!(
             (a.get(), b.get(), c.get()),
@@ -1867,7 +1860,6 @@ mod containment {
         let report = doist.run(&mut SimClock::new(), None);
         assert_eq!(report.end, End::Fault(Fault::failed("flaky")));
         assert_eq!(doist.origin(), Some("late"));
-        drop(doist);
         assert_eq!(dd.deeds().contained(), 1);
     }
 }

@@ -74,7 +74,6 @@ fn console_flow(
         }
     }
     let report = report.unwrap_or_else(|| doist.stop());
-    drop(doist);
     drop(serial);
     let mut mock = uart.into_inner();
     let out = String::from_utf8(mock.take_tx().to_vec()).unwrap();
@@ -292,7 +291,6 @@ fn cobs_frames_survive_garbage_and_damage() {
     doist.add(&mut serial).unwrap();
     doist.add(&mut echo).unwrap();
     assert_eq!(doist.run(&mut SimClock::new(), None).end, End::Limit);
-    drop(doist);
     drop(serial);
     let sent = uart.into_inner().take_tx();
     let mut dec: Cobs<M> = Cobs::new();
@@ -373,7 +371,6 @@ fn an_embedded_hal_nb_uart_plugs_in_through_the_adapter() {
     doist.add(&mut console).unwrap();
     doist.add(&mut beat).unwrap();
     doist.run(&mut SimClock::new(), None);
-    drop(doist);
     let (hal, _) = serial.into_uart().into_parts();
     assert_eq!(
         String::from_utf8(hal.tx).unwrap(),

@@ -199,7 +199,6 @@ pub fn run<C: Clock>(
     doist.add(&mut printer).map_err(|_| refused())?;
     doist.observe(&observer);
     let report = doist.run(clock, stop);
-    drop(doist);
     let mut out = out.borrow_mut();
     // anything noted in the last pass after the printer ran
     while let Some(line) = notes.pull() {
