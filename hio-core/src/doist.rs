@@ -334,6 +334,11 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
                 return Some(r);
             }
         }
+        self.step()
+    }
+
+    /// [`pass`](Doist::pass) once entered.
+    fn step(&mut self) -> Option<Report> {
         if let Some(u) = self.until {
             if self.tyme >= u {
                 return Some(self.end(End::Limit));
@@ -389,13 +394,13 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             return r;
         }
         loop {
-            if let Some(r) = self.pass() {
+            if let Some(r) = self.step() {
                 return r;
             }
             let deadline = origin + self.tyme.since(self.start);
             loop {
                 if stop.is_some_and(StopFlag::is_stopped) {
-                    return self.stop();
+                    return self.end(End::Stopped);
                 }
                 if clock.now() >= deadline {
                     break;

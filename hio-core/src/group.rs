@@ -247,12 +247,12 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                         r.set(t);
                     }
                 }
-                Ok(None) => self.live.set(self.live.get().saturating_sub(1)),
+                Ok(None) => self.leave(),
                 Err(f) => {
                     // never enter the rest
                     for c in self.doers.get(i..len).unwrap_or(&[]) {
                         if c.take().is_some() {
-                            self.live.set(self.live.get().saturating_sub(1));
+                            self.leave();
                         }
                     }
                     return Err(f);
@@ -418,7 +418,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                     self.running.set(NONE);
                     self.next.set(i as u16 + 1);
                 }
-                self.live.set(self.live.get().saturating_sub(1));
+                self.leave();
                 finish(&mut cx, d, Context::Clean);
                 false
             }
@@ -426,7 +426,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 if REQ {
                     self.running.set(NONE);
                 }
-                self.live.set(self.live.get().saturating_sub(1));
+                self.leave();
                 if self.contain.get() {
                     // opt-in containment: the child ends aborted, its
                     // siblings go on, the fault goes no further
@@ -474,7 +474,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         }
         if kept {
             if remove_me {
-                self.live.set(self.live.get().saturating_sub(1));
+                self.leave();
                 finish(&mut Cx::new(env), d, Context::Cease);
             } else if let Some(c) = self.doers.get(i) {
                 c.set(Some(d));
@@ -535,6 +535,14 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             j = next;
         }
         (j.min(end), min)
+    }
+
+    /// One present doer left (finished, failed or removed). `live` counts
+    /// the present doers, so it is at least one here.
+    #[inline(always)]
+    fn leave(&self) {
+        debug_assert!(self.live.get() > 0, "a doer left an empty scheduler");
+        self.live.set(self.live.get().wrapping_sub(1));
     }
 
     /// Recomputes block `b`'s bound from its deeds.
@@ -793,7 +801,7 @@ impl<const N: usize, const S: usize, const B: usize> Group for Deeds<'_, N, S, B
             if names.contains(&d.name()) {
                 let mut cx = Cx::new(&env);
                 finish(&mut cx, d, Context::Cease);
-                self.live.set(self.live.get().saturating_sub(1));
+                self.leave();
             } else {
                 cell.set(Some(d));
             }
