@@ -4,6 +4,7 @@
 use core::cell::Cell;
 use core::fmt;
 
+#[cfg(feature = "requests")]
 use crate::group::Group;
 use crate::{Context, Tyme};
 
@@ -76,18 +77,37 @@ impl Shared<'_> {
     }
 }
 
+/// How the running code refers to a scheduler: with run-time requests, as
+/// a [`Group`] it can change; without, by its name, all a doer can ask of
+/// it then.
+#[cfg(feature = "requests")]
+pub(crate) type GroupRef<'e> = &'e dyn Group;
+/// How the running code refers to a scheduler: by its name.
+#[cfg(not(feature = "requests"))]
+pub(crate) type GroupRef<'e> = &'e str;
+
+#[cfg(feature = "requests")]
+fn group_name<'e>(g: GroupRef<'e>) -> &'e str {
+    g.group_name()
+}
+
+#[cfg(not(feature = "requests"))]
+fn group_name(g: GroupRef<'_>) -> &str {
+    g
+}
+
 /// One level of the tree as the running code sees it: the scheduler (group)
 /// at this level and the levels above it.
 #[doc(hidden)]
 pub struct Env<'e> {
     pub(crate) shared: &'e Shared<'e>,
-    pub(crate) group: &'e dyn Group,
+    pub(crate) group: GroupRef<'e>,
     #[cfg(feature = "requests")]
     pub(crate) up: Option<&'e Env<'e>>,
 }
 
 impl<'e> Env<'e> {
-    pub(crate) fn child(&'e self, group: &'e dyn Group) -> Env<'e> {
+    pub(crate) fn child(&'e self, group: GroupRef<'e>) -> Env<'e> {
         Env {
             shared: self.shared,
             group,
@@ -101,7 +121,7 @@ impl fmt::Debug for Env<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Env")
             .field("tyme", &self.shared.tyme)
-            .field("group", &self.group.group_name())
+            .field("group", &group_name(self.group))
             .finish()
     }
 }
@@ -134,7 +154,7 @@ impl<'c> Cx<'c> {
 
     /// The name of the scheduler running this doer (`"root"` for the Doist).
     pub fn parent_name(&self) -> &str {
-        self.env.group.group_name()
+        group_name(self.env.group)
     }
 
     #[cfg(feature = "requests")]

@@ -113,13 +113,13 @@ impl<const N: usize, const S: usize, const B: usize> Doer for DoDoer<'_, N, S, B
     }
 
     fn enter(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
-        let env = cx.env.child(&self.deeds);
+        let env = cx.env.child(self.deeds.group_ref());
         self.deeds.enter_all(&env)?;
         Ok(Step::Continue)
     }
 
     fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
-        let env = cx.env.child(&self.deeds);
+        let env = cx.env.child(self.deeds.group_ref());
         self.deeds.pass(&env, self.tock)?;
         Ok(if self.deeds.is_empty() && !self.always {
             Step::Done
@@ -129,15 +129,15 @@ impl<const N: usize, const S: usize, const B: usize> Doer for DoDoer<'_, N, S, B
     }
 
     fn cease(&mut self, cx: &mut Cx<'_>) {
-        self.deeds.stop_all(&cx.env.child(&self.deeds));
+        self.deeds.stop_all(&cx.env.child(self.deeds.group_ref()));
     }
 
     fn abort(&mut self, cx: &mut Cx<'_>) {
-        self.deeds.stop_all(&cx.env.child(&self.deeds));
+        self.deeds.stop_all(&cx.env.child(self.deeds.group_ref()));
     }
 
     fn clean(&mut self, cx: &mut Cx<'_>) {
-        self.deeds.stop_all(&cx.env.child(&self.deeds));
+        self.deeds.stop_all(&cx.env.child(self.deeds.group_ref()));
     }
 
     #[cfg(feature = "requests")]

@@ -152,7 +152,7 @@ pub struct Doist<'a, const N: usize, const S: usize = 0, const B: usize = 0> {
     observer: Option<&'a dyn Observer>,
     phase: Phase,
     report: Option<Report>,
-    /// The fault's origin: a name of up to 32 bytes, `origin_len` long.
+    /// The fault's origin: a name of up to 32 bytes, `origin_len` of them.
     origin: [u8; 32],
     origin_len: u8,
     blamed: bool,
@@ -259,7 +259,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
         };
         let env = Env {
             shared: &shared,
-            group: root,
+            group: root.group_ref(),
             #[cfg(feature = "requests")]
             up: None,
         };

@@ -4,9 +4,9 @@
 use core::cell::Cell;
 use core::fmt;
 
-use crate::cx::Env;
 #[cfg(feature = "requests")]
 use crate::cx::Shared;
+use crate::cx::{Env, GroupRef};
 use crate::{Context, Cx, Doer, Fault, Step, Tock, Tyme};
 #[cfg(feature = "requests")]
 use crate::{RequestError, Requests};
@@ -59,6 +59,7 @@ pub trait Group {
     /// The owning DoDoer's name (`"root"` for the Doist).
     fn group_name(&self) -> &str;
     /// Entered and not yet ended.
+    #[cfg(feature = "requests")]
     fn is_running(&self) -> bool;
     /// Calls `f` with the running group named `name` in this subtree.
     #[cfg(feature = "requests")]
@@ -537,6 +538,15 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         (j.min(end), min)
     }
 
+    /// How the running code refers to this scheduler.
+    #[inline(always)]
+    pub(crate) fn group_ref(&self) -> GroupRef<'_> {
+        #[cfg(feature = "requests")]
+        return self;
+        #[cfg(not(feature = "requests"))]
+        return self.name;
+    }
+
     /// One present doer left (finished, failed or removed). `live` counts
     /// the present doers, so it is at least one here.
     #[inline(always)]
@@ -718,6 +728,7 @@ impl<const N: usize, const S: usize, const B: usize> Group for Deeds<'_, N, S, B
         self.name
     }
 
+    #[cfg(feature = "requests")]
     fn is_running(&self) -> bool {
         self.state.get() == State::Running
     }
