@@ -62,14 +62,11 @@ impl Shared<'_> {
 
     pub(crate) fn blame(&self, doer: &dyn crate::Doer) {
         if !self.blamed.replace(true) {
-            // cut to the room there is, at a character boundary
-            let name = doer.name();
-            let mut end = name.len().min(self.origin.len());
-            while !name.is_char_boundary(end) {
-                end -= 1;
-            }
-            let bytes = name.as_bytes().get(..end).unwrap_or(&[]);
-            for (cell, b) in self.origin.iter().zip(bytes) {
+            // as much as there is room for (`Doist::origin` cuts a
+            // character split at the end)
+            let name = doer.name().as_bytes();
+            let end = name.len().min(self.origin.len());
+            for (cell, b) in self.origin.iter().zip(name) {
                 cell.set(*b);
             }
             self.origin_len.set(end as u8);

@@ -302,9 +302,16 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
     /// assert_eq!(doist.origin(), Some("broken"));
     /// ```
     pub fn origin(&self) -> Option<&str> {
+        if !self.blamed {
+            return None;
+        }
+        // the first bytes of a `str`: valid, but for a character that the
+        // cut at 32 bytes split, which is left out
         let name = self.origin.get(..usize::from(self.origin_len))?;
-        // whole characters of a `str` were copied: always valid
-        core::str::from_utf8(name).ok().filter(|_| self.blamed)
+        match core::str::from_utf8(name) {
+            Ok(s) => Some(s),
+            Err(e) => core::str::from_utf8(name.get(..e.valid_up_to())?).ok(),
+        }
     }
 
     /// Enters the top-level doers in order at the start tyme. Returns the
