@@ -25,11 +25,11 @@
 //! - `requests` (default): run-time changes to the tree — a recur asks
 //!   with `Cx::request`, and `Doer::request` adds spares and removes doers
 //!   through `Requests`. Firmware whose tree is fixed leaves it out
-//!   (`default-features = false`) and saves about 700 bytes of flash on a
+//!   (`default-features = false`) and saves about 1.1 KB of flash on a
 //!   Cortex-M3; the scheduling is otherwise the same.
 //! - `observe` (default): [`Observer`]s see every lifecycle event
 //!   (`Doist::observe`). Without it the event hooks compile to nothing
-//!   (about 250 bytes less flash on a Cortex-M3).
+//!   (about 200 bytes less flash on a Cortex-M3).
 //! - `scenario`: the contract's scenario doers, for `hio trace` and
 //!   on-target conformance (implies `requests` and `observe`).
 //! - `defmt`: `defmt::Format` on the public types.
