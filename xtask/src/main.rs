@@ -241,7 +241,7 @@ fn clippy(root: &Path) -> Result<(), String> {
             "clippy",
             "-p",
             "hio-core",
-            "--lib",
+            "--all-targets",
             "--no-default-features",
             "--features",
             "observe",
@@ -275,8 +275,21 @@ fn test(root: &Path) -> Result<(), String> {
     // default features: `defmt` and `cortex-m` are for the firmware (defmt
     // needs a global logger at link time); clippy and nostd cover them
     cargo(root, &["test", "--workspace"])?;
-    // hio-embedded alone takes hio-core as firmware does, without run-time
-    // requests: its flows run on that lean configuration too
+    // the lean configuration firmware takes (no run-time requests): the
+    // contract and property tests of hio-core (with an observer, which
+    // changes no scheduling), and hio-embedded's flows
+    cargo(
+        root,
+        &[
+            "test",
+            "-p",
+            "hio-core",
+            "--no-default-features",
+            "--features",
+            "observe",
+            "--tests",
+        ],
+    )?;
     cargo(root, &["test", "-p", "hio-embedded"])?;
     // the benchmarks compile and run once, quickly
     cargo(
@@ -367,13 +380,14 @@ fn qemu(root: &Path) -> Result<(), String> {
 }
 
 fn miri(root: &Path) -> Result<(), String> {
-    // unit and contract tests (the property tests' thousands of random trees
-    // are too slow under Miri's interpreter)
+    // unit, contract and request tests (the property tests' thousands of
+    // random trees are too slow under Miri's interpreter)
     run(
         root,
         "cargo",
         &[
-            "+nightly", "miri", "test", "-p", "hio-core", "--lib", "--test", "contract",
+            "+nightly", "miri", "test", "-p", "hio-core", "--lib", "--test", "contract", "--test",
+            "requests",
         ],
         &[("MIRIFLAGS", "-Zmiri-strict-provenance")],
     )

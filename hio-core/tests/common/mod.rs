@@ -6,10 +6,9 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;
 
-use hio_core::{
-    Clock, Context, Cx, DoDoer, Doer, Fault, Group, Observer, RequestError, Requests, Step, Target,
-    Tock, Tyme,
-};
+use hio_core::{Clock, Context, Cx, DoDoer, Doer, Fault, Observer, Step, Tock, Tyme};
+#[cfg(feature = "requests")]
+use hio_core::{Group, RequestError, Requests, Target};
 
 // ---------------------------------------------------------------------------
 // Time helpers
@@ -153,6 +152,7 @@ pub enum To<'a> {
     Named(&'a str),
 }
 
+#[cfg(feature = "requests")]
 impl<'a> To<'a> {
     pub fn target(self) -> Target<'a> {
         match self {
@@ -163,7 +163,8 @@ impl<'a> To<'a> {
     }
 }
 
-/// What a [`Node`] does during one of its recurs.
+/// What a [`Node`] does during one of its recurs (run-time requests need
+/// the `requests` feature).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Act<'a> {
     Extend(To<'a>, Vec<&'a str>),
@@ -172,7 +173,23 @@ pub enum Act<'a> {
 }
 
 /// The results of a node's requests, each with the recur it was made in.
+#[cfg(feature = "requests")]
 pub type RequestLog = Vec<(u32, Result<(), RequestError>)>;
+/// The results of a node's requests: none without the `requests` feature.
+#[cfg(not(feature = "requests"))]
+pub type RequestLog = Vec<(u32, Result<(), RequestError>)>;
+
+/// Stands in for hio-core's `RequestError` without the `requests` feature,
+/// when no request is ever made, so checks of request results still build.
+#[cfg(not(feature = "requests"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestError {
+    NotRunning,
+    NoSuchSpare,
+    Full,
+    Ancestor,
+    EnterFailed(Fault),
+}
 
 /// The DoDoer type a group [`Node`] holds: `N` children, 4 spares.
 pub type Grp<'a, const N: usize> = DoDoer<'a, N, 4>;
@@ -282,6 +299,7 @@ impl<'a, const N: usize> Node<'a, N> {
     }
 
     /// Keeps a spare child (a group only).
+    #[cfg(feature = "requests")]
     pub fn spare(&mut self, child: &'a mut (dyn Doer + 'a)) {
         let g = self.group.as_mut().expect("spare: a group");
         assert!(g.spare(child).is_ok(), "group {} spares full", self.name);
@@ -329,7 +347,13 @@ impl<const N: usize> Doer for Node<'_, N> {
                         g.set_tock(*t);
                     }
                 }
+                #[cfg(feature = "requests")]
                 _ => cx.request(),
+                #[cfg(not(feature = "requests"))]
+                _ => panic!(
+                    "{}: a run-time request needs the `requests` feature",
+                    self.name
+                ),
             }
         }
         if let Some(g) = &mut self.group {
@@ -345,6 +369,7 @@ impl<const N: usize> Doer for Node<'_, N> {
         })
     }
 
+    #[cfg(feature = "requests")]
     fn request(&self, rq: &mut Requests<'_>) {
         self.requested.set(true);
         for (_, act) in self.on.iter().filter(|(r, _)| *r == self.recurs) {
@@ -375,6 +400,7 @@ impl<const N: usize> Doer for Node<'_, N> {
         }
     }
 
+    #[cfg(feature = "requests")]
     fn as_group(&self) -> Option<&dyn Group> {
         self.group.as_ref().and_then(|g| g.as_group())
     }
