@@ -139,10 +139,7 @@ fn run_fn(k: usize, s: &Scenario, nodes: &[Placement<'_>]) -> String {
     let mut c = String::new();
     let _ = writeln!(c, "\n/// Scenario `{}`.", s.name);
     let _ = writeln!(c, "#[allow(unused_mut, unused_variables)]");
-    let _ = writeln!(
-        c,
-        "fn run_{k}(observer: &dyn Observer) -> Option<(Report, Option<Name>)> {{"
-    );
+    let _ = writeln!(c, "fn run_{k}(observer: &dyn Observer) -> Option<Ended> {{");
     for (i, n) in nodes.iter().enumerate() {
         let spec = n.spec;
         let mut actions = Vec::new();

@@ -260,14 +260,25 @@ fn clippy(root: &Path) -> Result<(), String> {
     }
     // the firmware (for thumbv7m) and the fuzz targets (so they keep
     // building; run them with `cargo +nightly fuzz run TARGET` in fuzz/)
-    for dir in ["examples/firmware", "fuzz"] {
-        run(
-            &root.join(dir),
-            "cargo",
-            &["clippy", "--bins", "--", "-D", "warnings"],
-            &[],
-        )?;
-    }
+    run(
+        &root.join("examples/firmware"),
+        "cargo",
+        &[
+            "clippy",
+            "--release",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    run(
+        &root.join("fuzz"),
+        "cargo",
+        &["clippy", "--bins", "--", "-D", "warnings"],
+        &[],
+    )?;
     Ok(())
 }
 
@@ -358,11 +369,19 @@ fn firmware(root: &Path) -> Result<(), String> {
 }
 
 fn qemu(root: &Path) -> Result<(), String> {
-    // on-target conformance: a harness = false image run through QEMU
+    // on-target conformance and the images' memory routines: harness =
+    // false images run through QEMU
     run(
         &root.join("examples/firmware"),
         "cargo",
-        &["test", "--release", "--test", "conformance"],
+        &[
+            "test",
+            "--release",
+            "--test",
+            "conformance",
+            "--test",
+            "mem",
+        ],
         &[],
     )?;
     cargo(

@@ -10,6 +10,8 @@
 //! - `sizes`: the RAM each part of the serial flow's tree takes.
 //! - `tests/conformance.rs`: every conformance vector, run and checked on
 //!   the target.
+//! - `tests/mem.rs`: the images' own memory routines ([`mem`]), checked on
+//!   the target.
 //!
 //! ```text
 //! cargo run --release --bin serial-flow          # UART0 on this terminal

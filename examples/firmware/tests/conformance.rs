@@ -34,6 +34,9 @@ use hio_core::{Context, Doist, Name, Observer, Report, SimClock, Target, Tock, T
 use hio_firmware::exit;
 use hio_firmware::host::Line;
 
+/// How a run ended, and for a fault, the origin's name.
+type Ended = (Report, Option<Name>);
+
 /// One conformance vector: how to run it and what it must print.
 struct Vector {
     /// The file name without `.json`.
@@ -41,7 +44,7 @@ struct Vector {
     /// The scenario's name.
     name: &'static str,
     /// Builds the tree and runs it; `None` if the Doist could not be built.
-    run: fn(&dyn Observer) -> Option<(Report, Option<Name>)>,
+    run: fn(&dyn Observer) -> Option<Ended>,
     /// Every doer of the scenario; events name doers by index.
     names: &'static [&'static str],
     /// Expected events: doer, context (see [`CONTEXTS`]), tyme in ns.
@@ -120,7 +123,7 @@ impl Checker {
     }
 
     /// Checks the end of the run and the outcomes; true if all matched.
-    fn finish(&self, ended: Option<&(Report, Option<Name>)>) -> bool {
+    fn finish(&self, ended: Option<&Ended>) -> bool {
         let Some((report, origin)) = ended else {
             self.mismatch(format_args!("the Doist could not be built"));
             return false;
