@@ -18,22 +18,6 @@ use hio_core::{
     Observer, SimClock, Step, StopFlag, Tock, Tyme, Tymer, Yielder,
 };
 
-type D<'a> = Doist<'a, 8, 4>;
-
-fn doist<'a>(tock: Tock, log: &'a Log) -> D<'a> {
-    let mut d = D::new(tock).unwrap();
-    d.observe(log);
-    d
-}
-
-fn run(d: &mut D<'_>) -> hio_core::Report {
-    d.run(&mut SimClock::new(), None)
-}
-
-fn failed(reason: &'static str) -> End {
-    End::Fault(Fault::failed(reason))
-}
-
 // ===========================================================================
 // Lifecycle: every row of the table
 

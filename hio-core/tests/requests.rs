@@ -11,24 +11,8 @@ use std::rc::Rc;
 use common::*;
 use hio_core::{
     Context, Cx, DoDoer, Doer, Doist, End, Fault, RequestError, Requests, SimClock, Step, Target,
-    Tock, Tyme,
+    Tyme,
 };
-
-type D<'a> = Doist<'a, 8, 4>;
-
-fn doist<'a>(tock: Tock, log: &'a Log) -> D<'a> {
-    let mut d = D::new(tock).unwrap();
-    d.observe(log);
-    d
-}
-
-fn run(d: &mut D<'_>) -> hio_core::Report {
-    d.run(&mut SimClock::new(), None)
-}
-
-fn failed(reason: &'static str) -> End {
-    End::Fault(Fault::failed(reason))
-}
 
 #[test]
 fn zero_capacity_spares_hand_the_doer_back() {

@@ -6,7 +6,10 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;
 
-use hio_core::{Clock, Context, Cx, DoDoer, Doer, Fault, Observer, Step, Tock, Tyme};
+use hio_core::{
+    Clock, Context, Cx, DoDoer, Doer, Doist, End, Fault, Observer, Report, SimClock, Step, Tock,
+    Tyme,
+};
 #[cfg(feature = "requests")]
 use hio_core::{Group, RequestError, Requests, Target};
 
@@ -139,6 +142,29 @@ pub fn ctxs(text: &str) -> Vec<Context> {
             other => panic!("no context {other}"),
         })
         .collect()
+}
+
+// ---------------------------------------------------------------------------
+// A Doist that logs
+
+/// The Doist of the contract tests: 8 top-level doers, 4 spares.
+pub type D<'a> = Doist<'a, 8, 4>;
+
+/// A [`D`] with tock `tock` whose events go to `log`.
+pub fn doist<'a>(tock: Tock, log: &'a Log) -> D<'a> {
+    let mut d = D::new(tock).unwrap();
+    d.observe(log);
+    d
+}
+
+/// Runs `d` to its end in simulated time.
+pub fn run(d: &mut D<'_>) -> Report {
+    d.run(&mut SimClock::new(), None)
+}
+
+/// The end of a run that a doer's `reason` fault ended.
+pub fn failed(reason: &'static str) -> End {
+    End::Fault(Fault::failed(reason))
 }
 
 // ---------------------------------------------------------------------------
