@@ -415,15 +415,16 @@ fn miri(root: &Path) -> Result<(), String> {
 /// Firmware images and their flash goals in bytes.
 const BUDGETS: &[(&str, u64)] = &[("serial-flow", 8 * 1024), ("line-echo", 4 * 1024)];
 
-/// Prints flash and static RAM of the firmware images against their goals.
-/// A missed goal is reported, not failed: the figures are tracked in the
-/// issue until the images fit.
+/// Prints flash and static RAM of the firmware images against their goals,
+/// and fails if an image is over its goal. (The machine has one Rust
+/// toolchain, so the figures are the same on every run.)
 fn size(root: &Path) -> Result<(), String> {
     let dir = root.join("examples/firmware/target/thumbv7m-none-eabi/release");
     println!(
         "{:<14} {:>8} {:>8} {:>8} {:>10} {:>8}  status",
         "image", "text", "data", "bss", "flash", "goal"
     );
+    let mut over = Vec::new();
     for (bin, goal) in BUDGETS {
         let elf = std::fs::read(dir.join(bin))
             .map_err(|e| format!("cannot read firmware image {bin}: {e} (build it first)"))?;
@@ -432,6 +433,7 @@ fn size(root: &Path) -> Result<(), String> {
         let status = if flash <= *goal {
             "within goal".to_string()
         } else {
+            over.push(format!("{bin} by {} bytes", flash - goal));
             format!("OVER GOAL by {} bytes", flash - goal)
         };
         println!(
@@ -439,7 +441,11 @@ fn size(root: &Path) -> Result<(), String> {
             s.text, s.data, s.bss, flash, goal
         );
     }
-    Ok(())
+    if over.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("over the flash budget: {}", over.join(", ")))
+    }
 }
 
 /// Berkeley-style sizes of an ELF32 little-endian image.
