@@ -15,7 +15,8 @@
 //!   real time sleeps until the next due doer ([`Clock`]).
 //! - **Decks** ([`Deck`]): bounded FIFOs that link doers into flows.
 //! - **Future doers** ([`FutureDoer`]): an `async` block as a doer.
-//! - **Observers** ([`Observer`]): see every lifecycle event (traces).
+//! - **Observers** (`Observer`, feature `observe`): see every lifecycle
+//!   event (traces).
 //!
 //! The scheduling contract (`SEMANTICS.md` in the repository) is kept
 //! exactly, on every target.
@@ -27,7 +28,7 @@
 //!   through `Requests`. Firmware whose tree is fixed leaves it out
 //!   (`default-features = false`) and saves about 1.1 KB of flash on a
 //!   Cortex-M3; the scheduling is otherwise the same.
-//! - `observe` (default): [`Observer`]s see every lifecycle event
+//! - `observe` (default): `Observer`s see every lifecycle event
 //!   (`Doist::observe`). Without it the event hooks compile to nothing
 //!   (about 200 bytes less flash on a Cortex-M3).
 //! - `scenario`: the contract's scenario doers, for `hio trace` and

@@ -317,6 +317,19 @@ fn doc(root: &Path) -> Result<(), String> {
         "cargo",
         &["doc", "--workspace", "--no-deps", "--all-features"],
         &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
+    // hio-core's docs hold together in the lean configuration too
+    run(
+        root,
+        "cargo",
+        &[
+            "doc",
+            "-p",
+            "hio-core",
+            "--no-deps",
+            "--no-default-features",
+        ],
+        &[("RUSTDOCFLAGS", "-D warnings")],
     )
 }
 
