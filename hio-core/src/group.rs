@@ -491,9 +491,9 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
     #[inline(never)]
     fn skip_from(&self, i: usize, end: usize, t: Tyme, min: Tyme) -> (usize, Tyme) {
         if B == 0 {
+            // (small schedulers step over deeds in the pass loop instead)
             let rest = self.retymes.get(i + 1..end).unwrap_or(&[]);
-            // small schedulers (firmware) take the short loop
-            let (k, m) = skip(rest, t, min, N >= WIDE);
+            let (k, m) = skip(rest, t, min);
             return (i + 1 + k, m);
         }
         // With a summary, a walk only looks for the next due deed; the least
@@ -884,35 +884,34 @@ fn find_due(rts: &[Cell<Tyme>], t: Tyme) -> usize {
     k
 }
 
-/// Schedulers of at least this many deeds skip the deeds that are not due
-/// four at a time; smaller ones take a shorter loop.
+/// Schedulers of at least this many deeds (or with a summary) skip the
+/// deeds that are not due with [`Deeds::skip_from`], four at a time;
+/// smaller ones step over them one by one in the pass loop, which is
+/// smaller code.
 const WIDE: usize = 32;
 
 /// How many leading deeds of `rts` are not due at `t`, and the least of
-/// their retymes and `min`. With `wide`, branch-free in chunks of 4, so a
-/// sparse pass skips deeds that are not due at a fraction of a nanosecond
-/// each.
+/// their retymes and `min`. Branch-free in chunks of 4, so a sparse pass
+/// skips deeds that are not due at a fraction of a nanosecond each.
 #[inline(always)]
-fn skip(rts: &[Cell<Tyme>], t: Tyme, min: Tyme, wide: bool) -> (usize, Tyme) {
+fn skip(rts: &[Cell<Tyme>], t: Tyme, min: Tyme) -> (usize, Tyme) {
     let (t, mut min) = (t.as_nanos(), min.as_nanos());
     let mut k = 0;
-    if wide {
-        for chunk in rts.chunks_exact(4) {
-            let Ok([a, b, c, d]) = <&[Cell<Tyme>; 4]>::try_from(chunk) else {
-                break;
-            };
-            let (a, b, c, d) = (
-                a.get().as_nanos(),
-                b.get().as_nanos(),
-                c.get().as_nanos(),
-                d.get().as_nanos(),
-            );
-            if (a <= t) | (b <= t) | (c <= t) | (d <= t) {
-                break;
-            }
-            min = min.min(a.min(b)).min(c.min(d));
-            k += 4;
+    for chunk in rts.chunks_exact(4) {
+        let Ok([a, b, c, d]) = <&[Cell<Tyme>; 4]>::try_from(chunk) else {
+            break;
+        };
+        let (a, b, c, d) = (
+            a.get().as_nanos(),
+            b.get().as_nanos(),
+            c.get().as_nanos(),
+            d.get().as_nanos(),
+        );
+        if (a <= t) | (b <= t) | (c <= t) | (d <= t) {
+            break;
         }
+        min = min.min(a.min(b)).min(c.min(d));
+        k += 4;
     }
     for r in rts.get(k..).unwrap_or(&[]) {
         let r = r.get().as_nanos();
