@@ -152,7 +152,8 @@ pub struct Doist<'a, const N: usize, const S: usize = 0, const B: usize = 0> {
     observer: Option<&'a dyn Observer>,
     phase: Phase,
     report: Option<Report>,
-    /// The fault's origin: a name of up to 32 bytes, `origin_len` of them.
+    /// The fault's origin: its first `origin_len` bytes are the doer's name
+    /// (cut to 32); `blamed` says whether it is set.
     origin: [u8; 32],
     origin_len: u8,
     blamed: bool,
