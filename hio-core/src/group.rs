@@ -444,10 +444,11 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 return Err((Err(f), w.min_due));
             }
         };
-        #[cfg(not(feature = "requests"))]
-        let (remove_me, _) = (false, request);
-        #[cfg(feature = "requests")]
+        // set by a request to remove the requester itself
+        #[cfg_attr(not(feature = "requests"), allow(unused_mut))]
         let mut remove_me = false;
+        #[cfg(not(feature = "requests"))]
+        let _ = request;
         #[cfg(feature = "requests")]
         if request {
             let me: &dyn Doer = &*d;
