@@ -3,10 +3,11 @@
 
 use core::cell::Cell;
 use core::fmt;
+use core::sync::atomic::AtomicBool;
 
-#[cfg(feature = "requests")]
 use crate::group::Group;
-use crate::{Context, Tyme};
+use crate::wake::Board;
+use crate::{Context, Tyme, WakeError, Waker};
 
 /// Sees every lifecycle event of a tree: which doer, which context, at what
 /// tyme. `hio trace` prints traces through it; firmware can count or log.
@@ -32,8 +33,11 @@ pub struct Shared<'s> {
     pub(crate) tyme: Tyme,
     #[cfg(feature = "observe")]
     pub(crate) observer: Option<&'s dyn Observer>,
-    #[cfg(feature = "requests")]
     pub(crate) root: &'s dyn Group,
+    /// The board the Doist drains, if any.
+    pub(crate) board: Option<&'static dyn Board>,
+    /// Raised by every wake on that board (a flag never raised without one).
+    pub(crate) woken: &'static AtomicBool,
     /// Where the fault that ends the run arose (first one wins): the
     /// Doist's own record.
     pub(crate) origin: &'s [Cell<u8>],
@@ -74,23 +78,14 @@ impl Shared<'_> {
     }
 }
 
-/// How the running code refers to a scheduler: with run-time requests, as
-/// a [`Group`] it can change; without, by its name, all a doer can ask of
-/// it then.
-#[cfg(feature = "requests")]
+/// How the running code refers to a scheduler.
 pub(crate) type GroupRef<'e> = &'e dyn Group;
-/// How the running code refers to a scheduler: by its name.
-#[cfg(not(feature = "requests"))]
-pub(crate) type GroupRef<'e> = &'e str;
 
-#[cfg(feature = "requests")]
+/// A flag no wake raises: the `woken` of a Doist without a board.
+pub(crate) static NEVER_WOKEN: AtomicBool = AtomicBool::new(false);
+
 fn group_name<'e>(g: GroupRef<'e>) -> &'e str {
     g.group_name()
-}
-
-#[cfg(not(feature = "requests"))]
-fn group_name(g: GroupRef<'_>) -> &str {
-    g
 }
 
 /// One level of the tree as the running code sees it: the scheduler (group)
@@ -99,7 +94,6 @@ fn group_name(g: GroupRef<'_>) -> &str {
 pub struct Env<'e> {
     pub(crate) shared: &'e Shared<'e>,
     pub(crate) group: GroupRef<'e>,
-    #[cfg(feature = "requests")]
     pub(crate) up: Option<&'e Env<'e>>,
 }
 
@@ -108,7 +102,6 @@ impl<'e> Env<'e> {
         Env {
             shared: self.shared,
             group,
-            #[cfg(feature = "requests")]
             up: Some(self),
         }
     }
@@ -132,15 +125,50 @@ pub struct Cx<'c> {
     pub(crate) env: &'c Env<'c>,
     /// Set by `request()`; always false without the `requests` feature.
     pub(crate) request: bool,
+    /// The doer's index in its scheduler (in enter and recur).
+    pub(crate) index: u16,
+    /// Set by a lazy DoDoer's recur: its next retyme, from its children.
+    pub(crate) due: Option<Tyme>,
 }
 
 impl<'c> Cx<'c> {
+    /// A context outside enter and recur.
     #[inline]
     pub(crate) fn new(env: &'c Env<'c>) -> Self {
+        Cx::at(env, usize::from(crate::wake::NONE))
+    }
+
+    /// The context of the doer at `index` of its scheduler.
+    #[inline]
+    pub(crate) fn at(env: &'c Env<'c>, index: usize) -> Self {
         Cx {
             env,
             request: false,
+            index: index as u16,
+            due: None,
         }
+    }
+
+    /// Takes on `waker`: from now until this doer ends, waking it brings
+    /// this doer's next recur forward (to the next pass, or to this pass if
+    /// the walk has not reached it yet). Call it in `enter` or `recur`.
+    ///
+    /// A doer has one waker at a time (a later attach replaces the
+    /// earlier); hand out copies of it. A DoDoer takes its waker with
+    /// [`DoDoer::with_waker`](crate::DoDoer::with_waker) instead.
+    ///
+    /// # Errors
+    ///
+    /// [`WakeError::Foreign`] if the Doist does not drain the waker's board,
+    /// [`WakeError::Stale`] for a released waker, [`WakeError::NotRunning`]
+    /// outside enter and recur, [`WakeError::TooDeep`] past
+    /// [`MAX_DEPTH`](crate::wake::MAX_DEPTH) levels, [`WakeError::Full`] if
+    /// the board had no slot left for a DoDoer above this doer.
+    pub fn attach(&mut self, waker: Waker) -> Result<(), WakeError> {
+        if self.index == crate::wake::NONE {
+            return Err(WakeError::NotRunning);
+        }
+        self.env.group.attach_at(self.index, waker)
     }
 
     /// The current tyme.

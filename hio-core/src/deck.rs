@@ -3,6 +3,8 @@
 use core::cell::Cell;
 use core::fmt;
 
+use crate::Waker;
+
 /// A bounded first-in first-out buffer of up to `N` items, shared by
 /// reference between the doers of one tree.
 ///
@@ -11,6 +13,15 @@ use core::fmt;
 /// one thread, so a Deck needs no lock: it uses `Cell`s, and every method
 /// takes `&self`. Pushing into a full Deck hands the item back; nothing is
 /// dropped silently.
+///
+/// A consumer can park until there is something to pull: give the Deck its
+/// waker with [`wake_on_push`](Deck::wake_on_push) and the next push into
+/// the empty Deck wakes it (a push during a recur, by a producer before it
+/// in canonical order, reaches it in the same pass). A producer can park
+/// until there is room the same way, with
+/// [`wake_on_pull`](Deck::wake_on_pull). Wakes come on the edge (empty to
+/// not empty, full to not full): a woken consumer pulls until the Deck is
+/// empty before it parks again.
 ///
 /// ```
 /// use hio_core::Deck;
@@ -25,6 +36,10 @@ pub struct Deck<T, const N: usize> {
     slots: [Cell<Option<T>>; N],
     head: Cell<usize>,
     len: Cell<usize>,
+    /// Woken by a push into the empty Deck.
+    reader: Cell<Option<Waker>>,
+    /// Woken by a pull from the full Deck.
+    writer: Cell<Option<Waker>>,
 }
 
 impl<T, const N: usize> Deck<T, N> {
@@ -34,7 +49,21 @@ impl<T, const N: usize> Deck<T, N> {
             slots: [const { Cell::new(None) }; N],
             head: Cell::new(0),
             len: Cell::new(0),
+            reader: Cell::new(None),
+            writer: Cell::new(None),
         }
+    }
+
+    /// Wakes `waker` whenever a push finds the Deck empty (replacing an
+    /// earlier one); `None` stops it.
+    pub fn wake_on_push(&self, waker: Option<Waker>) {
+        self.reader.set(waker);
+    }
+
+    /// Wakes `waker` whenever a pull finds the Deck full (replacing an
+    /// earlier one); `None` stops it.
+    pub fn wake_on_pull(&self, waker: Option<Waker>) {
+        self.writer.set(waker);
     }
 
     /// Appends `item` at the back, or hands it back if the Deck is full.
@@ -48,6 +77,11 @@ impl<T, const N: usize> Deck<T, N> {
             Some(slot) => {
                 slot.set(Some(item));
                 self.len.set(len + 1);
+                if len == 0 {
+                    if let Some(w) = self.reader.get() {
+                        w.wake();
+                    }
+                }
                 Ok(())
             }
             None => Err(item),
@@ -64,6 +98,11 @@ impl<T, const N: usize> Deck<T, N> {
         let item = self.slots.get(head)?.take();
         self.head.set((head + 1) % N);
         self.len.set(len - 1);
+        if len == N {
+            if let Some(w) = self.writer.get() {
+                w.wake();
+            }
+        }
         item
     }
 

@@ -2,10 +2,9 @@
 
 use core::fmt;
 
-#[cfg(feature = "requests")]
 use crate::group::Group;
 use crate::group::{DoerRef, Full};
-use crate::{Cx, Deeds, Doer, Fault, Step, Tock};
+use crate::{Cx, Deeds, Doer, Fault, Step, Tock, Waker};
 
 /// A doer that runs up to `N` child doers (and keeps up to `S` spares that
 /// run-time requests may add), nested to any depth.
@@ -43,6 +42,7 @@ use crate::{Cx, Deeds, Doer, Fault, Step, Tock};
 pub struct DoDoer<'a, const N: usize, const S: usize = 0, const B: usize = 0> {
     tock: Tock,
     always: bool,
+    lazy: bool,
     deeds: Deeds<'a, N, S, B>,
 }
 
@@ -53,13 +53,42 @@ impl<'a, const N: usize, const S: usize, const B: usize> DoDoer<'a, N, S, B> {
         DoDoer {
             tock: Tock::ZERO,
             always: false,
+            lazy: false,
             deeds: Deeds::new(name),
         }
     }
 
-    /// With this tock.
+    /// With this tock. [`Tock::NEVER`] parks it after each recur: it runs
+    /// again when it (or, through it, one of its children) is woken; its
+    /// tock-0 children then run whenever it runs.
     pub const fn with_tock(mut self, tock: Tock) -> Self {
         self.tock = tock;
+        self.deeds = self.deeds.propagating(self.lazy || tock.is_never());
+        self
+    }
+
+    /// Lazy (opt-in): it runs only when one of its children is due. After
+    /// each of its recurs its retyme is the earliest retyme among its
+    /// children (never, when it has none or all are parked) instead of the
+    /// rule from its own tock, which remains the period of its tock-0
+    /// children. A wake of a child, and a doer added to it or removed from
+    /// it at run time, bring it forward. A server's pool of connections,
+    /// most of them parked, costs nothing per pass this way.
+    ///
+    /// Laziness needs a Doist that drains a [`WakeBoard`](crate::WakeBoard)
+    /// ([`Doist::wakes`](crate::Doist::wakes)); without one a lazy DoDoer
+    /// runs by its tock like any other.
+    pub const fn lazy(mut self, lazy: bool) -> Self {
+        self.lazy = lazy;
+        self.deeds = self.deeds.propagating(lazy || self.tock.is_never());
+        self
+    }
+
+    /// Its own waker: waking it runs its pass (its children run if due).
+    /// Without one it takes a slot of the board for itself when entered, so
+    /// that its children can be woken.
+    pub const fn with_waker(mut self, waker: Waker) -> Self {
+        self.deeds = self.deeds.with_user(waker);
         self
     }
 
@@ -82,6 +111,12 @@ impl<'a, const N: usize, const S: usize, const B: usize> DoDoer<'a, N, S, B> {
     /// Changes its tock (also from inside a run).
     pub fn set_tock(&mut self, tock: Tock) {
         self.tock = tock;
+        self.deeds.set_propagate(self.lazy || tock.is_never());
+    }
+
+    /// Whether it is lazy.
+    pub fn is_lazy(&self) -> bool {
+        self.lazy
     }
 
     /// Adds a child, entered when this DoDoer is entered. Hands it back when
@@ -120,7 +155,16 @@ impl<const N: usize, const S: usize, const B: usize> Doer for DoDoer<'_, N, S, B
 
     fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
         let env = cx.env.child(self.deeds.group_ref());
-        self.deeds.pass(&env, self.tock)?;
+        // a parked DoDoer's tock counts as 0 for its tock-0 children
+        let period = if self.tock.is_never() {
+            Tock::ZERO
+        } else {
+            self.tock
+        };
+        self.deeds.pass(&env, period)?;
+        if self.lazy && self.deeds.has_board() {
+            cx.due = Some(self.deeds.next_due());
+        }
         Ok(if self.deeds.is_empty() && !self.always {
             Step::Done
         } else {
@@ -140,7 +184,6 @@ impl<const N: usize, const S: usize, const B: usize> Doer for DoDoer<'_, N, S, B
         self.deeds.stop_all(&cx.env.child(self.deeds.group_ref()));
     }
 
-    #[cfg(feature = "requests")]
     fn as_group(&self) -> Option<&dyn Group> {
         Some(&self.deeds)
     }
@@ -151,6 +194,7 @@ impl<const N: usize, const S: usize, const B: usize> fmt::Debug for DoDoer<'_, N
         f.debug_struct("DoDoer")
             .field("tock", &self.tock)
             .field("always", &self.always)
+            .field("lazy", &self.lazy)
             .field("deeds", &self.deeds)
             .finish()
     }

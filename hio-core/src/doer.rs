@@ -2,7 +2,6 @@
 
 use core::fmt;
 
-#[cfg(feature = "requests")]
 use crate::group::Group;
 #[cfg(feature = "requests")]
 use crate::Requests;
@@ -48,7 +47,9 @@ pub trait Doer {
     }
 
     /// How often it wants to run. Zero (the default) means "every time my
-    /// parent runs". It is read after every recur, so a recur may change it.
+    /// parent runs"; [`Tock::NEVER`] parks it after each recur until it is
+    /// woken (see [`Waker`](crate::Waker)). It is read after every recur, so
+    /// a recur may change it.
     fn tock(&self) -> Tock {
         Tock::ZERO
     }
@@ -99,7 +100,6 @@ pub trait Doer {
     /// The scheduler inside this doer, if it is a DoDoer. Implemented by
     /// [`DoDoer`](crate::DoDoer); other doers keep the default.
     #[doc(hidden)]
-    #[cfg(feature = "requests")]
     fn as_group(&self) -> Option<&dyn Group> {
         None
     }

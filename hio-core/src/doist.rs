@@ -3,11 +3,14 @@
 use core::cell::Cell;
 use core::fmt;
 
-use crate::cx::{Env, Shared};
-use crate::group::{DoerRef, Full};
+use core::sync::atomic::Ordering;
+
+use crate::cx::{Env, Shared, NEVER_WOKEN};
+use crate::group::{drain_wakes, DoerRef, Full};
+use crate::wake::Board;
 #[cfg(feature = "observe")]
 use crate::Observer;
-use crate::{Clock, Deeds, Fault, StopFlag, Tock, Tyme};
+use crate::{Clock, Deeds, Fault, StopFlag, Tock, Tyme, WakeBoard};
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +153,7 @@ pub struct Doist<'a, const N: usize, const S: usize = 0, const B: usize = 0> {
     root: Deeds<'a, N, S, B>,
     #[cfg(feature = "observe")]
     observer: Option<&'a dyn Observer>,
+    board: Option<&'static dyn Board>,
     phase: Phase,
     report: Option<Report>,
     /// The fault's origin: its first `origin_len` bytes are the doer's name
@@ -157,6 +161,8 @@ pub struct Doist<'a, const N: usize, const S: usize = 0, const B: usize = 0> {
     origin: [u8; 32],
     origin_len: u8,
     blamed: bool,
+    /// The tyme after the last pass's tick: no pass runs before it.
+    floor: Tyme,
 }
 
 impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
@@ -174,11 +180,13 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             root: Deeds::new("root"),
             #[cfg(feature = "observe")]
             observer: None,
+            board: None,
             phase: Phase::Ready,
             report: None,
             origin: [0; 32],
             origin_len: 0,
             blamed: false,
+            floor: Tyme::ZERO,
         })
     }
 
@@ -213,6 +221,19 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
     #[cfg_attr(docsrs, doc(cfg(feature = "observe")))]
     pub fn observe(&mut self, observer: &'a dyn Observer) {
         self.observer = Some(observer);
+    }
+
+    /// Drains `board`: doers of this tree can then be woken through its
+    /// [`Waker`](crate::Waker)s (from other doers, a reactor, an interrupt
+    /// handler, another thread), and lazy DoDoers are lazy. Give it before
+    /// the run.
+    pub fn wakes<const W: usize>(&mut self, board: &'static WakeBoard<W>) {
+        self.board = Some(board);
+    }
+
+    /// Whether something was woken since the last pass.
+    fn woken(&self) -> bool {
+        self.board.is_some_and(|b| b.woken().load(Ordering::SeqCst))
     }
 
     /// Adds a top-level doer, entered at the start. Hands it back when full.
@@ -252,8 +273,9 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             tyme: self.tyme,
             #[cfg(feature = "observe")]
             observer: self.observer,
-            #[cfg(feature = "requests")]
             root,
+            board: self.board,
+            woken: self.board.map_or(&NEVER_WOKEN, |b| b.woken()),
             origin: Cell::from_mut(&mut self.origin[..]).as_slice_of_cells(),
             origin_len: Cell::from_mut(&mut self.origin_len),
             blamed: Cell::from_mut(&mut self.blamed),
@@ -261,7 +283,6 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
         let env = Env {
             shared: &shared,
             group: root.group_ref(),
-            #[cfg(feature = "requests")]
             up: None,
         };
         f(root, &env)
@@ -324,6 +345,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             Phase::Ended => return self.report,
         }
         self.phase = Phase::Running;
+        self.root.make_root(self.board);
         match self.with_env(|root, env| root.enter_all(env)) {
             Ok(()) => None,
             Err(f) => Some(self.end(End::Fault(f))),
@@ -352,8 +374,14 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
                 return Some(self.end(End::Limit));
             }
         }
+        self.floor = self.tyme + self.tock;
         let tock = self.tock;
-        if let Err(f) = self.with_env(|root, env| root.pass(env, tock)) {
+        let result = self.with_env(|root, env| {
+            // wakes from outside, at this pass's tyme
+            drain_wakes(env);
+            root.pass(env, tock)
+        });
+        if let Err(f) = result {
             return Some(self.end(End::Fault(f)));
         }
         self.tyme += self.tock;
@@ -395,26 +423,61 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
     /// before `start + k × tock` on the clock (a late pass is followed by
     /// passes without waiting until caught up), and idle passes are slept
     /// through. With a [`SimClock`](crate::SimClock) this is simulated time.
-    /// `stop`, when given, is checked before every wait.
+    ///
+    /// A wake ([`Waker`](crate::Waker)) ends the wait: the next pass runs at
+    /// the first tyme of the grid that is not earlier than the wake. `stop`,
+    /// when given, is checked before and after every wait; give it a
+    /// [`Pender`](crate::Pender) (or stop it with a wake) to end a long wait
+    /// at once.
+    ///
+    /// A tree whose doers are all parked, with no limit, waits for a wake or
+    /// a stop; if the clock reaches the end of tyme without one (a
+    /// simulated clock with no wake left), the run ends
+    /// [`Stopped`](End::Stopped).
     pub fn run<C: Clock>(&mut self, clock: &mut C, stop: Option<&StopFlag>) -> Report {
         let origin = clock.now();
         if let Some(r) = self.enter() {
             return r;
         }
+        // no pass before this tyme: the one after the last pass
+        let mut floor = self.tyme;
+        let board = self.board;
+        let stopped = || stop.is_some_and(StopFlag::is_stopped);
+        let woken = || board.is_some_and(|b| b.woken().load(Ordering::SeqCst));
         loop {
+            loop {
+                if stopped() {
+                    return self.end(End::Stopped);
+                }
+                let now = clock.now();
+                let woke = self.woken();
+                if woke {
+                    // the first tyme of the grid not earlier than the wake
+                    let at = self.start + now.since(origin);
+                    let tock = self.tock.as_nanos();
+                    let next = Tyme::from_nanos(grid_ceil(floor.as_nanos(), at.as_nanos(), tock));
+                    self.tyme = self.tyme.min(next);
+                }
+                let deadline = origin + self.tyme.since(self.start);
+                if now >= deadline {
+                    if self.tyme == Tyme::MAX && !self.woken() {
+                        // all parked, no limit, and the clock is at its end
+                        return self.end(End::Stopped);
+                    }
+                    break;
+                }
+                if woke {
+                    // the pass is on the earliest tick a wake can have:
+                    // only its tyme is waited for
+                    clock.wait_until(deadline);
+                } else {
+                    clock.wait_or_wake(deadline, &|| woken() || stopped());
+                }
+            }
             if let Some(r) = self.step() {
                 return r;
             }
-            let deadline = origin + self.tyme.since(self.start);
-            loop {
-                if stop.is_some_and(StopFlag::is_stopped) {
-                    return self.end(End::Stopped);
-                }
-                if clock.now() >= deadline {
-                    break;
-                }
-                clock.wait_until(deadline);
-            }
+            floor = self.floor;
         }
     }
 }

@@ -10,9 +10,9 @@ use core::cell::Cell;
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{Context as TaskContext, Poll, Waker};
+use core::task::{Context as TaskContext, Poll};
 
-use crate::{Cx, Doer, Fault, Step, Tock, Tyme};
+use crate::{Cx, Deck, Doer, Fault, Step, Tock, Tyme, Waker};
 
 /// The future's side of a [`FutureDoer`]: the tyme, and the way to yield.
 ///
@@ -41,6 +41,7 @@ use crate::{Cx, Doer, Fault, Step, Tock, Tyme};
 pub struct Yielder {
     tyme: Cell<Tyme>,
     tock: Cell<Tock>,
+    waker: Cell<Option<Waker>>,
 }
 
 impl Yielder {
@@ -49,6 +50,66 @@ impl Yielder {
         Yielder {
             tyme: Cell::new(Tyme::ZERO),
             tock: Cell::new(Tock::ZERO),
+            waker: Cell::new(None),
+        }
+    }
+
+    /// The future doer's waker, once it has one
+    /// ([`FutureDoer::with_waker`]) and has been entered: hand it to
+    /// whatever will wake it.
+    pub fn waker(&self) -> Option<Waker> {
+        self.waker.get()
+    }
+
+    /// Parks until woken: the future is not polled again until its waker
+    /// is used. Without a waker it would never run again, so it then waits
+    /// for the parent's next run instead.
+    pub fn park(&self) -> Yield<'_> {
+        self.tock(park_tock(self))
+    }
+
+    /// The next item of `deck`: at once if there is one, else parked until
+    /// a push wakes this doer (which this sets up with
+    /// [`Deck::wake_on_push`]).
+    ///
+    /// ```
+    /// use core::pin::pin;
+    /// use hio_core::{Deck, Doist, End, Fault, FutureDoer, SimClock, Tock, WakeBoard, Yielder};
+    ///
+    /// static BOARD: WakeBoard<4> = WakeBoard::new();
+    /// let deck: Deck<u32, 4> = Deck::new();
+    /// let y = Yielder::new();
+    /// let mut sum = 0;
+    /// let fut = pin!(Some(async {
+    ///     for _ in 0..3 {
+    ///         sum += y.pull(&deck).await;
+    ///     }
+    ///     Ok::<(), Fault>(())
+    /// }));
+    /// let mut doer = FutureDoer::new("sum", &y, fut).with_waker(BOARD.waker().unwrap());
+    /// let mut doist: Doist<'_, 1> = Doist::new(Tock::from_millis(10)).unwrap()
+    ///     .with_limit(Tock::from_secs(1));
+    /// doist.wakes(&BOARD);
+    /// doist.add(&mut doer).unwrap();
+    /// deck.extend([1, 2, 3]);
+    /// assert_eq!(doist.run(&mut SimClock::new(), None).end, End::Done);
+    /// drop(doist);
+    /// drop(doer);
+    /// assert_eq!(sum, 6);
+    /// ```
+    pub fn pull<'d, T, const N: usize>(&'d self, deck: &'d Deck<T, N>) -> Pulling<'d, T, N> {
+        Pulling {
+            yielder: self,
+            deck,
+        }
+    }
+
+    /// Waits, parked, until `deck` has room (a pull from the full Deck wakes
+    /// this doer, which this sets up with [`Deck::wake_on_pull`]).
+    pub fn room<'d, T, const N: usize>(&'d self, deck: &'d Deck<T, N>) -> Room<'d, T, N> {
+        Room {
+            yielder: self,
+            deck,
         }
     }
 
@@ -95,6 +156,57 @@ impl Future for Yield<'_> {
     }
 }
 
+/// The future returned by [`Yielder::pull`]: the Deck's next item.
+#[derive(Debug)]
+#[must_use = "a pull does nothing unless awaited"]
+pub struct Pulling<'d, T, const N: usize> {
+    yielder: &'d Yielder,
+    deck: &'d Deck<T, N>,
+}
+
+impl<T, const N: usize> Future for Pulling<'_, T, N> {
+    type Output = T;
+    fn poll(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<T> {
+        match self.deck.pull() {
+            Some(item) => Poll::Ready(item),
+            None => {
+                self.deck.wake_on_push(self.yielder.waker.get());
+                self.yielder.tock.set(park_tock(self.yielder));
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// The future returned by [`Yielder::room`]: ready when the Deck has room.
+#[derive(Debug)]
+#[must_use = "waiting for room does nothing unless awaited"]
+pub struct Room<'d, T, const N: usize> {
+    yielder: &'d Yielder,
+    deck: &'d Deck<T, N>,
+}
+
+impl<T, const N: usize> Future for Room<'_, T, N> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<()> {
+        if !self.deck.is_full() {
+            return Poll::Ready(());
+        }
+        self.deck.wake_on_pull(self.yielder.waker.get());
+        self.yielder.tock.set(park_tock(self.yielder));
+        Poll::Pending
+    }
+}
+
+/// Parked with a waker; without one, the parent's next run.
+fn park_tock(y: &Yielder) -> Tock {
+    if y.waker.get().is_some() {
+        Tock::NEVER
+    } else {
+        Tock::ZERO
+    }
+}
+
 /// A doer that polls a future once per recur.
 ///
 /// The future lives where the caller pinned it (`core::pin::pin!(Some(fut))`
@@ -105,6 +217,7 @@ pub struct FutureDoer<'a, F> {
     yielder: &'a Yielder,
     fut: Pin<&'a mut Option<F>>,
     tock: Tock,
+    waker: Option<Waker>,
 }
 
 impl<'a, F> FutureDoer<'a, F>
@@ -119,7 +232,17 @@ where
             yielder,
             fut,
             tock: Tock::ZERO,
+            waker: None,
         }
+    }
+
+    /// With a waker, taken on when entered and handed to the future through
+    /// its [`Yielder`]: awaiting [`Yielder::park`], [`Yielder::pull`] or
+    /// [`Yielder::room`] then parks the doer, which is not polled again
+    /// until woken.
+    pub fn with_waker(mut self, waker: Waker) -> Self {
+        self.waker = Some(waker);
+        self
     }
 
     /// Whether the future is still there (not finished, not dropped).
@@ -140,13 +263,22 @@ where
         self.tock
     }
 
+    fn enter(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        if let Some(w) = self.waker {
+            cx.attach(w)
+                .map_err(|_| Fault::failed("the future doer's waker could not be attached"))?;
+            self.yielder.waker.set(Some(w));
+        }
+        Ok(Step::Continue)
+    }
+
     fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
         self.yielder.tyme.set(cx.tyme());
         self.yielder.tock.set(Tock::ZERO);
         let Some(fut) = self.fut.as_mut().as_pin_mut() else {
             return Ok(Step::Done);
         };
-        let mut tcx = TaskContext::from_waker(Waker::noop());
+        let mut tcx = TaskContext::from_waker(core::task::Waker::noop());
         match fut.poll(&mut tcx) {
             Poll::Pending => {
                 self.tock = self.yielder.tock.get();

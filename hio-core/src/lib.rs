@@ -15,6 +15,9 @@
 //!   real time sleeps until the next due doer ([`Clock`]).
 //! - **Decks** ([`Deck`]): bounded FIFOs that link doers into flows.
 //! - **Future doers** ([`FutureDoer`]): an `async` block as a doer.
+//! - **Park and wake** ([`Tock::NEVER`], [`Waker`], [`WakeBoard`], lazy
+//!   DoDoers): a doer waiting for I/O, an interrupt or another doer costs
+//!   nothing until that event wakes it.
 //! - **Observers** (`Observer`, feature `observe`): see every lifecycle
 //!   event (traces).
 //!
@@ -81,6 +84,7 @@ mod requests;
 pub mod scenario;
 mod tyme;
 mod tymer;
+pub mod wake;
 
 pub use clock::{Clock, SimClock, StopFlag};
 #[doc(hidden)]
@@ -99,6 +103,7 @@ pub use group::{Deeds, DoerRef, Full, Group, DEED_BYTES, SUMMARY_BLOCK};
 pub use requests::{RequestError, Requests, Target};
 pub use tyme::{Tock, Tyme, TymeError};
 pub use tymer::Tymer;
+pub use wake::{Pender, WakeBoard, WakeError, Waker};
 
 /// The README's examples, compiled and run as doc-tests.
 #[cfg(doctest)]

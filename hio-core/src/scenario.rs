@@ -9,7 +9,7 @@
 use core::fmt;
 
 use crate::group::{DoerRef, Full, Group};
-use crate::{Cx, DoDoer, Doer, Fault, Requests, Step, Target, Tock};
+use crate::{Cx, DoDoer, Doer, Fault, Requests, Step, Target, Tock, Waker};
 
 /// One doer of a scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +20,11 @@ pub struct Spec<'s> {
     pub tock: Tock,
     /// DoDoer only: never finishes by itself.
     pub always: bool,
+    /// DoDoer only: runs only when a child is due.
+    pub lazy: bool,
+    /// Its own waker (what the scenario's wakes use); a leaf takes it on in
+    /// enter, a DoDoer as its own.
+    pub waker: Option<Waker>,
     /// Leaf: its recur number `stop` reports finished.
     pub stop: Option<u32>,
     /// Leaf: its recur number `fail_at` fails (this wins over `stop`).
@@ -39,6 +44,8 @@ impl<'s> Spec<'s> {
             name,
             tock: Tock::ZERO,
             always: false,
+            lazy: false,
+            waker: None,
             stop: None,
             fail_at: None,
             fail_in_enter: false,
@@ -62,6 +69,8 @@ pub struct Action<'s> {
 pub enum ActionKind<'s> {
     /// Its tock becomes this.
     Tock(Tock),
+    /// Wake the doers of these wakers (in order with the recur's requests).
+    Wake(&'s [Waker]),
     /// Add these spares to a scheduler.
     Extend {
         /// The spares' names.
@@ -96,6 +105,10 @@ fn request(spec: &Spec<'_>, n: u32, rq: &mut Requests<'_>) {
         let _ = match a.kind {
             ActionKind::Extend { names, into } => rq.extend(into, names),
             ActionKind::Remove { names, from } => rq.remove(from, names),
+            ActionKind::Wake(wakers) => {
+                wakers.iter().for_each(Waker::wake);
+                Ok(())
+            }
             ActionKind::Tock(_) => Ok(()),
         };
     }
@@ -128,7 +141,12 @@ impl Doer for ScnLeaf<'_> {
         self.tock
     }
 
-    fn enter(&mut self, _: &mut Cx<'_>) -> Result<Step, Fault> {
+    fn enter(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        if let Some(w) = self.spec.waker {
+            // a scenario's doers can always be woken; a runner without a
+            // board simply has none to give
+            let _ = cx.attach(w);
+        }
         if self.spec.fail_in_enter {
             Err(Fault::failed("fail_in_enter"))
         } else if self.spec.done_in_enter {
@@ -175,12 +193,17 @@ pub struct ScnGroup<'a, const N: usize, const S: usize> {
 impl<'a, const N: usize, const S: usize> ScnGroup<'a, N, S> {
     /// The DoDoer of `spec`, without children yet.
     pub const fn new(spec: &'a Spec<'a>) -> Self {
+        let inner = DoDoer::new(spec.name)
+            .with_tock(spec.tock)
+            .always(spec.always)
+            .lazy(spec.lazy);
         ScnGroup {
             spec,
             recurs: 0,
-            inner: DoDoer::new(spec.name)
-                .with_tock(spec.tock)
-                .always(spec.always),
+            inner: match spec.waker {
+                Some(w) => inner.with_waker(w),
+                None => inner,
+            },
         }
     }
 

@@ -174,7 +174,29 @@ impl Tyme {
     }
 }
 
+impl Tyme {
+    /// Never: later than any tyme. The retyme of a parked doer.
+    pub const NEVER: Tyme = Tyme::MAX;
+}
+
 impl Tock {
+    /// Never: a doer whose tock is never is *parked* after each recur that
+    /// keeps it going, and runs again only when it is woken (see
+    /// [`Waker`](crate::Waker)). It is [`Tock::MAX`]: adding it to any tyme
+    /// gives [`Tyme::NEVER`].
+    ///
+    /// ```
+    /// use hio_core::{Tock, Tyme};
+    /// assert!(Tock::NEVER.is_never());
+    /// assert_eq!(Tyme::from_secs(3) + Tock::NEVER, Tyme::NEVER);
+    /// ```
+    pub const NEVER: Tock = Tock::MAX;
+
+    /// Whether this is [`Tock::NEVER`].
+    pub const fn is_never(self) -> bool {
+        self.0 == u64::MAX
+    }
+
     /// Whether this is the zero tock ("run whenever the parent runs").
     pub const fn is_zero(self) -> bool {
         self.0 == 0

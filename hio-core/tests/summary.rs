@@ -129,7 +129,7 @@ proptest! {
 }
 
 /// Counts the clock's waits.
-struct Waits(hio_core::SimClock, u32);
+struct Waits(hio_core::SimClock<'static>, u32);
 
 impl hio_core::Clock for Waits {
     fn now(&mut self) -> Tyme {

@@ -1,15 +1,33 @@
 //! [`Deeds`]: the scheduler inside every DoDoer and the Doist. Fixed
 //! capacity, caller-owned memory, canonical order, retyme arithmetic.
+//!
+//! The walk of a pass is here; what follows a recur that is not the common
+//! case is in `settle`, skipping deeds that are not due in `skip`,
+//! squeezing out holes in `compact`, run-time requests in `requests`, and
+//! park and wake in `wake`.
+
+mod compact;
+#[cfg(feature = "requests")]
+mod requests;
+mod settle;
+mod skip;
+mod wake;
 
 use core::cell::Cell;
 use core::fmt;
 
+use core::sync::atomic::Ordering;
+
 #[cfg(feature = "requests")]
 use crate::cx::Shared;
 use crate::cx::{Env, GroupRef};
-use crate::{Context, Cx, Doer, Fault, Step, Tock, Tyme};
+use crate::wake::Board;
 #[cfg(feature = "requests")]
-use crate::{RequestError, Requests};
+use crate::RequestError;
+use crate::{Context, Cx, Doer, Fault, Step, Tock, Tyme, WakeError, Waker};
+
+use skip::WIDE;
+pub(crate) use wake::drain_wakes;
 
 /// A borrowed doer, as schedulers hold them.
 pub type DoerRef<'a> = &'a mut (dyn Doer + 'a);
@@ -22,17 +40,19 @@ const NONE: u16 = u16::MAX;
 /// out.
 const REQ: bool = cfg!(feature = "requests");
 
-/// RAM one deed (one scheduled doer) costs in a [`Deeds`]: a doer reference
-/// and a 64-bit retyme. 16 bytes on a 32-bit target, 24 on a 64-bit one.
-pub const DEED_BYTES: usize =
-    core::mem::size_of::<Cell<Option<DoerRef<'static>>>>() + core::mem::size_of::<Cell<Tyme>>();
+/// RAM one deed (one scheduled doer) costs in a [`Deeds`]: a doer reference,
+/// a 64-bit retyme and the 16-bit slot of its waker. 18 bytes on a 32-bit
+/// target, 26 on a 64-bit one.
+pub const DEED_BYTES: usize = core::mem::size_of::<Cell<Option<DoerRef<'static>>>>()
+    + core::mem::size_of::<Cell<Tyme>>()
+    + core::mem::size_of::<Cell<u16>>();
 
-// The build check of the memory goal: at most 16 bytes per scheduled doer
+// The build check of the memory goal: at most 18 bytes per scheduled doer
 // on every 32-bit target.
 #[cfg(target_pointer_width = "32")]
 const _: () = assert!(
-    DEED_BYTES <= 16,
-    "a deed must cost at most 16 bytes on 32-bit targets"
+    DEED_BYTES <= 18,
+    "a deed must cost at most 18 bytes on 32-bit targets"
 );
 
 /// The capacity of a scheduler was exhausted; the doer is handed back.
@@ -52,12 +72,26 @@ impl<T> fmt::Display for Full<T> {
 
 impl<T> core::error::Error for Full<T> {}
 
-/// Operations every scheduler offers to run-time requests, whatever its
-/// capacity. Implemented by [`Deeds`] only.
+/// Operations every scheduler offers to wakes and run-time requests,
+/// whatever its capacity. Implemented by [`Deeds`] only.
 #[doc(hidden)]
 pub trait Group {
     /// The owning DoDoer's name (`"root"` for the Doist).
     fn group_name(&self) -> &str;
+    /// The waker slot of the deed that owns this scheduler.
+    fn own_slot(&self) -> u16;
+    /// Takes a waker slot for the deed that owns this scheduler, at `index`
+    /// of the scheduler whose owner's slot is `parent`; returns it.
+    fn place(&self, board: &'static dyn Board, parent: u16, index: u16) -> u16;
+    /// Whether a wake below brings this scheduler's owner forward too (it is
+    /// a lazy or parked DoDoer).
+    fn propagates(&self) -> bool;
+    /// Applies a wake at `t` to the deed at the end of `path` (waker slots
+    /// from this level down); `env` is the running chain. Returns whether
+    /// the owner of this scheduler is to be brought forward too.
+    fn wake_path(&self, path: &[u16], board: &dyn Board, t: Tyme, env: &Env<'_>) -> bool;
+    /// Binds `waker` to the deed at `index`.
+    fn attach_at(&self, index: u16, waker: Waker) -> Result<(), WakeError>;
     /// Entered and not yet ended.
     #[cfg(feature = "requests")]
     fn is_running(&self) -> bool;
@@ -120,6 +154,18 @@ pub struct Deeds<'a, const N: usize, const S: usize, const B: usize = 0> {
     contained: Cell<u32>,
     /// Lower bounds of each block's retymes (opt-in summary).
     mins: [Cell<Tyme>; B],
+    /// Each deed's waker slot (`wake::NONE` when it has none).
+    slots: [Cell<u16>; N],
+    /// The board of the tree, once entered under a Doist that drains one.
+    board: Cell<Option<&'static dyn Board>>,
+    /// The waker slot of the deed that owns this scheduler.
+    own: Cell<u16>,
+    /// The owning DoDoer's own waker, if it was given one.
+    user: Cell<Option<Waker>>,
+    /// The owner is lazy or parked: wakes below bring it forward.
+    propagate: Cell<bool>,
+    /// The least tyme a wake brought a deed the walk had passed forward to.
+    woke: Cell<Tyme>,
 }
 
 impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
@@ -149,6 +195,12 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             contain: Cell::new(false),
             contained: Cell::new(0),
             mins: [const { Cell::new(Tyme::ZERO) }; B],
+            slots: [const { Cell::new(wake::NONE) }; N],
+            board: Cell::new(None),
+            own: Cell::new(wake::NONE),
+            user: Cell::new(None),
+            propagate: Cell::new(false),
+            woke: Cell::new(Tyme::MAX),
         }
     }
 
@@ -237,19 +289,27 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         let t = shared.tyme;
         self.state.set(State::Running);
         self.min_due.set(t);
+        if self.own.get() != wake::NONE {
+            self.board.set(shared.board);
+        }
         let len = self.len.get() as usize;
         for i in 0..len {
             let Some(cell) = self.doers.get(i) else { break };
             let Some(d) = cell.take() else { continue };
-            match enter_one(env, d) {
+            self.place_child(i, d);
+            match enter_one(env, d, i) {
                 Ok(Some(d)) => {
                     cell.set(Some(d));
                     if let Some(r) = self.retymes.get(i) {
                         r.set(t);
                     }
                 }
-                Ok(None) => self.leave(),
+                Ok(None) => {
+                    self.unbind_at(i);
+                    self.leave();
+                }
                 Err(f) => {
+                    self.unbind_at(i);
                     // never enter the rest
                     for c in self.doers.get(i..len).unwrap_or(&[]) {
                         if c.take().is_some() {
@@ -278,7 +338,10 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             self.len.get()
         };
         self.pass_end.set(end);
+        self.woke.set(Tyme::MAX);
         let (result, mut min_due) = self.run_pass(env, period);
+        // deeds the walk had passed that a wake brought forward
+        min_due = min_due.min(self.woke.replace(Tyme::MAX));
         // doers added during this pass are due at `t` too
         if REQ && self.fresh_tyme.get() == t {
             min_due = min_due.min(t);
@@ -326,24 +389,25 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 i += 1;
                 continue;
             };
-            if REQ {
-                self.running.set(i as u16);
-            }
+            self.running.set(i as u16);
             ran = true;
-            let mut cx = Cx::new(env);
+            let mut cx = Cx::at(env, i);
             shared.note(d, Context::Recur);
             let step = d.recur(&mut cx);
             if matches!(step, Ok(Step::Continue))
                 && !cx.requested()
                 && (!REQ || self.moves.get() == moves)
+                && !shared.woken.load(Ordering::Relaxed)
             {
-                // the common case: it goes on, nothing moved, no requests
-                let next = next_retyme(d.tock(), retyme, t, period);
+                // the common case: it goes on, nothing moved, no requests,
+                // no wakes
+                let next = match cx.due {
+                    Some(due) => due,
+                    None => next_retyme(d.tock(), retyme, t, period),
+                };
                 min_due = min_due.min(next);
                 rcell.set(next);
-                if REQ {
-                    self.running.set(NONE);
-                }
+                self.running.set(NONE);
                 dcell.set(Some(d));
                 i += 1;
                 continue;
@@ -354,7 +418,14 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 moves,
                 min_due,
             };
-            match self.settle(env, w, d, step, cx.requested(), retyme, period) {
+            let after = After {
+                step,
+                request: cx.requested(),
+                due: cx.due,
+                retyme,
+                period,
+            };
+            match self.settle(env, w, d, after) {
                 Ok(w) => (i, end, moves, min_due) = (w.i, w.end, w.moves, w.min_due),
                 Err(e) => return e,
             }
@@ -376,176 +447,45 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         (Ok(()), min_due)
     }
 
-    /// Everything after a recur but the common case: the doer finished or
-    /// failed, asked for requests, or nested requests moved this scheduler's
-    /// slots. Returns where the walk goes on, or how the pass ends.
-    // out of the hot loop where requests make it large; inlined without
-    // them, where the loop knows it never sees a recur that goes on
-    #[cfg_attr(feature = "requests", cold, inline(never))]
-    #[cfg_attr(not(feature = "requests"), inline(always))]
-    #[allow(clippy::too_many_arguments)]
-    fn settle(
-        &self,
-        env: &Env<'_>,
-        mut w: Walk,
-        d: DoerRef<'a>,
-        step: Result<Step, Fault>,
-        request: bool,
-        retyme: Tyme,
-        period: Tock,
-    ) -> Result<Walk, (Result<(), Fault>, Tyme)> {
-        let shared = env.shared;
-        let t = shared.tyme;
-        let mut cx = Cx::new(env);
-        let mut i = w.i;
-        if REQ && self.moves.get() != w.moves {
-            w.moves = self.moves.get();
-            i = self.running.get() as usize;
-            w.end = self.pass_end.get() as usize;
-        }
-        let kept = match step {
-            Ok(Step::Continue) => {
-                let next = next_retyme(d.tock(), retyme, t, period);
-                w.min_due = w.min_due.min(next);
-                if let Some(r) = self.retymes.get(i) {
-                    r.set(next);
-                }
-                true
-            }
-            Ok(Step::Done) => {
-                // its slot is a hole now; if requests compact this
-                // scheduler, `next` says where the pass goes on
-                if REQ {
-                    self.running.set(NONE);
-                    self.next.set(i as u16 + 1);
-                }
-                self.leave();
-                finish(&mut cx, d, Context::Clean);
-                false
-            }
-            Err(f) => {
-                if REQ {
-                    self.running.set(NONE);
-                }
-                self.leave();
-                if self.contain.get() {
-                    // opt-in containment: the child ends aborted, its
-                    // siblings go on, the fault goes no further
-                    finish(&mut cx, d, Context::Abort);
-                    self.contained.set(self.contained.get().wrapping_add(1));
-                    // a fault from deeper down was blamed on its way here:
-                    // it ends nothing, so it is the origin of nothing
-                    shared.blamed.set(false);
-                    w.i = i + 1;
-                    return Ok(w);
-                }
-                shared.blame(d);
-                finish(&mut cx, d, Context::Abort);
-                return Err((Err(f), w.min_due));
-            }
-        };
-        // set by a request to remove the requester itself
-        #[cfg_attr(not(feature = "requests"), allow(unused_mut))]
-        let mut remove_me = false;
-        #[cfg(not(feature = "requests"))]
-        let _ = request;
-        #[cfg(feature = "requests")]
-        if request {
-            let me: &dyn Doer = &*d;
-            let mut rq = Requests {
-                env,
-                me: me.name(),
-                me_group: me.as_group(),
-                remove_me: false,
-            };
-            me.request(&mut rq);
-            remove_me = rq.remove_me;
-            if self.moves.get() != w.moves {
-                w.moves = self.moves.get();
-                w.end = self.pass_end.get() as usize;
-                if !kept {
-                    self.running.set(NONE);
-                    w.i = self.next.get() as usize;
-                    return Ok(w);
-                }
-                i = self.running.get() as usize;
-            }
-        }
-        if REQ {
-            self.running.set(NONE);
-        }
-        if kept {
-            if remove_me {
-                self.leave();
-                finish(&mut Cx::new(env), d, Context::Cease);
-            } else if let Some(c) = self.doers.get(i) {
-                c.set(Some(d));
-            }
-        }
-        w.i = i + 1;
-        Ok(w)
-    }
-
-    /// From deed `i`, not due at `t`: the index of the next deed that may be
-    /// due (or `end`), and the least retyme passed over, with `min`. Kept
-    /// out of the pass loop, which it would crowd.
-    #[inline(never)]
-    fn skip_from(&self, i: usize, end: usize, t: Tyme, min: Tyme) -> (usize, Tyme) {
-        if B == 0 {
-            // (small schedulers step over deeds in the pass loop instead)
-            let rest = self.retymes.get(i + 1..end).unwrap_or(&[]);
-            let (k, m) = skip(rest, t, min);
-            return (i + 1 + k, m);
-        }
-        // With a summary, a walk only looks for the next due deed; the least
-        // retyme comes from the bounds at the end of the pass (`run_pass`).
-        let len = self.len.get() as usize;
-        let here = i / SUMMARY_BLOCK;
-        let block_end = ((here + 1) * SUMMARY_BLOCK).min(end);
-        let rest = self.retymes.get(i + 1..block_end).unwrap_or(&[]);
-        let mut j = i + 1 + find_due(rest, t);
-        if j < block_end {
-            return (j, min);
-        }
-        if i % SUMMARY_BLOCK == 0 && block_end == ((here + 1) * SUMMARY_BLOCK).min(len) {
-            // a whole block, from its start, with nothing due: exact bound
-            if let (Some(bound), Some(rs)) = (self.mins.get(here), self.retymes.get(i..block_end)) {
-                bound.set(rs.iter().map(Cell::get).min().unwrap_or(Tyme::MAX));
-            }
-        }
-        // whole blocks: one compare each (branch-free, four at a time) while
-        // the bound says nothing in them is due; else a scan, which also
-        // heals a bound left too low
-        let blocks = end.div_ceil(SUMMARY_BLOCK);
-        while j < end {
-            let b = j / SUMMARY_BLOCK;
-            let k = find_due(self.mins.get(b..blocks).unwrap_or(&[]), t);
-            j = ((b + k) * SUMMARY_BLOCK).min(end);
-            let Some(bound) = self.mins.get(b + k).filter(|_| j < end) else {
-                break;
-            };
-            let next = ((b + k + 1) * SUMMARY_BLOCK).min(end);
-            let rest = self.retymes.get(j..next).unwrap_or(&[]);
-            let k2 = find_due(rest, t);
-            if j + k2 < next {
-                return (j + k2, min);
-            }
-            if next == ((b + k + 1) * SUMMARY_BLOCK).min(len) {
-                // the whole block is not due: its bound becomes exact
-                bound.set(rest.iter().map(Cell::get).min().unwrap_or(Tyme::MAX));
-            }
-            j = next;
-        }
-        (j.min(end), min)
-    }
-
     /// How the running code refers to this scheduler.
     #[inline(always)]
     pub(crate) fn group_ref(&self) -> GroupRef<'_> {
-        #[cfg(feature = "requests")]
-        return self;
-        #[cfg(not(feature = "requests"))]
-        return self.name;
+        self
+    }
+
+    /// Makes this the Doist's own scheduler: with `board`, its deeds can be
+    /// woken.
+    pub(crate) fn make_root(&self, board: Option<&'static dyn Board>) {
+        self.board.set(board);
+        self.own.set(if board.is_some() {
+            wake::ROOT
+        } else {
+            wake::NONE
+        });
+    }
+
+    /// The owning DoDoer is lazy (`lazy`) or parked (`parked`): wakes of its
+    /// children bring it forward.
+    pub(crate) fn set_propagate(&self, propagate: bool) {
+        self.propagate.set(propagate);
+    }
+
+    /// With the owning DoDoer's own waker.
+    pub(crate) const fn with_user(mut self, waker: Waker) -> Self {
+        self.user = Cell::new(Some(waker));
+        self
+    }
+
+    /// The owner is lazy or parked (or not).
+    pub(crate) const fn propagating(mut self, propagate: bool) -> Self {
+        self.propagate = Cell::new(propagate);
+        self
+    }
+
+    /// Whether its deeds can be woken (it runs under a Doist that drains a
+    /// board).
+    pub(crate) fn has_board(&self) -> bool {
+        self.own.get() != wake::NONE
     }
 
     /// One present doer left (finished, failed or removed). `live` counts
@@ -556,16 +496,6 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         self.live.set(self.live.get().wrapping_sub(1));
     }
 
-    /// Recomputes block `b`'s bound from its deeds.
-    fn refresh(&self, b: usize) {
-        let len = self.len.get() as usize;
-        let lo = (b * SUMMARY_BLOCK).min(len);
-        let hi = ((b + 1) * SUMMARY_BLOCK).min(len);
-        if let (Some(rs), Some(bound)) = (self.retymes.get(lo..hi), self.mins.get(b)) {
-            bound.set(rs.iter().map(Cell::get).min().unwrap_or(Tyme::MAX));
-        }
-    }
-
     /// Stops every running doer in reverse canonical order (cease, exit)
     /// and ends the scheduler.
     pub(crate) fn stop_all(&self, env: &Env<'_>) {
@@ -573,7 +503,15 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         // either: they are dropped without a context
         let entered = self.state.get() == State::Running;
         let len = self.len.get() as usize;
-        for cell in self.doers.get(..len).unwrap_or(&[]).iter().rev() {
+        for (i, cell) in self
+            .doers
+            .get(..len)
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+            .rev()
+        {
+            self.unbind_at(i);
             if let Some(d) = cell.take().filter(|_| entered) {
                 let mut cx = Cx::new(env);
                 env.shared.note(d, Context::Cease);
@@ -586,101 +524,6 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         self.live.set(0);
         self.min_due.set(Tyme::MAX);
         self.state.set(State::Ended);
-    }
-
-    /// Squeezes out the holes left by finished and removed doers, keeping
-    /// canonical order, and moves the pass's bookkeeping along.
-    fn compact(&self) {
-        let len = self.len.get() as usize;
-        if self.live.get() as usize == len {
-            return;
-        }
-        // the pass's bookkeeping moves along (with requests, a compaction
-        // may happen in the middle of a pass)
-        let (end, fresh, running, next) = if REQ {
-            (
-                self.pass_end.get(),
-                self.fresh_from.get(),
-                self.running.get(),
-                self.next.get(),
-            )
-        } else {
-            (NONE, NONE, NONE, NONE)
-        };
-        let mut w: u16 = 0;
-        for r in 0..len {
-            let r16 = r as u16;
-            if REQ {
-                if r16 == end {
-                    self.pass_end.set(w);
-                }
-                if r16 == next {
-                    self.next.set(w);
-                }
-                if r16 == fresh {
-                    self.fresh_from.set(w);
-                }
-            }
-            let (Some(cell), Some(rt)) = (self.doers.get(r), self.retymes.get(r)) else {
-                break;
-            };
-            let d = cell.take();
-            // the running doer is out of its slot but keeps its place
-            if d.is_some() || r16 == running {
-                if r16 == running {
-                    self.running.set(w);
-                }
-                let retyme = rt.get();
-                if let (Some(wc), Some(wr)) =
-                    (self.doers.get(w as usize), self.retymes.get(w as usize))
-                {
-                    wc.set(d);
-                    wr.set(retyme);
-                }
-                w += 1;
-            }
-        }
-        let len16 = len as u16;
-        if REQ {
-            if end >= len16 {
-                self.pass_end.set(w);
-            }
-            if fresh >= len16 {
-                self.fresh_from.set(w);
-            }
-            if next >= len16 {
-                self.next.set(w);
-            }
-        }
-        self.len.set(w);
-        self.moves.set(self.moves.get().wrapping_add(1));
-        for b in 0..B {
-            self.refresh(b);
-        }
-    }
-
-    #[cfg(feature = "requests")]
-    fn append(&self, d: DoerRef<'a>, t: Tyme) -> Result<(), DoerRef<'a>> {
-        if self.len.get() as usize >= Self::cap() {
-            self.compact();
-        }
-        let n = self.len.get() as usize;
-        let (Some(cell), Some(rt)) = (self.doers.get(n), self.retymes.get(n)) else {
-            return Err(d);
-        };
-        if self.fresh_tyme.get() != t {
-            self.fresh_tyme.set(t);
-            self.fresh_from.set(n as u16);
-        }
-        cell.set(Some(d));
-        rt.set(t);
-        if let Some(bound) = self.mins.get(n / SUMMARY_BLOCK) {
-            bound.set(bound.get().min(t));
-        }
-        self.len.set(n as u16 + 1);
-        self.live.set(self.live.get() + 1);
-        self.min_due.set(self.min_due.get().min(t));
-        Ok(())
     }
 }
 
@@ -707,8 +550,8 @@ fn finish(cx: &mut Cx<'_>, d: &mut dyn Doer, first: Context) {
 
 /// Enters one doer: `Ok(Some)` to keep it, `Ok(None)` if it finished in
 /// enter (clean, exit done), `Err` if it failed (abort, exit done).
-fn enter_one<'a>(env: &Env<'_>, d: DoerRef<'a>) -> Result<Option<DoerRef<'a>>, Fault> {
-    let mut cx = Cx::new(env);
+fn enter_one<'a>(env: &Env<'_>, d: DoerRef<'a>, i: usize) -> Result<Option<DoerRef<'a>>, Fault> {
+    let mut cx = Cx::at(env, i);
     env.shared.note(d, Context::Enter);
     match d.enter(&mut cx) {
         Ok(Step::Continue) => Ok(Some(d)),
@@ -729,6 +572,26 @@ impl<const N: usize, const S: usize, const B: usize> Group for Deeds<'_, N, S, B
         self.name
     }
 
+    fn own_slot(&self) -> u16 {
+        self.own.get()
+    }
+
+    fn place(&self, board: &'static dyn Board, parent: u16, index: u16) -> u16 {
+        self.place_in(board, parent, index)
+    }
+
+    fn propagates(&self) -> bool {
+        self.propagate.get()
+    }
+
+    fn wake_path(&self, path: &[u16], board: &dyn Board, t: Tyme, env: &Env<'_>) -> bool {
+        self.wake_along(path, board, t, env)
+    }
+
+    fn attach_at(&self, index: u16, waker: Waker) -> Result<(), WakeError> {
+        self.attach_deed(index, waker)
+    }
+
     #[cfg(feature = "requests")]
     fn is_running(&self) -> bool {
         self.state.get() == State::Running
@@ -736,88 +599,17 @@ impl<const N: usize, const S: usize, const B: usize> Group for Deeds<'_, N, S, B
 
     #[cfg(feature = "requests")]
     fn find(&self, name: &str, f: &mut dyn FnMut(&dyn Group)) -> bool {
-        let len = self.len.get() as usize;
-        for cell in self.doers.get(..len).unwrap_or(&[]) {
-            let Some(d) = cell.take() else { continue };
-            let mut found = false;
-            if let Some(g) = d.as_group() {
-                if g.group_name() == name && g.is_running() {
-                    f(g);
-                    found = true;
-                } else {
-                    found = g.find(name, f);
-                }
-            }
-            cell.set(Some(d));
-            if found {
-                return true;
-            }
-        }
-        false
+        self.find_named(name, f)
     }
 
     #[cfg(feature = "requests")]
     fn extend_one(&self, shared: &Shared<'_>, name: &str) -> Result<(), RequestError> {
-        if !self.is_running() {
-            return Err(RequestError::NotRunning);
-        }
-        let mut found = None;
-        for cell in &self.spares {
-            if let Some(d) = cell.take() {
-                if found.is_none() && d.name() == name {
-                    found = Some((cell, d));
-                } else {
-                    cell.set(Some(d));
-                }
-            }
-        }
-        let Some((cell, d)) = found else {
-            return Err(RequestError::NoSuchSpare);
-        };
-        if self.live.get() as usize >= Self::cap() {
-            cell.set(Some(d));
-            return Err(RequestError::Full);
-        }
-        // an added doer's fault does not end the run: it may not take the
-        // origin's place
-        let blamed = shared.blamed.replace(true);
-        let env = Env {
-            shared,
-            group: self,
-            up: None,
-        };
-        let entered = enter_one(&env, d);
-        shared.blamed.set(blamed);
-        match entered {
-            Ok(Some(d)) => self.append(d, shared.tyme).map_err(|d| {
-                // not reached: room was checked before the enter; but an
-                // entered doer must exit, whatever happens
-                finish(&mut Cx::new(&env), d, Context::Cease);
-                RequestError::Full
-            }),
-            Ok(None) => Ok(()),
-            Err(f) => Err(RequestError::EnterFailed(f)),
-        }
+        self.extend_named(shared, name)
     }
 
     #[cfg(feature = "requests")]
     fn remove_names(&self, shared: &Shared<'_>, names: &[&str]) {
-        let env = Env {
-            shared,
-            group: self,
-            up: None,
-        };
-        let len = self.len.get() as usize;
-        for cell in self.doers.get(..len).unwrap_or(&[]).iter().rev() {
-            let Some(d) = cell.take() else { continue };
-            if names.contains(&d.name()) {
-                let mut cx = Cx::new(&env);
-                finish(&mut cx, d, Context::Cease);
-                self.leave();
-            } else {
-                cell.set(Some(d));
-            }
-        }
+        self.remove_named(shared, names)
     }
 }
 
@@ -857,70 +649,17 @@ struct Walk {
     min_due: Tyme,
 }
 
-/// How many leading deeds of `rts` are not due at `t` (branch-free, four at
-/// a time).
-#[inline]
-fn find_due(rts: &[Cell<Tyme>], t: Tyme) -> usize {
-    let t = t.as_nanos();
-    let mut k = 0;
-    for chunk in rts.chunks_exact(4) {
-        let Ok([a, b, c, d]) = <&[Cell<Tyme>; 4]>::try_from(chunk) else {
-            break;
-        };
-        if (a.get().as_nanos() <= t)
-            | (b.get().as_nanos() <= t)
-            | (c.get().as_nanos() <= t)
-            | (d.get().as_nanos() <= t)
-        {
-            break;
-        }
-        k += 4;
-    }
-    for r in rts.get(k..).unwrap_or(&[]) {
-        if r.get() <= Tyme::from_nanos(t) {
-            break;
-        }
-        k += 1;
-    }
-    k
-}
-
-/// Schedulers of at least this many deeds (or with a summary) skip the
-/// deeds that are not due with [`Deeds::skip_from`], four at a time;
-/// smaller ones step over them one by one in the pass loop, which is
-/// smaller code.
-const WIDE: usize = 32;
-
-/// How many leading deeds of `rts` are not due at `t`, and the least of
-/// their retymes and `min`. Branch-free in chunks of 4, so a sparse pass
-/// skips deeds that are not due at a fraction of a nanosecond each.
-#[inline(always)]
-fn skip(rts: &[Cell<Tyme>], t: Tyme, min: Tyme) -> (usize, Tyme) {
-    let (t, mut min) = (t.as_nanos(), min.as_nanos());
-    let mut k = 0;
-    for chunk in rts.chunks_exact(4) {
-        let Ok([a, b, c, d]) = <&[Cell<Tyme>; 4]>::try_from(chunk) else {
-            break;
-        };
-        let (a, b, c, d) = (
-            a.get().as_nanos(),
-            b.get().as_nanos(),
-            c.get().as_nanos(),
-            d.get().as_nanos(),
-        );
-        if (a <= t) | (b <= t) | (c <= t) | (d <= t) {
-            break;
-        }
-        min = min.min(a.min(b)).min(c.min(d));
-        k += 4;
-    }
-    for r in rts.get(k..).unwrap_or(&[]) {
-        let r = r.get().as_nanos();
-        if r <= t {
-            break;
-        }
-        min = min.min(r);
-        k += 1;
-    }
-    (k, Tyme::from_nanos(min))
+/// What a recur left for [`Deeds::settle`] to handle.
+#[derive(Debug, Clone, Copy)]
+struct After {
+    /// Its result.
+    step: Result<Step, Fault>,
+    /// It asked for requests.
+    request: bool,
+    /// The retyme it set for itself (a lazy DoDoer's earliest child).
+    due: Option<Tyme>,
+    /// Its retyme before it ran.
+    retyme: Tyme,
+    /// The scheduler's own period.
+    period: Tock,
 }

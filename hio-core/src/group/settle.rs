@@ -1,0 +1,148 @@
+//! What follows a recur that is not the common case: the doer finished or
+//! failed, asked for run-time requests, a nested request moved this
+//! scheduler's slots, or something was woken.
+
+use core::sync::atomic::Ordering;
+
+use super::{drain_wakes, finish, next_retyme, After, Deeds, DoerRef, Walk, NONE, REQ};
+use crate::cx::Env;
+use crate::{Context, Cx, Fault, Step, Tyme};
+#[cfg(feature = "requests")]
+use crate::{Doer, Requests};
+
+impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
+    /// Everything after a recur but the common case: the doer finished or
+    /// failed, asked for requests, or nested requests moved this scheduler's
+    /// slots. Returns where the walk goes on, or how the pass ends.
+    /// Wakes made during the recur (or its requests) are applied last, at
+    /// the pass's tyme.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn settle(
+        &self,
+        env: &Env<'_>,
+        w: Walk,
+        d: DoerRef<'a>,
+        after: After,
+    ) -> Result<Walk, (Result<(), Fault>, Tyme)> {
+        let w = self.settle_doer(env, w, d, after)?;
+        if env.shared.woken.load(Ordering::Relaxed) {
+            // the deeds before `w.i` have had their turn in this pass
+            self.running.set(w.i as u16);
+            drain_wakes(env);
+            self.running.set(NONE);
+        }
+        Ok(w)
+    }
+
+    /// [`settle`](Self::settle) but the wakes.
+    fn settle_doer(
+        &self,
+        env: &Env<'_>,
+        mut w: Walk,
+        d: DoerRef<'a>,
+        after: After,
+    ) -> Result<Walk, (Result<(), Fault>, Tyme)> {
+        let After {
+            step,
+            request,
+            due,
+            retyme,
+            period,
+        } = after;
+        let shared = env.shared;
+        let t = shared.tyme;
+        let mut cx = Cx::new(env);
+        let mut i = w.i;
+        if REQ && self.moves.get() != w.moves {
+            w.moves = self.moves.get();
+            i = self.running.get() as usize;
+            w.end = self.pass_end.get() as usize;
+        }
+        let kept = match step {
+            Ok(Step::Continue) => {
+                let next = match due {
+                    Some(due) => due,
+                    None => next_retyme(d.tock(), retyme, t, period),
+                };
+                w.min_due = w.min_due.min(next);
+                if let Some(r) = self.retymes.get(i) {
+                    r.set(next);
+                }
+                true
+            }
+            Ok(Step::Done) => {
+                // its slot is a hole now; if requests compact this
+                // scheduler, `next` says where the pass goes on
+                if REQ {
+                    self.running.set(NONE);
+                    self.next.set(i as u16 + 1);
+                }
+                self.unbind_at(i);
+                self.leave();
+                finish(&mut cx, d, Context::Clean);
+                false
+            }
+            Err(f) => {
+                if REQ {
+                    self.running.set(NONE);
+                }
+                self.unbind_at(i);
+                self.leave();
+                if self.contain.get() {
+                    // opt-in containment: the child ends aborted, its
+                    // siblings go on, the fault goes no further
+                    finish(&mut cx, d, Context::Abort);
+                    self.contained.set(self.contained.get().wrapping_add(1));
+                    // a fault from deeper down was blamed on its way here:
+                    // it ends nothing, so it is the origin of nothing
+                    shared.blamed.set(false);
+                    w.i = i + 1;
+                    return Ok(w);
+                }
+                shared.blame(d);
+                finish(&mut cx, d, Context::Abort);
+                return Err((Err(f), w.min_due));
+            }
+        };
+        // set by a request to remove the requester itself
+        #[cfg_attr(not(feature = "requests"), allow(unused_mut))]
+        let mut remove_me = false;
+        #[cfg(not(feature = "requests"))]
+        let _ = request;
+        #[cfg(feature = "requests")]
+        if request {
+            let me: &dyn Doer = &*d;
+            let mut rq = Requests {
+                env,
+                me: me.name(),
+                me_group: me.as_group(),
+                remove_me: false,
+            };
+            me.request(&mut rq);
+            remove_me = rq.remove_me;
+            if self.moves.get() != w.moves {
+                w.moves = self.moves.get();
+                w.end = self.pass_end.get() as usize;
+                if !kept {
+                    self.running.set(NONE);
+                    w.i = self.next.get() as usize;
+                    return Ok(w);
+                }
+                i = self.running.get() as usize;
+            }
+        }
+        self.running.set(NONE);
+        if kept {
+            if remove_me {
+                self.unbind_at(i);
+                self.leave();
+                finish(&mut Cx::new(env), d, Context::Cease);
+            } else if let Some(c) = self.doers.get(i) {
+                c.set(Some(d));
+            }
+        }
+        w.i = i + 1;
+        Ok(w)
+    }
+}

@@ -1,0 +1,226 @@
+//! Park and wake in a scheduler: each deed's waker slot, how a wake finds
+//! its deed from the Doist down, and how it brings retymes forward
+//! (SEMANTICS.md, "Waiting for events").
+
+use super::{Deeds, SUMMARY_BLOCK};
+use crate::cx::Env;
+use crate::wake::{same_board, Board, MAX_DEPTH};
+use crate::{Doer, Tyme, WakeError, Waker};
+
+pub(crate) use crate::wake::{NONE, ROOT};
+
+/// Applies every wake recorded on the tree's board, at the current tyme:
+/// before a pass (wakes from outside), or right after a recur (wakes made
+/// during it), with `env` the scheduler that ran it.
+pub(crate) fn drain_wakes(env: &Env<'_>) {
+    let shared = env.shared;
+    let Some(board) = shared.board else { return };
+    let t = shared.tyme;
+    board.drain(&mut |slot| {
+        // the path of slots from the top level down to the woken deed
+        let mut path = [NONE; MAX_DEPTH];
+        let mut n = 0;
+        let mut s = slot;
+        loop {
+            let parent = board.parent(s);
+            if parent == NONE {
+                return; // unbound meanwhile: its doer ended
+            }
+            let Some(p) = path.get_mut(n) else { return };
+            *p = s;
+            n += 1;
+            if parent == ROOT {
+                break;
+            }
+            s = parent;
+        }
+        let path = path.get_mut(..n).unwrap_or(&mut []);
+        path.reverse();
+        shared.root.wake_path(path, board, t, env);
+    });
+}
+
+impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
+    /// Before the child `d` at `i` is entered: a DoDoer takes a slot for
+    /// itself (its own waker, or one of the board's), so that its children
+    /// can be woken.
+    pub(super) fn place_child(&self, i: usize, d: &dyn Doer) {
+        let (Some(board), own) = (self.board.get(), self.own.get()) else {
+            return;
+        };
+        if own == NONE {
+            return;
+        }
+        if let Some(g) = d.as_group() {
+            let slot = g.place(board, own, i as u16);
+            if let Some(c) = self.slots.get(i) {
+                c.set(slot);
+            }
+        }
+    }
+
+    /// This scheduler's owner is at `index` of the scheduler whose owner's
+    /// slot is `parent`.
+    pub(super) fn place_in(&self, board: &'static dyn Board, parent: u16, index: u16) -> u16 {
+        self.board.set(Some(board));
+        let user = self
+            .user
+            .get()
+            .filter(|w| same_board(w.board(), board) && board.valid(w.slot(), w.gen()));
+        let slot = match user {
+            Some(w) => w.slot(),
+            None => board.alloc_implicit().unwrap_or(NONE),
+        };
+        if slot != NONE {
+            board.bind(slot, parent, index);
+        }
+        self.own.set(slot);
+        slot
+    }
+
+    /// The deed at `i` left: its slot is unbound (and released if the
+    /// scheduler took it for a DoDoer).
+    pub(super) fn unbind_at(&self, i: usize) {
+        let Some(c) = self.slots.get(i) else { return };
+        let slot = c.replace(NONE);
+        if slot == NONE {
+            return;
+        }
+        if let Some(board) = self.board.get() {
+            // unless another deed has taken the slot on since
+            if board.parent(slot) == self.own.get() && usize::from(board.index(slot)) == i {
+                board.unbind(slot);
+            }
+        }
+    }
+
+    /// The deed with `slot` moved from `from` to `to`.
+    pub(super) fn moved(&self, slot: u16, from: u16, to: u16) {
+        if let Some(board) = self.board.get() {
+            if board.parent(slot) == self.own.get() && board.index(slot) == from {
+                board.moved(slot, to);
+            }
+        }
+    }
+
+    /// A request added or removed a doer: a lazy or parked owner is brought
+    /// forward to now, with its lazy or parked ancestors, as for a wake.
+    pub(super) fn poke_owner(&self) {
+        let own = self.own.get();
+        if !self.propagate.get() || own == NONE || own == ROOT {
+            return;
+        }
+        if let Some(board) = self.board.get() {
+            board.poke(own);
+        }
+    }
+
+    /// Binds `waker` to the deed at `index`.
+    pub(super) fn attach_deed(&self, index: u16, waker: Waker) -> Result<(), WakeError> {
+        let board = self.board.get().ok_or(WakeError::Foreign)?;
+        if !same_board(board, waker.board()) {
+            return Err(WakeError::Foreign);
+        }
+        if !board.valid(waker.slot(), waker.gen()) {
+            return Err(WakeError::Stale);
+        }
+        let own = self.own.get();
+        if own == NONE {
+            return Err(WakeError::Full);
+        }
+        let mut depth = 1;
+        let mut s = own;
+        while s != ROOT {
+            depth += 1;
+            if depth > MAX_DEPTH || s == NONE {
+                return Err(WakeError::TooDeep);
+            }
+            s = board.parent(s);
+        }
+        let cell = self
+            .slots
+            .get(usize::from(index))
+            .ok_or(WakeError::NotRunning)?;
+        let old = cell.get();
+        if old != NONE && old != waker.slot() {
+            self.unbind_at(usize::from(index));
+        }
+        board.bind(waker.slot(), own, index);
+        cell.set(waker.slot());
+        Ok(())
+    }
+
+    /// Brings the deed at `i` forward to `t`. A deed the walk of the pass
+    /// in progress has passed is remembered for the pass's end; one ahead
+    /// of it is run by it.
+    fn lower(&self, i: usize, t: Tyme) {
+        let Some(r) = self.retymes.get(i) else { return };
+        if t < r.get() {
+            r.set(t);
+        }
+        if let Some(bound) = self.mins.get(i / SUMMARY_BLOCK) {
+            bound.set(bound.get().min(t));
+        }
+        let at = self.running.get();
+        if at == NONE {
+            // no pass of this scheduler is in progress
+            self.min_due.set(self.min_due.get().min(t));
+        } else if i < usize::from(at) {
+            self.woke.set(self.woke.get().min(t));
+        }
+    }
+
+    /// [`Group::wake_path`].
+    pub(super) fn wake_along(
+        &self,
+        path: &[u16],
+        board: &dyn Board,
+        t: Tyme,
+        env: &Env<'_>,
+    ) -> bool {
+        let Some((&slot, rest)) = path.split_first() else {
+            return false;
+        };
+        let i = usize::from(board.index(slot));
+        if self.slots.get(i).map(|c| c.get()) != Some(slot) {
+            return false;
+        }
+        let bring = rest.is_empty() || self.wake_below(i, slot, rest, board, t, env);
+        if bring {
+            self.lower(i, t);
+        }
+        bring && self.propagate.get()
+    }
+
+    /// Goes on down through the DoDoer at `i` (slot `slot`).
+    fn wake_below(
+        &self,
+        i: usize,
+        slot: u16,
+        rest: &[u16],
+        board: &dyn Board,
+        t: Tyme,
+        env: &Env<'_>,
+    ) -> bool {
+        let Some(cell) = self.doers.get(i) else {
+            return false;
+        };
+        if let Some(d) = cell.take() {
+            let bring = d
+                .as_group()
+                .is_some_and(|g| g.wake_path(rest, board, t, env));
+            cell.set(Some(d));
+            return bring;
+        }
+        // out of its slot: it is running, and its scheduler is on the chain
+        // of running schedulers
+        let mut e = Some(env);
+        while let Some(x) = e {
+            if x.group.own_slot() == slot {
+                return x.group.wake_path(rest, board, t, env);
+            }
+            e = x.up;
+        }
+        false
+    }
+}
