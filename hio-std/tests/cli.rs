@@ -31,7 +31,7 @@ fn trace_prints_every_expected_trace() {
         }
         n += 1;
     }
-    assert!(n >= 30);
+    assert!(n >= 45, "only {n} vectors");
 }
 
 #[test]
@@ -80,6 +80,45 @@ fn malformed_scenarios_exit_2_before_running() {
 }
 
 #[test]
+fn malformed_park_and_wake_scenarios_exit_2_before_running() {
+    let dir = std::env::temp_dir().join(format!("hio-cli-wake-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases: [(&str, &[&str]); 4] = [
+        (
+            r#"{"name":"x","tock":0.1,"limit":1,"doers":[{"name":"a","lazy":true}]}"#,
+            &["\"a\"", "\"lazy\"", "leaf"],
+        ),
+        (
+            r#"{"name":"x","tock":0.1,"limit":1,"doers":[{"name":"a"}],"wakes":[{"doer":"zz","at":0.5}]}"#,
+            &["wakes[0]", "\"zz\""],
+        ),
+        (
+            r#"{"name":"x","tock":0.1,"limit":1,"doers":[{"name":"a","on":[{"recur":1,"wake":["zz"]}]}]}"#,
+            &["\"wake\"", "\"zz\""],
+        ),
+        (
+            r#"{"name":"x","tock":0.1,"doers":[{"name":"a","tock":"never"}]}"#,
+            &["\"never\"", "\"limit\"", "doer \"a\""],
+        ),
+    ];
+    for (i, (json, needles)) in cases.iter().enumerate() {
+        let path = dir.join(format!("bad{i}.json"));
+        std::fs::write(&path, json).unwrap();
+        let out = hio().arg("trace").arg(&path).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{json}");
+        assert!(out.stdout.is_empty(), "nothing runs for {json}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        for needle in *needles {
+            assert!(
+                err.contains(needle),
+                "{json}: message {err:?} should name {needle:?}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn demo_runs_and_ends_at_its_limit() {
     let out = hio().args(["demo", "--seconds", "1"]).output().unwrap();
     assert!(out.status.success());
@@ -107,5 +146,40 @@ fn a_scheduler_too_large_for_the_runner_is_refused_before_running() {
             assert_eq!((name.as_str(), capacity), ("G", GROUP_CAPACITY));
         }
         other => panic!("expected TooLarge, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_scenario_with_more_doers_than_wakers_is_refused_before_running() {
+    use hio_std::scenario::{trace_json, RunError, GROUP_CAPACITY, WAKE_CAPACITY};
+    // DoDoers of full size, one more than the wakers allow in all
+    let groups = WAKE_CAPACITY / (GROUP_CAPACITY + 1) + 1;
+    let doers: Vec<String> = (0..groups)
+        .map(|g| {
+            let kids: Vec<String> = (0..GROUP_CAPACITY)
+                .map(|i| format!(r#"{{"name": "k{g}_{i}"}}"#))
+                .collect();
+            format!(r#"{{"name": "G{g}", "doers": [{}]}}"#, kids.join(", "))
+        })
+        .collect();
+    let json = format!(
+        r#"{{"name": "many", "tock": 1, "limit": 1, "doers": [{}]}}"#,
+        doers.join(", ")
+    );
+    let count = groups * (GROUP_CAPACITY + 1);
+    assert!(count > WAKE_CAPACITY);
+    match trace_json(&json) {
+        Err(e @ RunError::TooManyDoers { .. }) => {
+            assert_eq!(
+                e,
+                RunError::TooManyDoers {
+                    count,
+                    capacity: WAKE_CAPACITY
+                }
+            );
+            let text = e.to_string();
+            assert!(text.contains(&count.to_string()), "{text}");
+        }
+        other => panic!("expected TooManyDoers, got {other:?}"),
     }
 }

@@ -79,19 +79,20 @@ pub enum ScenarioError {
         /// The key.
         key: &'static str,
     },
-    /// A leaf has a key only a DoDoer may have (`always` set to true).
+    /// A leaf has a key only a DoDoer may have (`always` or `lazy` set to
+    /// true).
     DoDoerOnlyKey {
         /// The leaf.
         doer: String,
         /// The key.
         key: &'static str,
     },
-    /// An action has none of `tock`, `extend` and `remove`.
+    /// An action has none of `tock`, `wake`, `extend` and `remove`.
     NoEffect {
         /// The action.
         at: String,
     },
-    /// An action has more than one of `tock`, `extend` and `remove`.
+    /// An action has more than one of `tock`, `wake`, `extend` and `remove`.
     ManyEffects {
         /// The action.
         at: String,
@@ -126,11 +127,12 @@ pub enum ScenarioError {
         /// The doer with the second one.
         second: String,
     },
-    /// A `remove`, `into` or `from` names no doer or spare of the scenario.
+    /// A `remove`, `into`, `from` or `wake` of an action, or the `doer` of
+    /// a wake in `wakes`, names no doer or spare of the scenario.
     UnknownDoer {
-        /// The action.
+        /// The action (`on[0] of doer "a"`) or the wake (`wakes[0]`).
         at: String,
-        /// `remove`, `into` or `from`.
+        /// `remove`, `into`, `from`, `wake` or `doer`.
         key: &'static str,
         /// The name.
         name: String,
@@ -143,6 +145,21 @@ pub enum ScenarioError {
         key: &'static str,
         /// The name.
         name: String,
+    },
+    /// A tock is a string other than `"never"`.
+    BadTockWord {
+        /// The value, e.g. `"tock" of doer "d1"`.
+        at: String,
+        /// The string as written.
+        value: String,
+    },
+    /// A tock is never (a doer's `tock`, or an action's, in `doers` or
+    /// `spares`) but the scenario has no limit: a parked doer that is never
+    /// woken would keep the run going forever.
+    NeverWithoutLimit {
+        /// The value, e.g. `"tock" of doer "d1"` or
+        /// `"tock" of on[0] of doer "d1"`.
+        at: String,
     },
 }
 
@@ -189,11 +206,11 @@ impl fmt::Display for ScenarioError {
             ),
             Self::NoEffect { at } => write!(
                 f,
-                "{at} does nothing: give it exactly one of \"tock\", \"extend\" or \"remove\""
+                "{at} does nothing: give it exactly one of \"tock\", \"wake\", \"extend\" or \"remove\""
             ),
             Self::ManyEffects { at } => write!(
                 f,
-                "{at} has more than one of \"tock\", \"extend\" and \"remove\": \
+                "{at} has more than one of \"tock\", \"wake\", \"extend\" and \"remove\": \
                  write one action for each, with the same \"recur\""
             ),
             Self::MisplacedTarget { at, key, needs } => write!(
@@ -236,6 +253,16 @@ impl fmt::Display for ScenarioError {
                 f,
                 "{at} names {name:?} in {key:?}, but that doer is a leaf: only a DoDoer \
                  (a doer with \"doers\") can gain or lose doers; name one, \"parent\" or \"root\""
+            ),
+            Self::BadTockWord { at, value } => write!(
+                f,
+                "{at} is the string {value:?}: a tock is a number of seconds or the string \"never\""
+            ),
+            Self::NeverWithoutLimit { at } => write!(
+                f,
+                "{at} is \"never\", but the scenario has no \"limit\": a parked doer \
+                 that is never woken would keep the run going forever, so give the scenario a \
+                 \"limit\" of more than 0 seconds"
             ),
         }
     }

@@ -13,8 +13,10 @@ mod trace;
 
 pub use decimal::{parse_seconds, TimeError};
 pub use error::ScenarioError;
-pub use model::{Action, ActionKind, DoerSpec, Scenario, Where};
+pub use model::{Action, ActionKind, DoerSpec, Scenario, Wake, Where, TOCK_NEVER};
 pub use parse::parse;
 pub use place::{counts, place, Placement};
-pub use run::{trace, trace_json, RunError, GROUP_CAPACITY, ROOT_CAPACITY, SPARE_CAPACITY};
+pub use run::{
+    trace, trace_json, RunError, GROUP_CAPACITY, ROOT_CAPACITY, SPARE_CAPACITY, WAKE_CAPACITY,
+};
 pub use trace::{compare_traces, format_tyme, DiffKind, TraceDiff, TraceWriter};

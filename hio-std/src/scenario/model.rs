@@ -4,6 +4,19 @@
 //! point anywhere. A value of these types that came out of `parse` has passed
 //! every check of SEMANTICS.md ("Malformed"): names are unique, every name an
 //! action uses exists and has the right kind.
+//!
+//! A tock may be *never* (`"never"` in the JSON): that is [`TOCK_NEVER`],
+//! `u64::MAX` nanoseconds, the same value as hio-core's `Tock::NEVER`.
+
+/// The tock "never" (`"tock": "never"`), in nanoseconds: `u64::MAX`, later
+/// than any tyme. A doer whose tock is never is *parked* after each recur
+/// that keeps it going, until it is woken (SEMANTICS.md, "Waiting for
+/// events: park, wake, lazy DoDoers").
+///
+/// It is a tock only: [`Scenario::tock`], [`Scenario::limit`],
+/// [`Scenario::start`] and [`Wake::at`] are never this. A numeric tock of
+/// 18446744073.709551615 s is the same value and counts as never.
+pub const TOCK_NEVER: u64 = u64::MAX;
 
 /// A whole scenario: the Doist's parameters and the tree of doers it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +35,21 @@ pub struct Scenario {
     /// Doers that are not entered at the start but can be added at run time
     /// by an [`ActionKind::Extend`] (`"spares"`, default empty).
     pub spares: Vec<DoerSpec>,
+    /// Wakes from outside the tree (`"wakes"`, default empty), in the order
+    /// written. They take effect in order of [`Wake::at`], and in this order
+    /// among equal `at`: a runner sorts them stably.
+    pub wakes: Vec<Wake>,
+}
+
+/// A wake from outside the tree: the doer is woken before the first pass
+/// whose tyme is at or after `at` (`{"doer": NAME, "at": SECONDS}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wake {
+    /// The doer woken: the name of a doer or spare of the scenario. Waking a
+    /// doer that is not running does nothing.
+    pub doer: String,
+    /// When, in nanoseconds.
+    pub at: u64,
 }
 
 /// One doer of a scenario: a leaf, or a DoDoer with children.
@@ -30,13 +58,17 @@ pub struct DoerSpec {
     /// The doer's name, unique in the whole scenario; it labels the trace.
     pub name: String,
     /// How often the doer wants to run, in nanoseconds (`"tock"`, default
-    /// 0: every time its parent runs).
+    /// 0: every time its parent runs), or [`TOCK_NEVER`] (`"never"`): parked
+    /// after each recur until woken.
     pub tock: u64,
     /// `Some` (possibly empty) makes this a DoDoer running these children in
     /// canonical order; `None` makes it a leaf.
     pub children: Option<Vec<DoerSpec>>,
     /// DoDoer only: it never finishes by itself, only when stopped.
     pub always: bool,
+    /// DoDoer only: it runs only when one of its children is due; its
+    /// retyme follows its children's instead of its own tock (`"lazy"`).
+    pub lazy: bool,
     /// Leaf only: its recur number `stop` (counted from 1) reports finished.
     pub stop: Option<u32>,
     /// Leaf only: its recur number `fail_at` (counted from 1) fails. If it
@@ -70,8 +102,16 @@ pub struct Action {
 /// What an [`Action`] does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActionKind {
-    /// The doer's tock becomes this many nanoseconds (`"tock"`).
+    /// The doer's tock becomes this many nanoseconds, or [`TOCK_NEVER`]
+    /// (`"tock"`).
     Tock(u64),
+    /// Wake these doers (`"wake"`), in the order given, right after the
+    /// recur returns, in order with the recur's `extend` and `remove`
+    /// requests.
+    Wake {
+        /// Names of doers or spares of the scenario.
+        names: Vec<String>,
+    },
     /// Add these spares to a DoDoer (`"extend"`, `"into"`).
     Extend {
         /// Names of top-level spares, each named by no other `extend`.

@@ -7,24 +7,26 @@ use serde_json::{Map, Value};
 
 use super::decimal::{parse_seconds, parse_whole};
 use super::error::ScenarioError;
-use super::model::{Action, ActionKind, DoerSpec, Scenario, Where};
+use super::model::{Action, ActionKind, DoerSpec, Scenario, Wake, Where, TOCK_NEVER};
 
 type Object = Map<String, Value>;
 type Result<T> = core::result::Result<T, ScenarioError>;
 
-const SCENARIO_KEYS: &[&str] = &["name", "tock", "limit", "start", "doers", "spares"];
+const SCENARIO_KEYS: &[&str] = &["name", "tock", "limit", "start", "doers", "spares", "wakes"];
 const DOER_KEYS: &[&str] = &[
     "name",
     "tock",
     "doers",
     "always",
+    "lazy",
     "stop",
     "fail_at",
     "fail_in_enter",
     "done_in_enter",
     "on",
 ];
-const ACTION_KEYS: &[&str] = &["recur", "tock", "extend", "into", "remove", "from"];
+const ACTION_KEYS: &[&str] = &["recur", "tock", "wake", "extend", "into", "remove", "from"];
+const WAKE_KEYS: &[&str] = &["doer", "at"];
 
 /// Parses and checks a scenario written in the JSON schema of SEMANTICS.md.
 ///
@@ -32,11 +34,18 @@ const ACTION_KEYS: &[&str] = &["recur", "tock", "extend", "into", "remove", "fro
 /// `0.1` is exactly 100 000 000 ns. The result has passed every check of
 /// "Malformed": on any problem (invalid JSON, an unknown or repeated key, a
 /// missing or mistyped value, a bad time, a duplicate doer name, an action
-/// naming a doer that does not exist or has the wrong kind, ...) a
-/// [`ScenarioError`] says where and how to fix it.
+/// naming a doer that does not exist or has the wrong kind, a tock that is
+/// `"never"` in a scenario without a limit, ...) a [`ScenarioError`] says
+/// where and how to fix it.
 ///
-/// Booleans must be JSON `true` or `false`. `always: false` on a leaf and
-/// `done_in_enter: false` on a DoDoer are accepted, as they change nothing.
+/// A doer's or an action's tock is a number of seconds or the string
+/// `"never"`, read as [`TOCK_NEVER`]; the Doist's tock, `limit`, `start`
+/// and a wake's `at` are numbers only. The `wakes` are kept in the order
+/// written.
+///
+/// Booleans must be JSON `true` or `false`. `always: false` or
+/// `lazy: false` on a leaf and `done_in_enter: false` on a DoDoer are
+/// accepted, as they change nothing.
 /// Counts (`stop`, `fail_at`, `recur`) accept any exact whole number
 /// (`2`, `2.0`, `2e0`) from 1 to `u32::MAX`. A key given twice in one
 /// object is an error (plain serde_json would keep the last one silently).
@@ -72,6 +81,14 @@ pub fn parse(json: &str) -> Result<Scenario> {
         Some(items) => doer_list(items, "spares", "")?,
         None => Vec::new(),
     };
+    let wakes = match field(obj, "wakes", top, array)? {
+        Some(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| wake(v, &format!("wakes[{i}]")))
+            .collect::<Result<_>>()?,
+        None => Vec::new(),
+    };
     let scenario = Scenario {
         name,
         tock,
@@ -79,6 +96,7 @@ pub fn parse(json: &str) -> Result<Scenario> {
         start,
         doers,
         spares,
+        wakes,
     };
     check_references(&scenario)?;
     Ok(scenario)
@@ -96,12 +114,13 @@ fn doer(value: &Value, path: &str) -> Result<DoerSpec> {
     let name = required(obj, "name", path, string)?.to_owned();
     let owner = format!("doer {name:?}");
     check_keys(obj, DOER_KEYS, &owner)?;
-    let tock = field(obj, "tock", &owner, time)?.unwrap_or(0);
+    let tock = field(obj, "tock", &owner, tock)?.unwrap_or(0);
     let children = match field(obj, "doers", &owner, array)? {
         Some(items) => Some(doer_list(items, "doers", &format!(" of {owner}"))?),
         None => None,
     };
     let always = field(obj, "always", &owner, flag)?.unwrap_or(false);
+    let lazy = field(obj, "lazy", &owner, flag)?.unwrap_or(false);
     let stop = field(obj, "stop", &owner, count)?;
     let fail_at = field(obj, "fail_at", &owner, count)?;
     let fail_in_enter = field(obj, "fail_in_enter", &owner, flag)?.unwrap_or(false);
@@ -115,9 +134,11 @@ fn doer(value: &Value, path: &str) -> Result<DoerSpec> {
         if let Some(&(key, _)) = leaf_only.iter().find(|(_, set)| *set) {
             return Err(ScenarioError::LeafOnlyKey { doer: name, key });
         }
-    } else if always {
-        let key = "always";
-        return Err(ScenarioError::DoDoerOnlyKey { doer: name, key });
+    } else {
+        let dodoer_only = [("always", always), ("lazy", lazy)];
+        if let Some(&(key, _)) = dodoer_only.iter().find(|(_, set)| *set) {
+            return Err(ScenarioError::DoDoerOnlyKey { doer: name, key });
+        }
     }
     let on = match field(obj, "on", &owner, array)? {
         Some(items) => items
@@ -132,6 +153,7 @@ fn doer(value: &Value, path: &str) -> Result<DoerSpec> {
         tock,
         children,
         always,
+        lazy,
         stop,
         fail_at,
         fail_in_enter,
@@ -140,11 +162,20 @@ fn doer(value: &Value, path: &str) -> Result<DoerSpec> {
     })
 }
 
+fn wake(value: &Value, at: &str) -> Result<Wake> {
+    let obj = object(value, at)?;
+    check_keys(obj, WAKE_KEYS, at)?;
+    let doer = required(obj, "doer", at, string)?.to_owned();
+    let when = required(obj, "at", at, time)?;
+    Ok(Wake { doer, at: when })
+}
+
 fn action(value: &Value, at: &str) -> Result<Action> {
     let obj = object(value, at)?;
     check_keys(obj, ACTION_KEYS, at)?;
     let recur = required(obj, "recur", at, count)?;
-    let tock = field(obj, "tock", at, time)?;
+    let tock = field(obj, "tock", at, tock)?;
+    let wake = field(obj, "wake", at, names)?;
     let extend = field(obj, "extend", at, names)?;
     let remove = field(obj, "remove", at, names)?;
     let into = field(obj, "into", at, target)?;
@@ -154,21 +185,24 @@ fn action(value: &Value, at: &str) -> Result<Action> {
         key,
         needs,
     };
-    let kind = match (tock, extend, remove) {
-        (None, None, None) => return Err(ScenarioError::NoEffect { at: at.to_owned() }),
-        (Some(tock), None, None) => match (&into, &from) {
-            (Some(_), _) => return Err(misplaced("into", "extend")),
-            (_, Some(_)) => return Err(misplaced("from", "remove")),
-            (None, None) => ActionKind::Tock(tock),
-        },
-        (None, Some(names), None) => match from {
+    // `into` and `from` go only with `extend` and `remove`
+    let untargeted = |kind| match (&into, &from) {
+        (Some(_), _) => Err(misplaced("into", "extend")),
+        (_, Some(_)) => Err(misplaced("from", "remove")),
+        (None, None) => Ok(kind),
+    };
+    let kind = match (tock, wake, extend, remove) {
+        (None, None, None, None) => return Err(ScenarioError::NoEffect { at: at.to_owned() }),
+        (Some(tock), None, None, None) => untargeted(ActionKind::Tock(tock))?,
+        (None, Some(names), None, None) => untargeted(ActionKind::Wake { names })?,
+        (None, None, Some(names), None) => match from {
             Some(_) => return Err(misplaced("from", "remove")),
             None => ActionKind::Extend {
                 names,
                 into: into.unwrap_or(Where::Parent),
             },
         },
-        (None, None, Some(names)) => match into {
+        (None, None, None, Some(names)) => match into {
             Some(_) => return Err(misplaced("into", "extend")),
             None => ActionKind::Remove {
                 names,
@@ -180,8 +214,9 @@ fn action(value: &Value, at: &str) -> Result<Action> {
     Ok(Action { recur, kind })
 }
 
-/// The checks that need the whole tree: unique names, and every name an
-/// action uses exists and has the right kind.
+/// The checks that need the whole tree: unique names, every name an action
+/// or a wake uses exists and has the right kind, and a tock that is never
+/// comes with a limit.
 fn check_references(scenario: &Scenario) -> Result<()> {
     let mut all = Vec::new();
     collect(&scenario.doers, &mut all);
@@ -216,6 +251,15 @@ fn check_references(scenario: &Scenario) -> Result<()> {
             };
             match &action.kind {
                 ActionKind::Tock(_) => {}
+                ActionKind::Wake { names } => {
+                    if let Some(name) = names.iter().find(|n| !by_name.contains_key(n.as_str())) {
+                        return Err(ScenarioError::UnknownDoer {
+                            at: at(),
+                            key: "wake",
+                            name: name.clone(),
+                        });
+                    }
+                }
                 ActionKind::Extend { names, into } => {
                     for name in names {
                         if !spares.contains(name.as_str()) {
@@ -245,7 +289,35 @@ fn check_references(scenario: &Scenario) -> Result<()> {
             }
         }
     }
+    for (i, wake) in scenario.wakes.iter().enumerate() {
+        if !by_name.contains_key(wake.doer.as_str()) {
+            return Err(ScenarioError::UnknownDoer {
+                at: format!("wakes[{i}]"),
+                key: "doer",
+                name: wake.doer.clone(),
+            });
+        }
+    }
+    if scenario.limit.is_none() {
+        if let Some(at) = first_never(&all) {
+            return Err(ScenarioError::NeverWithoutLimit { at });
+        }
+    }
     Ok(())
+}
+
+/// Where the first tock that is never is given among `doers` (a doer's own
+/// tock, then its actions'), if any.
+fn first_never(doers: &[&DoerSpec]) -> Option<String> {
+    doers.iter().find_map(|doer| {
+        if doer.tock == TOCK_NEVER {
+            return Some(format!("\"tock\" of doer {:?}", doer.name));
+        }
+        doer.on.iter().enumerate().find_map(|(i, action)| {
+            (action.kind == ActionKind::Tock(TOCK_NEVER))
+                .then(|| format!("\"tock\" of on[{i}] of doer {:?}", doer.name))
+        })
+    })
 }
 
 /// Appends every doer of `doers` and of their subtrees, in pre-order.
@@ -392,6 +464,27 @@ fn time(value: &Value, at: &str) -> Result<u64> {
     let Value::Number(n) = value else {
         return Err(wrong_type(value, at, "a number of seconds"));
     };
+    seconds(n, at)
+}
+
+/// A doer's or an action's tock: a number of seconds, or `"never"`.
+fn tock(value: &Value, at: &str) -> Result<u64> {
+    match value {
+        Value::Number(n) => seconds(n, at),
+        Value::String(word) if word == "never" => Ok(TOCK_NEVER),
+        Value::String(word) => Err(ScenarioError::BadTockWord {
+            at: at.to_owned(),
+            value: word.clone(),
+        }),
+        _ => Err(wrong_type(
+            value,
+            at,
+            "a number of seconds or the string \"never\"",
+        )),
+    }
+}
+
+fn seconds(n: &serde_json::Number, at: &str) -> Result<u64> {
     let text = n.to_string();
     parse_seconds(&text).map_err(|problem| ScenarioError::BadTime {
         at: at.to_owned(),

@@ -2,13 +2,17 @@
 //! simulated time, printing the trace: the code path of `hio trace`.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 
 use hio_core::scenario::{Action, ActionKind as CoreAction, ScnGroup, ScnLeaf, Spec};
-use hio_core::{Context, Doer, Doist, Observer, SimClock, Target, Tock, Tyme};
+use hio_core::wake::MAX_DEPTH;
+use hio_core::{
+    Context, Doer, Doist, Observer, SimClock, Target, Tock, Tyme, WakeBoard, WakeError, Waker,
+};
 
 use super::place::{counts, place, Placement};
-use super::{parse, ActionKind, Scenario, ScenarioError, TraceWriter, Where};
+use super::{parse, ActionKind, DoerSpec, Scenario, ScenarioError, TraceWriter, Where, TOCK_NEVER};
 
 /// Most children one DoDoer of a scenario may have.
 pub const GROUP_CAPACITY: usize = 256;
@@ -16,6 +20,15 @@ pub const GROUP_CAPACITY: usize = 256;
 pub const SPARE_CAPACITY: usize = 64;
 /// Most top-level doers of a scenario.
 pub const ROOT_CAPACITY: usize = 1024;
+/// Most doers (in `doers` and `spares`, at every depth) of a scenario: each
+/// gets a [`Waker`] of the run's [`WakeBoard`], so that it can be woken.
+pub const WAKE_CAPACITY: usize = 4096;
+
+thread_local! {
+    /// The board of this thread's runs, made once and reset before each run
+    /// (a [`Waker`] refers to its board for `'static`).
+    static BOARD: &'static WakeBoard<WAKE_CAPACITY> = Box::leak(Box::new(WakeBoard::new()));
+}
 
 /// Why a scenario could not be run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +43,25 @@ pub enum RunError {
         /// Its capacity.
         capacity: usize,
     },
+    /// A scenario that parks, wakes or has lazy DoDoers nests a doer deeper
+    /// than hio-core can wake (its `wake::MAX_DEPTH` levels below the
+    /// Doist): its wakes would be lost.
+    TooDeep {
+        /// The first doer (in pre-order) nested too deep.
+        name: String,
+        /// Its level: 1 for a top-level doer.
+        depth: usize,
+        /// The deepest level allowed.
+        max: usize,
+    },
+    /// The scenario has more doers and spares than the runner has wakers
+    /// for.
+    TooManyDoers {
+        /// How many doers and spares it has, at every depth.
+        count: usize,
+        /// How many it may have: [`WAKE_CAPACITY`].
+        capacity: usize,
+    },
 }
 
 impl fmt::Display for RunError {
@@ -39,6 +71,14 @@ impl fmt::Display for RunError {
             RunError::TooLarge { name, capacity } => write!(
                 f,
                 "\"{name}\" would hold more than the {capacity} doers (or spares) a scenario scheduler holds; split it into nested DoDoers"
+            ),
+            RunError::TooDeep { name, depth, max } => write!(
+                f,
+                "doer \"{name}\" is nested {depth} levels below the Doist, but parked doers, wakes and lazy DoDoers work at most {max} levels deep; flatten the tree"
+            ),
+            RunError::TooManyDoers { count, capacity } => write!(
+                f,
+                "the scenario has {count} doers and spares, more than the {capacity} a scenario run can hold (each gets a waker); split it into smaller scenarios"
             ),
         }
     }
@@ -64,9 +104,30 @@ pub fn trace_json(json: &str) -> Result<String, RunError> {
 }
 
 /// Runs a parsed scenario and returns its trace (JSON Lines).
+///
+/// Each doer and spare gets a [`Waker`] of a board kept by the calling
+/// thread (reset for each run), which the scenario's `wake` actions and
+/// `wakes` use. A wake of a name that is not a doer or spare of the
+/// scenario (possible only in a scenario built by hand, not parsed) does
+/// nothing.
+///
+/// # Errors
+///
+/// [`RunError::TooLarge`], [`RunError::TooDeep`] or
+/// [`RunError::TooManyDoers`] if the scenario does not fit the runner's
+/// capacities; nothing has run then.
 pub fn trace(scenario: &Scenario) -> Result<String, RunError> {
     let plan = Plan::new(scenario)?;
-    Ok(plan.run(scenario))
+    plan.run(scenario)
+}
+
+/// The hio-core tock of a scenario tock ([`TOCK_NEVER`] is [`Tock::NEVER`]).
+fn tock(ns: u64) -> Tock {
+    if ns == TOCK_NEVER {
+        Tock::NEVER
+    } else {
+        Tock::from_nanos(ns)
+    }
 }
 
 /// Collects events into a [`TraceWriter`].
@@ -112,10 +173,45 @@ impl<'s> Plan<'s> {
     fn new(s: &'s Scenario) -> Result<Self, RunError> {
         let plan = Plan { nodes: place(s) };
         plan.check_sizes()?;
+        if waits(s) {
+            plan.check_depth()?;
+        }
         Ok(plan)
     }
 
+    /// Every doer that can run is at most [`MAX_DEPTH`] levels deep.
+    fn check_depth(&self) -> Result<(), RunError> {
+        for (i, n) in self.nodes.iter().enumerate() {
+            if let Some(depth) = self.depth(i).filter(|&d| d > MAX_DEPTH) {
+                return Err(RunError::TooDeep {
+                    name: n.spec.name.clone(),
+                    depth,
+                    max: MAX_DEPTH,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The level of the doer at `i` (1 at the top), or `None` for a spare
+    /// that never runs (placed nowhere, or inside itself).
+    fn depth(&self, i: usize) -> Option<usize> {
+        let mut depth = 0;
+        let mut at = i;
+        loop {
+            depth += 1;
+            match self.nodes.get(at)?.parent? {
+                None => return Some(depth),
+                Some(p) if depth <= self.nodes.len() => at = p,
+                Some(_) => return None,
+            }
+        }
+    }
+
     fn check_sizes(&self) -> Result<(), RunError> {
+        if self.nodes.len() > WAKE_CAPACITY {
+            return Err(self.too_many());
+        }
         let count = counts(&self.nodes);
         for (i, (kids, spares)) in count.iter().enumerate() {
             let (name, cap) = match self.nodes.get(i) {
@@ -139,8 +235,58 @@ impl<'s> Plan<'s> {
         Ok(())
     }
 
-    fn run(&self, scenario: &Scenario) -> String {
+    fn too_many(&self) -> RunError {
+        RunError::TooManyDoers {
+            count: self.nodes.len(),
+            capacity: WAKE_CAPACITY,
+        }
+    }
+
+    fn run(&self, scenario: &Scenario) -> Result<String, RunError> {
+        // one waker per doer and spare, from this thread's board
+        let board = BOARD.with(|b| *b);
+        board.reset();
+        let wakers: Vec<Waker> = self
+            .nodes
+            .iter()
+            .map(|_| board.waker())
+            .collect::<Result<_, WakeError>>()
+            .map_err(|_| self.too_many())?;
+        let index: HashMap<&str, usize> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.spec.name.as_str(), i))
+            .collect();
+        let waker_of = |name: &String| index.get(name.as_str()).and_then(|&i| wakers.get(i));
+        // the scenario's wakes, in order of tyme (stable), on the simulated
+        // clock, which starts at 0 where tyme starts at `start`
+        let mut planned: Vec<(Tyme, Waker)> = scenario
+            .wakes
+            .iter()
+            .filter_map(|w| {
+                let at = Tyme::from_nanos(w.at.saturating_sub(scenario.start));
+                waker_of(&w.doer).map(|&waker| (at, waker))
+            })
+            .collect();
+        planned.sort_by_key(|&(at, _)| at);
         // borrowed, heap-free specs for hio-core's scenario doers
+        let woken: Vec<Vec<Vec<Waker>>> = self
+            .nodes
+            .iter()
+            .map(|n| {
+                n.spec
+                    .on
+                    .iter()
+                    .map(|a| match &a.kind {
+                        ActionKind::Wake { names } => {
+                            names.iter().filter_map(waker_of).copied().collect()
+                        }
+                        _ => Vec::new(),
+                    })
+                    .collect()
+            })
+            .collect();
         let names: Vec<Vec<Vec<&str>>> = self
             .nodes
             .iter()
@@ -152,7 +298,7 @@ impl<'s> Plan<'s> {
                         ActionKind::Extend { names, .. } | ActionKind::Remove { names, .. } => {
                             names.iter().map(String::as_str).collect()
                         }
-                        ActionKind::Tock(_) => Vec::new(),
+                        ActionKind::Tock(_) | ActionKind::Wake { .. } => Vec::new(),
                     })
                     .collect()
             })
@@ -160,16 +306,17 @@ impl<'s> Plan<'s> {
         let actions: Vec<Vec<Action<'_>>> = self
             .nodes
             .iter()
-            .zip(&names)
-            .map(|(n, names)| {
+            .zip(names.iter().zip(&woken))
+            .map(|(n, (names, woken))| {
                 n.spec
                     .on
                     .iter()
-                    .zip(names)
-                    .map(|(a, names)| Action {
+                    .zip(names.iter().zip(woken))
+                    .map(|(a, (names, woken))| Action {
                         recur: a.recur,
                         kind: match &a.kind {
-                            ActionKind::Tock(t) => CoreAction::Tock(Tock::from_nanos(*t)),
+                            ActionKind::Tock(t) => CoreAction::Tock(tock(*t)),
+                            ActionKind::Wake { .. } => CoreAction::Wake(woken),
                             ActionKind::Extend { into, .. } => CoreAction::Extend {
                                 names,
                                 into: target(into),
@@ -186,11 +333,13 @@ impl<'s> Plan<'s> {
         let specs: Vec<Spec<'_>> = self
             .nodes
             .iter()
-            .zip(&actions)
-            .map(|(n, on)| Spec {
+            .zip(actions.iter().zip(&wakers))
+            .map(|(n, (on, &waker))| Spec {
                 name: &n.spec.name,
-                tock: Tock::from_nanos(n.spec.tock),
+                tock: tock(n.spec.tock),
                 always: n.spec.always,
+                lazy: n.spec.lazy,
+                waker: Some(waker),
                 stop: n.spec.stop,
                 fail_at: n.spec.fail_at,
                 fail_in_enter: n.spec.fail_in_enter,
@@ -213,10 +362,11 @@ impl<'s> Plan<'s> {
             let doist: Doist<'_, ROOT_CAPACITY, SPARE_CAPACITY> =
                 match Doist::new(Tock::from_nanos(scenario.tock)) {
                     Ok(d) => d,
-                    Err(e) => return format!("{{\"error\": \"{e}\"}}\n"),
+                    Err(e) => return Ok(format!("{{\"error\": \"{e}\"}}\n")),
                 };
             let mut doist = doist_with(doist, scenario);
             doist.observe(&tracer);
+            doist.wakes(board);
             // children come after their parent in pre-order: going backwards,
             // every group gets its children (in order) before it is itself
             // handed to its parent
@@ -247,7 +397,7 @@ impl<'s> Plan<'s> {
                     doist.add(d.doer())
                 };
             }
-            let report = doist.run(&mut SimClock::new(), None);
+            let report = doist.run(&mut SimClock::with_wakes(&planned), None);
             (report, doist.origin().map(String::from))
         };
         let mut w = tracer.0.into_inner();
@@ -256,8 +406,26 @@ impl<'s> Plan<'s> {
             report.tyme.as_nanos(),
             origin.as_deref(),
         );
-        w.into_string()
+        Ok(w.into_string())
     }
+}
+
+/// Whether a scenario parks, wakes or has lazy DoDoers (a tock or an
+/// action's tock that is never, `lazy`, `wakes` or a `wake` action).
+fn waits(s: &Scenario) -> bool {
+    fn any(doers: &[DoerSpec]) -> bool {
+        doers.iter().any(|d| {
+            d.tock == TOCK_NEVER
+                || d.lazy
+                || d.on.iter().any(|a| match a.kind {
+                    ActionKind::Tock(t) => t == TOCK_NEVER,
+                    ActionKind::Wake { .. } => true,
+                    ActionKind::Extend { .. } | ActionKind::Remove { .. } => false,
+                })
+                || d.children.as_deref().is_some_and(any)
+        })
+    }
+    !s.wakes.is_empty() || any(&s.doers) || any(&s.spares)
 }
 
 fn doist_with<'a>(
@@ -266,4 +434,143 @@ fn doist_with<'a>(
 ) -> Doist<'a, ROOT_CAPACITY, SPARE_CAPACITY> {
     d.with_limit(Tock::from_nanos(s.limit.unwrap_or(0)))
         .with_start(Tyme::from_nanos(s.start))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Wake, TOCK_NEVER};
+    use super::*;
+
+    fn recur_tymes(trace: &str, doer: &str) -> Vec<String> {
+        let head = format!("{{\"doer\": \"{doer}\", \"context\": \"recur\", \"tyme\": ");
+        trace
+            .lines()
+            .filter_map(|l| l.strip_prefix(head.as_str()))
+            .filter_map(|rest| rest.split(',').next())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn wakes_are_at_tymes_from_a_later_start() {
+        let json = r#"{"name": "s", "tock": 1, "start": 10, "limit": 5,
+            "doers": [{"name": "io", "tock": "never"}],
+            "wakes": [{"doer": "io", "at": 12}, {"doer": "io", "at": 3}, {"doer": "io", "at": 13.5}]}"#;
+        let trace = trace_json(json).unwrap();
+        assert_eq!(
+            recur_tymes(&trace, "io"),
+            ["10.0", "12.0", "14.0"],
+            "{trace}"
+        );
+        assert!(
+            trace.ends_with(
+                "{\"end\": \"limit\", \"tyme\": 15.0, \"outcomes\": {\"io\": \"ceased\"}}\n"
+            ),
+            "{trace}"
+        );
+    }
+
+    #[test]
+    fn runs_again_on_the_same_thread_with_fresh_wakers() {
+        let json = r#"{"name": "s", "tock": 1, "limit": 4,
+            "doers": [{"name": "a", "tock": "never"}, {"name": "b", "tock": "never",
+                       "on": [{"recur": 2, "wake": ["a"]}]}],
+            "wakes": [{"doer": "b", "at": 2}]}"#;
+        let first = trace_json(json).unwrap();
+        // woken by b, after it in canonical order: at the next pass
+        assert_eq!(recur_tymes(&first, "a"), ["0.0", "3.0"], "{first}");
+        assert_eq!(recur_tymes(&first, "b"), ["0.0", "2.0"], "{first}");
+        for _ in 0..3 {
+            assert_eq!(trace_json(json).unwrap(), first);
+        }
+    }
+
+    #[test]
+    fn a_hand_built_wake_of_no_doer_does_nothing() {
+        let leaf = |name: &str, tock| super::super::DoerSpec {
+            name: name.into(),
+            tock,
+            children: None,
+            always: false,
+            lazy: false,
+            stop: None,
+            fail_at: None,
+            fail_in_enter: false,
+            done_in_enter: false,
+            on: vec![super::super::Action {
+                recur: 1,
+                kind: ActionKind::Wake {
+                    names: vec!["ghost".into(), "a".into()],
+                },
+            }],
+        };
+        let scenario = Scenario {
+            name: "s".into(),
+            tock: 1_000_000_000,
+            limit: Some(3_000_000_000),
+            start: 0,
+            doers: vec![leaf("a", TOCK_NEVER)],
+            spares: Vec::new(),
+            wakes: vec![Wake {
+                doer: "nobody".into(),
+                at: 1_000_000_000,
+            }],
+        };
+        let trace = trace(&scenario).unwrap();
+        // woken by itself in its first recur: it runs again at the next pass
+        assert_eq!(recur_tymes(&trace, "a"), ["0.0", "1.0"], "{trace}");
+    }
+
+    /// A chain of `levels` DoDoers above a leaf `io`, with `leaf` for io's
+    /// keys and `extra` for more top-level keys.
+    fn chain(levels: usize, leaf: &str, extra: &str) -> String {
+        let mut d = format!(r#"{{"name": "io"{leaf}}}"#);
+        for i in 0..levels {
+            d = format!(r#"{{"name": "g{i}", "always": true, "doers": [{d}]}}"#);
+        }
+        format!(r#"{{"name": "deep", "tock": 1, "limit": 4, "doers": [{d}]{extra}}}"#)
+    }
+
+    #[test]
+    fn waits_deeper_than_hio_core_wakes_are_refused() {
+        let wake = r#", "wakes": [{"doer": "io", "at": 2}]"#;
+        let deepest = chain(MAX_DEPTH - 1, r#", "tock": "never""#, wake);
+        let t = trace_json(&deepest).unwrap();
+        assert_eq!(recur_tymes(&t, "io"), ["0.0", "2.0"], "{t}");
+        let too_deep = RunError::TooDeep {
+            name: "io".into(),
+            depth: MAX_DEPTH + 1,
+            max: MAX_DEPTH,
+        };
+        for (leaf, extra) in [
+            (r#", "tock": "never""#, wake),
+            (r#", "tock": "never""#, ""),
+            ("", wake),
+            (r#", "on": [{"recur": 1, "wake": ["g0"]}]"#, ""),
+            (r#", "on": [{"recur": 9, "tock": "never"}]"#, ""),
+        ] {
+            let json = chain(MAX_DEPTH, leaf, extra);
+            assert_eq!(trace_json(&json), Err(too_deep.clone()), "{json}");
+        }
+        let lazy = chain(MAX_DEPTH, "", "").replacen(r#""always": true"#, r#""lazy": true"#, 1);
+        assert!(matches!(trace_json(&lazy), Err(RunError::TooDeep { .. })));
+        let text = too_deep.to_string();
+        assert!(
+            text.contains("\"io\"") && text.contains("17") && text.contains("16"),
+            "{text}"
+        );
+        // without park, wake or lazy, depth is not limited
+        let plain = chain(3 * MAX_DEPTH, r#", "stop": 2"#, "");
+        let t = trace_json(&plain).unwrap();
+        assert_eq!(recur_tymes(&t, "io"), ["0.0", "1.0"], "{t}");
+    }
+
+    #[test]
+    fn spares_that_never_run_have_no_depth() {
+        // Q is added into itself: it never runs, so it is never too deep
+        let json = r#"{"name": "s", "tock": 1, "limit": 2,
+            "doers": [{"name": "a", "tock": "never"}],
+            "spares": [{"name": "Q", "doers": [{"name": "q", "on": [{"recur": 1, "extend": ["Q"], "into": "Q"}]}]}]}"#;
+        assert!(trace_json(json).is_ok());
+    }
 }

@@ -21,6 +21,7 @@ fn leaf(name: &str) -> DoerSpec {
         tock: 0,
         children: None,
         always: false,
+        lazy: false,
         stop: None,
         fail_at: None,
         fail_in_enter: false,
@@ -45,7 +46,7 @@ fn accepts_every_conformance_scenario() {
             parsed += 1;
         }
     }
-    assert!(parsed >= 31, "only {parsed} scenarios in {}", dir.display());
+    assert!(parsed >= 45, "only {parsed} scenarios in {}", dir.display());
 }
 
 #[test]
@@ -117,6 +118,7 @@ fn reads_every_field() {
         start: 1_000_000,
         doers: vec![p],
         spares: vec![x, leaf("Y")],
+        wakes: Vec::new(),
     };
     assert_eq!(parse(json), Ok(expected));
 }
@@ -458,4 +460,342 @@ fn messages_name_the_culprit() {
     assert!(text.contains("9 decimal places"), "{text}");
     let e = err(&with(r#"{"name": "a", "stp": 1}"#, ""));
     assert!(e.to_string().contains("fail_at"), "{e}");
+}
+
+#[test]
+fn reads_never_lazy_and_wakes() {
+    let json = r#"{"name": "w", "tock": 0.125, "limit": 1,
+        "doers": [{"name": "P", "lazy": true, "tock": 0.5,
+                   "doers": [{"name": "io", "tock": "never",
+                              "on": [{"recur": 1, "wake": ["P", "io", "X"]},
+                                     {"recur": 2, "tock": "never"},
+                                     {"recur": 3, "tock": 0.25},
+                                     {"recur": 4, "wake": []}]}]},
+                  {"name": "a", "lazy": false}],
+        "spares": [{"name": "X", "tock": "never"}],
+        "wakes": [{"doer": "io", "at": 0.5}, {"at": 0, "doer": "X"}, {"doer": "io", "at": 0.25}]}"#;
+    let io = DoerSpec {
+        tock: TOCK_NEVER,
+        on: vec![
+            Action {
+                recur: 1,
+                kind: ActionKind::Wake {
+                    names: vec!["P".into(), "io".into(), "X".into()],
+                },
+            },
+            Action {
+                recur: 2,
+                kind: ActionKind::Tock(TOCK_NEVER),
+            },
+            Action {
+                recur: 3,
+                kind: ActionKind::Tock(250_000_000),
+            },
+            Action {
+                recur: 4,
+                kind: ActionKind::Wake { names: Vec::new() },
+            },
+        ],
+        ..leaf("io")
+    };
+    let p = DoerSpec {
+        tock: 500_000_000,
+        lazy: true,
+        children: Some(vec![io]),
+        ..leaf("P")
+    };
+    let x = DoerSpec {
+        tock: TOCK_NEVER,
+        ..leaf("X")
+    };
+    let wake = |doer: &str, at| Wake {
+        doer: doer.into(),
+        at,
+    };
+    let expected = Scenario {
+        name: "w".into(),
+        tock: 125_000_000,
+        limit: Some(1_000_000_000),
+        start: 0,
+        doers: vec![p, leaf("a")],
+        spares: vec![x],
+        // in the order written, not sorted
+        wakes: vec![
+            wake("io", 500_000_000),
+            wake("X", 0),
+            wake("io", 250_000_000),
+        ],
+    };
+    assert_eq!(parse(json), Ok(expected));
+    assert_eq!(TOCK_NEVER, u64::MAX);
+}
+
+#[test]
+fn rejects_lazy_on_a_leaf() {
+    for doers in [
+        r#"{"name": "a", "lazy": true}"#,
+        r#"{"name": "P", "doers": [{"name": "a", "lazy": true}]}"#,
+    ] {
+        let e = err(&with(doers, ""));
+        assert_eq!(
+            e,
+            ScenarioError::DoDoerOnlyKey {
+                doer: "a".into(),
+                key: "lazy"
+            },
+            "{doers}"
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains("doer \"a\"") && text.contains("\"lazy\"") && text.contains("leaf"),
+            "{text}"
+        );
+    }
+    let e = err(&with("", r#"{"name": "s", "lazy": true, "always": false}"#));
+    assert!(
+        matches!(e, ScenarioError::DoDoerOnlyKey { key: "lazy", .. }),
+        "{e}"
+    );
+    let e = err(&with(r#"{"name": "P", "doers": [], "lazy": 1}"#, ""));
+    assert!(matches!(e, ScenarioError::WrongType { .. }), "{e}");
+}
+
+#[test]
+fn rejects_wakes_of_unknown_doers() {
+    let top = r#"{"name": "s", "tock": 1, "doers": [{"name": "a"}], "spares": [{"name": "X"}],
+        "wakes": [{"doer": "a", "at": 0}, {"doer": "X", "at": 1}, {"doer": "nobody", "at": 2}]}"#;
+    let e = err(top);
+    assert_eq!(
+        e,
+        ScenarioError::UnknownDoer {
+            at: "wakes[2]".into(),
+            key: "doer",
+            name: "nobody".into()
+        }
+    );
+    let text = e.to_string();
+    assert!(
+        text.contains("wakes[2]") && text.contains("\"nobody\"") && text.contains("no doer"),
+        "{text}"
+    );
+    let action = with(
+        r#"{"name": "a", "on": [{"recur": 1, "wake": ["X", "a"]}, {"recur": 2, "wake": ["a", "nobody"]}]}"#,
+        r#"{"name": "X"}"#,
+    );
+    let e = err(&action);
+    assert_eq!(
+        e,
+        ScenarioError::UnknownDoer {
+            at: "on[1] of doer \"a\"".into(),
+            key: "wake",
+            name: "nobody".into()
+        }
+    );
+    let text = e.to_string();
+    assert!(
+        text.contains("on[1] of doer \"a\"")
+            && text.contains("\"nobody\"")
+            && text.contains("\"wake\""),
+        "{text}"
+    );
+    // "parent" and "root" are no doers.
+    let e = err(&with(
+        r#"{"name": "a", "on": [{"recur": 1, "wake": ["root"]}]}"#,
+        "",
+    ));
+    assert!(
+        matches!(e, ScenarioError::UnknownDoer { key: "wake", .. }),
+        "{e}"
+    );
+}
+
+#[test]
+fn rejects_never_without_a_limit() {
+    let cases = [
+        (
+            r#"{"name": "a", "tock": "never"}"#,
+            "",
+            "\"tock\" of doer \"a\"",
+        ),
+        (
+            r#"{"name": "P", "doers": [{"name": "a", "on": [{"recur": 1, "tock": 1}, {"recur": 3, "tock": "never"}]}]}"#,
+            "",
+            "\"tock\" of on[1] of doer \"a\"",
+        ),
+        (
+            r#"{"name": "a"}"#,
+            r#"{"name": "X", "tock": "never"}"#,
+            "\"tock\" of doer \"X\"",
+        ),
+        (
+            r#"{"name": "a"}"#,
+            r#"{"name": "X", "doers": [], "on": [{"recur": 2, "tock": "never"}]}"#,
+            "\"tock\" of on[0] of doer \"X\"",
+        ),
+        // the largest time is never too
+        (
+            r#"{"name": "a", "tock": 18446744073.709551615}"#,
+            "",
+            "\"tock\" of doer \"a\"",
+        ),
+    ];
+    for (doers, spares, place) in cases {
+        for limit in ["", r#", "limit": null"#, r#", "limit": 0"#] {
+            let json = format!(
+                r#"{{"name": "s", "tock": 1{limit}, "doers": [{doers}], "spares": [{spares}]}}"#
+            );
+            let e = err(&json);
+            assert_eq!(
+                e,
+                ScenarioError::NeverWithoutLimit { at: place.into() },
+                "{json}"
+            );
+            let text = e.to_string();
+            assert!(
+                text.contains(place) && text.contains("\"never\"") && text.contains("\"limit\""),
+                "{text}"
+            );
+        }
+        let json = format!(
+            r#"{{"name": "s", "tock": 1, "limit": 1e-9, "doers": [{doers}], "spares": [{spares}]}}"#
+        );
+        assert!(parse(&json).is_ok(), "{json}");
+    }
+    // Wakes and lazy DoDoers alone need no limit.
+    let json = r#"{"name": "s", "tock": 1, "doers": [{"name": "P", "lazy": true, "doers": [{"name": "a", "stop": 1}]}],
+        "wakes": [{"doer": "a", "at": 3}]}"#;
+    assert!(parse(json).is_ok());
+}
+
+#[test]
+fn rejects_bad_tock_words() {
+    for (doer, value) in [
+        (r#"{"name": "a", "tock": "Never"}"#, "Never"),
+        (r#"{"name": "a", "tock": "0.5"}"#, "0.5"),
+        (
+            r#"{"name": "a", "on": [{"recur": 1, "tock": "forever"}]}"#,
+            "forever",
+        ),
+    ] {
+        let e = err(&with(doer, ""));
+        assert!(
+            matches!(&e, ScenarioError::BadTockWord { value: v, .. } if v == value),
+            "{doer}: {e}"
+        );
+        let text = e.to_string();
+        assert!(text.contains(value) && text.contains("\"never\""), "{text}");
+    }
+    for doer in [
+        r#"{"name": "a", "tock": null}"#,
+        r#"{"name": "a", "tock": ["never"]}"#,
+        r#"{"name": "a", "on": [{"recur": 1, "tock": true}]}"#,
+    ] {
+        let e = err(&with(doer, ""));
+        assert!(matches!(e, ScenarioError::WrongType { .. }), "{doer}: {e}");
+        assert!(e.to_string().contains("\"never\""), "{e}");
+    }
+    // Only a doer's and an action's tock may be never.
+    for keys in [
+        r#""tock": "never""#,
+        r#""tock": 1, "limit": "never""#,
+        r#""tock": 1, "start": "never""#,
+    ] {
+        let json = format!(r#"{{"name": "s", {keys}, "doers": []}}"#);
+        assert!(
+            matches!(err(&json), ScenarioError::WrongType { .. }),
+            "{json}"
+        );
+    }
+}
+
+#[test]
+fn rejects_bad_wakes() {
+    let wakes = |w: &str| {
+        format!(r#"{{"name": "s", "tock": 1, "doers": [{{"name": "a"}}], "wakes": [{w}]}}"#)
+    };
+    for (w, problem) in [
+        (r#"{"doer": "a", "at": -0.5}"#, TimeError::Negative),
+        (r#"{"doer": "a", "at": 1e-10}"#, TimeError::NotWhole),
+        (r#"{"doer": "a", "at": 0.0000000015}"#, TimeError::NotWhole),
+    ] {
+        match err(&wakes(w)) {
+            ScenarioError::BadTime { at, problem: p, .. } => {
+                assert_eq!((at.as_str(), p), ("\"at\" of wakes[0]", problem), "{w}")
+            }
+            e => panic!("{w}: {e}"),
+        }
+    }
+    let e = err(&wakes(
+        r#"{"doer": "a", "at": 1}, {"doer": "a", "at": 1, "recur": 2}"#,
+    ));
+    assert!(
+        matches!(&e, ScenarioError::UnknownKey { at, key, .. } if at == "wakes[1]" && key == "recur"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("doer, at"), "{e}");
+    for (w, key) in [(r#"{"at": 1}"#, "doer"), (r#"{"doer": "a"}"#, "at")] {
+        assert_eq!(
+            err(&wakes(w)),
+            ScenarioError::MissingKey {
+                at: "wakes[0]".into(),
+                key
+            },
+            "{w}"
+        );
+    }
+    for w in [
+        r#""a""#,
+        r#"{"doer": 1, "at": 1}"#,
+        r#"{"doer": "a", "at": "never"}"#,
+        r#"{"doer": ["a"], "at": 1}"#,
+    ] {
+        assert!(
+            matches!(err(&wakes(w)), ScenarioError::WrongType { .. }),
+            "{w}"
+        );
+    }
+    let json = r#"{"name": "s", "tock": 1, "doers": [], "wakes": {"doer": "a", "at": 1}}"#;
+    assert!(matches!(err(json), ScenarioError::WrongType { .. }));
+    let dup = wakes(r#"{"doer": "a", "at": 1, "at": 2}"#);
+    assert_eq!(err(&dup), ScenarioError::DuplicateKey { key: "at".into() });
+}
+
+#[test]
+fn rejects_wake_actions_with_another_kind() {
+    let act = |a: &str| {
+        with(
+            &format!(r#"{{"name": "a", "on": [{a}]}}"#),
+            r#"{"name": "X"}"#,
+        )
+    };
+    for a in [
+        r#"{"recur": 1, "wake": ["a"], "tock": 1}"#,
+        r#"{"recur": 1, "wake": ["a"], "tock": "never"}"#,
+        r#"{"recur": 1, "wake": ["a"], "extend": ["X"]}"#,
+        r#"{"recur": 1, "remove": ["a"], "wake": ["a"]}"#,
+    ] {
+        let e = err(&act(a));
+        assert!(matches!(e, ScenarioError::ManyEffects { .. }), "{a}: {e}");
+        assert!(e.to_string().contains("\"wake\""), "{e}");
+    }
+    for (a, k) in [
+        (r#"{"recur": 1, "wake": ["a"], "into": "root"}"#, "into"),
+        (r#"{"recur": 1, "wake": ["a"], "from": "a"}"#, "from"),
+    ] {
+        assert!(
+            matches!(err(&act(a)), ScenarioError::MisplacedTarget { key, .. } if key == k),
+            "{a}"
+        );
+    }
+    let e = err(&act(r#"{"recur": 1}"#));
+    assert!(e.to_string().contains("\"wake\""), "{e}");
+    for a in [
+        r#"{"recur": 1, "wake": "a"}"#,
+        r#"{"recur": 1, "wake": [1]}"#,
+    ] {
+        assert!(
+            matches!(err(&act(a)), ScenarioError::WrongType { .. }),
+            "{a}"
+        );
+    }
 }
