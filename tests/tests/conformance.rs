@@ -19,7 +19,7 @@ fn every_vector_matches_its_trace() {
         .collect();
     names.sort();
     assert!(
-        names.len() >= 30,
+        names.len() >= 45,
         "expected the conformance vectors, found {}",
         names.len()
     );
