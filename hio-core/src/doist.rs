@@ -446,16 +446,18 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
         let woken = || board.is_some_and(|b| b.woken().load(Ordering::SeqCst));
         loop {
             loop {
+                let now = clock.now();
+                // the first tyme of the grid not earlier than now
+                let at = self.start + now.since(origin);
+                let tock = self.tock.as_nanos();
+                let next = Tyme::from_nanos(grid_ceil(floor.as_nanos(), at.as_nanos(), tock));
                 if stopped() {
+                    // stopped on the grid, when the stop came
+                    self.tyme = self.tyme.min(next);
                     return self.end(End::Stopped);
                 }
-                let now = clock.now();
                 let woke = self.woken();
                 if woke {
-                    // the first tyme of the grid not earlier than the wake
-                    let at = self.start + now.since(origin);
-                    let tock = self.tock.as_nanos();
-                    let next = Tyme::from_nanos(grid_ceil(floor.as_nanos(), at.as_nanos(), tock));
                     self.tyme = self.tyme.min(next);
                 }
                 let deadline = origin + self.tyme.since(self.start);

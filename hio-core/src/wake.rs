@@ -88,7 +88,7 @@ impl fmt::Display for WakeError {
             WakeError::Foreign => "the Doist drains no board or another one; give it this waker's board with `Doist::wakes`",
             WakeError::Stale => "the waker was released or its board reset; make a new one with `WakeBoard::waker`",
             WakeError::NotRunning => "a doer can attach a waker in `enter` and `recur` only",
-            WakeError::TooDeep => "the doer is nested too deep for a waker (at most 16 levels below the Doist)",
+            WakeError::TooDeep => "the doer is nested too deep for a waker (at most 32 levels below the Doist)",
         })
     }
 }
@@ -96,7 +96,7 @@ impl fmt::Display for WakeError {
 impl core::error::Error for WakeError {}
 
 /// How many levels below the Doist a woken doer may be nested.
-pub const MAX_DEPTH: usize = 16;
+pub const MAX_DEPTH: usize = 32;
 
 /// No slot.
 pub(crate) const NONE: u16 = u16::MAX;

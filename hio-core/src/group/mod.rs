@@ -82,7 +82,7 @@ pub trait Group {
     fn own_slot(&self) -> u16;
     /// Takes a waker slot for the deed that owns this scheduler, at `index`
     /// of the scheduler whose owner's slot is `parent`; returns it.
-    fn place(&self, board: &'static dyn Board, parent: u16, index: u16) -> u16;
+    fn place(&self, board: &'static dyn Board, parent: u16, index: u16, depth: u8) -> u16;
     /// Whether a wake below brings this scheduler's owner forward too (it is
     /// a lazy or parked DoDoer).
     fn propagates(&self) -> bool;
@@ -164,6 +164,8 @@ pub struct Deeds<'a, const N: usize, const S: usize, const B: usize = 0> {
     user: Cell<Option<Waker>>,
     /// The owner is lazy or parked: wakes below bring it forward.
     propagate: Cell<bool>,
+    /// How many levels below the Doist it is (0 for the Doist's own).
+    depth: Cell<u8>,
     /// The least tyme a wake brought a deed the walk had passed forward to.
     woke: Cell<Tyme>,
 }
@@ -200,6 +202,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             own: Cell::new(wake::NONE),
             user: Cell::new(None),
             propagate: Cell::new(false),
+            depth: Cell::new(0),
             woke: Cell::new(Tyme::MAX),
         }
     }
@@ -576,8 +579,8 @@ impl<const N: usize, const S: usize, const B: usize> Group for Deeds<'_, N, S, B
         self.own.get()
     }
 
-    fn place(&self, board: &'static dyn Board, parent: u16, index: u16) -> u16 {
-        self.place_in(board, parent, index)
+    fn place(&self, board: &'static dyn Board, parent: u16, index: u16, depth: u8) -> u16 {
+        self.place_in(board, parent, index, depth)
     }
 
     fn propagates(&self) -> bool {

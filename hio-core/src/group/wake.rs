@@ -52,7 +52,8 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
             return;
         }
         if let Some(g) = d.as_group() {
-            let slot = g.place(board, own, i as u16);
+            let depth = self.depth.get().saturating_add(1);
+            let slot = g.place(board, own, i as u16, depth);
             if let Some(c) = self.slots.get(i) {
                 c.set(slot);
             }
@@ -61,8 +62,21 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
 
     /// This scheduler's owner is at `index` of the scheduler whose owner's
     /// slot is `parent`.
-    pub(super) fn place_in(&self, board: &'static dyn Board, parent: u16, index: u16) -> u16 {
+    pub(super) fn place_in(
+        &self,
+        board: &'static dyn Board,
+        parent: u16,
+        index: u16,
+        depth: u8,
+    ) -> u16 {
         self.board.set(Some(board));
+        self.depth.set(depth);
+        if usize::from(depth) >= MAX_DEPTH {
+            // too deep for a wake's path: its doers cannot be woken (and it
+            // is not lazy), rather than woken sometimes
+            self.own.set(NONE);
+            return NONE;
+        }
         let user = self
             .user
             .get()
@@ -125,17 +139,11 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
             return Err(WakeError::Stale);
         }
         let own = self.own.get();
+        if usize::from(self.depth.get()) >= MAX_DEPTH {
+            return Err(WakeError::TooDeep);
+        }
         if own == NONE {
             return Err(WakeError::Full);
-        }
-        let mut depth = 1;
-        let mut s = own;
-        while s != ROOT {
-            depth += 1;
-            if depth > MAX_DEPTH || s == NONE {
-                return Err(WakeError::TooDeep);
-            }
-            s = board.parent(s);
         }
         let cell = self
             .slots
