@@ -562,7 +562,7 @@ mod tests {
             "{text}"
         );
         // without park, wake or lazy, depth is not limited
-        let plain = chain(3 * MAX_DEPTH, r#", "stop": 2"#, "");
+        let plain = chain(MAX_DEPTH + 8, r#", "stop": 2"#, "");
         let t = trace_json(&plain).unwrap();
         assert_eq!(recur_tymes(&t, "io"), ["0.0", "1.0"], "{t}");
     }
