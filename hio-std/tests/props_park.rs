@@ -1,0 +1,480 @@
+//! Property tests of park and wake: random trees with parked doers, lazy
+//! DoDoers, wakes from outside and wake actions, tock changes to and from
+//! never, and run-time extends, run through `hio trace`'s runner. Every
+//! trace must keep the contract's invariants:
+//!
+//! - every doer's events form one of the contract's lifecycle sequences;
+//! - a doer recurs at most once per pass (per tyme);
+//! - a DoDoer exits after all its children;
+//! - a parked doer never runs between one recur and the next wake of it
+//!   (its entry recur aside);
+//! - a child recurs only in a pass in which its parent recurs.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use serde_json::Value;
+
+/// Tocks of doers: 0, periods shorter and longer than the Doist's, never.
+const TOCKS: [&str; 6] = ["0", "0.0625", "0.125", "0.25", "0.5", "\"never\""];
+
+#[derive(Debug, Clone)]
+struct Node {
+    tock: usize,
+    lazy: bool,
+    always: bool,
+    stop: Option<u32>,
+    /// (recur, action): a tock change (index into TOCKS) or wakes of doers
+    /// (indices into the flat list, resolved modulo its length).
+    acts: Vec<(u32, Act)>,
+    kids: Option<Vec<Node>>,
+}
+
+#[derive(Debug, Clone)]
+enum Act {
+    Tock(usize),
+    Wake(Vec<usize>),
+    Extend,
+}
+
+fn act() -> impl Strategy<Value = (u32, Act)> {
+    (
+        1u32..8,
+        prop_oneof![
+            (0..TOCKS.len()).prop_map(Act::Tock),
+            prop::collection::vec(0usize..64, 1..3).prop_map(Act::Wake),
+            Just(Act::Extend),
+        ],
+    )
+}
+
+fn leaf() -> impl Strategy<Value = Node> {
+    (
+        0..TOCKS.len(),
+        prop::option::weighted(0.3, 1u32..10),
+        prop::collection::vec(act(), 0..3),
+    )
+        .prop_map(|(tock, stop, acts)| Node {
+            tock,
+            lazy: false,
+            always: false,
+            stop,
+            acts,
+            kids: None,
+        })
+}
+
+fn tree() -> impl Strategy<Value = Node> {
+    leaf().prop_recursive(3, 16, 4, |inner| {
+        (
+            0..TOCKS.len(),
+            any::<bool>(),
+            any::<bool>(),
+            prop::collection::vec(act(), 0..2),
+            prop::collection::vec(inner, 0..4),
+        )
+            .prop_map(|(tock, lazy, always, acts, kids)| Node {
+                tock,
+                lazy,
+                always,
+                stop: None,
+                acts,
+                kids: Some(kids),
+            })
+    })
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    tock: usize,
+    doers: Vec<Node>,
+    spares: Vec<Node>,
+    wakes: Vec<(usize, u32)>,
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        0usize..2,
+        prop::collection::vec(tree(), 1..4),
+        prop::collection::vec(leaf(), 0..3),
+        prop::collection::vec((0usize..64, 0u32..40), 0..6),
+    )
+        .prop_map(|(tock, doers, spares, wakes)| Case {
+            tock,
+            doers,
+            spares,
+            wakes,
+        })
+}
+
+/// Names in pre-order: `d0`, `d1`, ... for doers, then `s0`, ... for spares.
+struct Flat {
+    names: Vec<String>,
+    parent: Vec<Option<usize>>,
+    /// Leaves that are parked from their entry on and never change tock.
+    always_parked: Vec<bool>,
+}
+
+fn flatten(c: &Case) -> Flat {
+    let mut f = Flat {
+        names: Vec::new(),
+        parent: Vec::new(),
+        always_parked: Vec::new(),
+    };
+    fn walk(n: &Node, parent: Option<usize>, f: &mut Flat, prefix: &str) {
+        let me = f.names.len();
+        f.names.push(format!("{prefix}{me}"));
+        f.parent.push(parent);
+        let parked = n.kids.is_none()
+            && TOCKS[n.tock] == "\"never\""
+            && !n.acts.iter().any(|(_, a)| matches!(a, Act::Tock(_)));
+        f.always_parked.push(parked);
+        for k in n.kids.iter().flatten() {
+            walk(k, Some(me), f, prefix);
+        }
+    }
+    for d in &c.doers {
+        walk(d, None, &mut f, "d");
+    }
+    for s in &c.spares {
+        walk(s, None, &mut f, "s");
+    }
+    f
+}
+
+fn json(c: &Case, f: &Flat) -> String {
+    let n = f.names.len();
+    let spares: Vec<&String> = f.names.iter().filter(|x| x.starts_with('s')).collect();
+    let mut next = 0usize;
+    let mut extended = 0usize;
+    fn doer(
+        node: &Node,
+        f: &Flat,
+        next: &mut usize,
+        spares: &[&String],
+        extended: &mut usize,
+        out: &mut String,
+    ) {
+        let me = *next;
+        *next += 1;
+        let _ = write!(
+            out,
+            r#"{{"name": "{}", "tock": {}"#,
+            f.names[me], TOCKS[node.tock]
+        );
+        if let Some(s) = node.stop {
+            let _ = write!(out, r#", "stop": {s}"#);
+        }
+        let mut acts = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (r, a) in &node.acts {
+            // one action per recur keeps the schema simple
+            if !seen.insert(*r) {
+                continue;
+            }
+            match a {
+                Act::Tock(t) => acts.push(format!(r#"{{"recur": {r}, "tock": {}}}"#, TOCKS[*t])),
+                Act::Wake(ws) => {
+                    let names: Vec<String> = ws
+                        .iter()
+                        .map(|w| format!("\"{}\"", f.names[w % f.names.len()]))
+                        .collect();
+                    acts.push(format!(
+                        r#"{{"recur": {r}, "wake": [{}]}}"#,
+                        names.join(", ")
+                    ));
+                }
+                Act::Extend => {
+                    // each spare is named by at most one extend, into root
+                    if let Some(s) = spares.get(*extended) {
+                        *extended += 1;
+                        acts.push(format!(
+                            r#"{{"recur": {r}, "extend": ["{s}"], "into": "root"}}"#
+                        ));
+                    }
+                }
+            }
+        }
+        if !acts.is_empty() {
+            let _ = write!(out, r#", "on": [{}]"#, acts.join(", "));
+        }
+        if let Some(kids) = &node.kids {
+            if node.lazy {
+                out.push_str(r#", "lazy": true"#);
+            }
+            if node.always {
+                out.push_str(r#", "always": true"#);
+            }
+            out.push_str(r#", "doers": ["#);
+            for (i, k) in kids.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                doer(k, f, next, spares, extended, out);
+            }
+            out.push(']');
+        }
+        out.push('}');
+    }
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        r#"{{"name": "prop", "tock": {}, "limit": 5, "doers": ["#,
+        ["0.125", "0.25"][c.tock]
+    );
+    for (i, d) in c.doers.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        doer(d, f, &mut next, &spares, &mut extended, &mut out);
+    }
+    out.push_str(r#"], "spares": ["#);
+    for (i, s) in c.spares.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        doer(s, f, &mut next, &spares, &mut extended, &mut out);
+    }
+    out.push_str(r#"], "wakes": ["#);
+    let wakes: Vec<String> = c
+        .wakes
+        .iter()
+        .map(|(w, at)| {
+            format!(
+                r#"{{"doer": "{}", "at": {}}}"#,
+                f.names[w % n],
+                f64::from(*at) * 0.125
+            )
+        })
+        .collect();
+    out.push_str(&wakes.join(", "));
+    out.push_str("]}");
+    out
+}
+
+#[derive(Debug)]
+struct Ev {
+    doer: String,
+    ctx: String,
+    tyme: f64,
+}
+
+fn events(trace: &str) -> Vec<Ev> {
+    trace
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("doer").is_some())
+        .map(|v| Ev {
+            doer: v["doer"].as_str().unwrap_or_default().to_string(),
+            ctx: v["context"].as_str().unwrap_or_default().to_string(),
+            tyme: v["tyme"].as_f64().unwrap_or(-1.0),
+        })
+        .collect()
+}
+
+fn allowed(seq: &[&str]) -> bool {
+    let Some((&"enter", rest)) = seq.split_first() else {
+        return false;
+    };
+    let recurs = rest.iter().take_while(|c| **c == "recur").count();
+    match &rest[recurs..] {
+        [] => true, // still running at the end: not possible after a run, but harmless
+        ["clean", "exit"] | ["cease", "exit"] => true,
+        ["abort", "exit"] => true,
+        _ => false,
+    }
+}
+
+fn check(c: &Case, f: &Flat, json: &str, trace: &str) -> Result<(), String> {
+    let evs = events(trace);
+    let mut by: HashMap<&str, Vec<(usize, &Ev)>> = HashMap::new();
+    for (i, e) in evs.iter().enumerate() {
+        by.entry(e.doer.as_str()).or_default().push((i, e));
+    }
+    let index: HashMap<&str, usize> = f
+        .names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
+    // planned wakes of each doer, by tyme
+    let mut planned: HashMap<&str, Vec<f64>> = HashMap::new();
+    for (w, at) in &c.wakes {
+        planned
+            .entry(f.names[w % f.names.len()].as_str())
+            .or_default()
+            .push(f64::from(*at) * 0.125);
+    }
+    // wake actions: (tyme, woken) from the recurs of the doers that make them
+    let mut woken_at: HashMap<String, Vec<f64>> = HashMap::new();
+    let acts = actions(c, f);
+    for (name, list) in &by {
+        let mut n = 0u32;
+        for (_, e) in list {
+            if e.ctx == "recur" {
+                n += 1;
+                for (r, ws) in acts.get(*name).into_iter().flatten() {
+                    if *r == n {
+                        for w in ws {
+                            woken_at.entry(w.clone()).or_default().push(e.tyme);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (name, list) in &by {
+        let seq: Vec<&str> = list.iter().map(|(_, e)| e.ctx.as_str()).collect();
+        if !allowed(&seq) {
+            return Err(format!("{name}: {seq:?}"));
+        }
+        let recurs: Vec<f64> = list
+            .iter()
+            .filter(|(_, e)| e.ctx == "recur")
+            .map(|(_, e)| e.tyme)
+            .collect();
+        if recurs.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(format!("{name} recurs twice in a pass: {recurs:?}"));
+        }
+        let Some(&me) = index.get(name) else {
+            return Err(format!("unknown doer {name} in the trace"));
+        };
+        // parents exit after children
+        if let Some(p) = f.parent[me] {
+            let pname = f.names[p].as_str();
+            let exit = |l: &Vec<(usize, &Ev)>| l.iter().find(|(_, e)| e.ctx == "exit").map(|x| x.0);
+            if let (Some(mine), Some(theirs)) = (exit(list), by.get(pname).and_then(exit)) {
+                if mine > theirs {
+                    return Err(format!("{pname} exited before its child {name}"));
+                }
+            }
+            // a child recurs only when its parent recurs at that tyme
+            let precurs: Vec<f64> = by
+                .get(pname)
+                .map(|l| {
+                    l.iter()
+                        .filter(|(_, e)| e.ctx == "recur")
+                        .map(|(_, e)| e.tyme)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let Some(t) = recurs.iter().find(|t| !precurs.contains(t)) {
+                return Err(format!("{name} recurred at {t} without its parent {pname}"));
+            }
+        }
+        // a parked doer runs again only after a wake
+        if f.always_parked[me] {
+            for w in recurs.windows(2) {
+                let (before, at) = (w[0], w[1]);
+                let outside = planned
+                    .get(name)
+                    .is_some_and(|ats| ats.iter().any(|&a| a > before && a <= at));
+                let inside = woken_at
+                    .get(*name)
+                    .is_some_and(|ts| ts.iter().any(|&t| t >= before && t <= at));
+                if !outside && !inside {
+                    return Err(format!(
+                        "parked {name} ran at {at} with no wake since {before}\n{json}"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The wake actions of each doer: (recur, woken names), one action per
+/// recur as written by [`json`].
+fn actions(c: &Case, f: &Flat) -> HashMap<String, Vec<(u32, Vec<String>)>> {
+    let mut out = HashMap::new();
+    let mut next = 0usize;
+    fn walk(
+        n: &Node,
+        f: &Flat,
+        next: &mut usize,
+        out: &mut HashMap<String, Vec<(u32, Vec<String>)>>,
+    ) {
+        let me = *next;
+        *next += 1;
+        let mut seen = std::collections::HashSet::new();
+        for (r, a) in &n.acts {
+            if !seen.insert(*r) {
+                continue;
+            }
+            if let Act::Wake(ws) = a {
+                let names = ws
+                    .iter()
+                    .map(|w| f.names[w % f.names.len()].clone())
+                    .collect();
+                out.entry(f.names[me].clone())
+                    .or_insert_with(Vec::new)
+                    .push((*r, names));
+            }
+        }
+        for k in n.kids.iter().flatten() {
+            walk(k, f, next, out);
+        }
+    }
+    for d in c.doers.iter().chain(&c.spares) {
+        walk(d, f, &mut next, &mut out);
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 400,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn random_parked_trees_keep_the_contract(c in case()) {
+        let f = flatten(&c);
+        let json = json(&c, &f);
+        let trace = hio_std::scenario::trace_json(&json)
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{json}")))?;
+        if let Err(e) = check(&c, &f, &json, &trace) {
+            return Err(TestCaseError::fail(format!("{e}\n{json}\n{trace}")));
+        }
+    }
+}
+
+#[test]
+fn the_generator_makes_parks_wakes_and_lazy_dodoers() {
+    // the checks above are only as good as the trees: make sure some of
+    // them park, wake and go lazy
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let (mut parked_reruns, mut lazy) = (0, 0);
+    for _ in 0..200 {
+        let c = case().new_tree(&mut runner).map(|t| t.current());
+        let Ok(c) = c else { continue };
+        let f = flatten(&c);
+        let json = json(&c, &f);
+        if json.contains(r#""lazy": true"#) {
+            lazy += 1;
+        }
+        let Ok(trace) = hio_std::scenario::trace_json(&json) else {
+            continue;
+        };
+        let evs = events(&trace);
+        for (i, name) in f.names.iter().enumerate() {
+            if f.always_parked[i] {
+                let n = evs
+                    .iter()
+                    .filter(|e| &e.doer == name && e.ctx == "recur")
+                    .count();
+                if n > 1 {
+                    parked_reruns += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        parked_reruns > 20,
+        "only {parked_reruns} parked doers were woken"
+    );
+    assert!(lazy > 20, "only {lazy} cases had lazy DoDoers");
+}
