@@ -16,6 +16,8 @@
 
 mod clock;
 pub mod demo;
+pub mod net;
+pub mod reactor;
 pub mod scenario;
 
 pub use clock::StdClock;

@@ -1,0 +1,340 @@
+//! The doers of a [`Server`]: [`ServerDoer`] (an acceptor and one remoter
+//! per connection slot in a lazy DoDoer) and [`EchoServerDoer`].
+
+use std::cell::Cell;
+use std::fmt;
+
+use hio_core::{Cx, DoDoer, Doer, Fault, FaultKind, Group, Step, Tock, Waker};
+
+use super::server::{CloseReason, Server, ServerEvent};
+use super::NetError;
+
+/// Accepts connections and hands each to a free slot's remoter. Parked
+/// until the listener is ready.
+pub struct Acceptor<'a> {
+    server: &'a Server<'a>,
+    waker: Waker,
+    tock: Cell<Tock>,
+}
+
+impl Doer for Acceptor<'_> {
+    fn name(&self) -> &str {
+        "acceptor"
+    }
+
+    fn tock(&self) -> Tock {
+        self.tock.get()
+    }
+
+    fn enter(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        cx.attach(self.waker)
+            .map_err(|_| Fault::new(FaultKind::Capacity, "acceptor: no waker"))?;
+        self.server.start_listening(self.waker).map_err(|e| {
+            log::error!("server: cannot listen: {e}");
+            Fault::new(FaultKind::Io, "acceptor: cannot register the listener")
+        })?;
+        Ok(Step::Continue)
+    }
+
+    fn recur(&mut self, _cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        self.tock.set(self.server.service_accept());
+        Ok(Step::Continue)
+    }
+
+    fn exit(&mut self, _cx: &mut Cx<'_>) {
+        self.server.stop_listening();
+        self.server.reactor().release(self.waker);
+    }
+}
+
+impl fmt::Debug for Acceptor<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Acceptor").finish_non_exhaustive()
+    }
+}
+
+/// Serves one connection slot of a [`Server`]: moves bytes between the
+/// socket and the slot's buffers, closes the connection when it ends.
+/// Parked while it waits (socket readiness, a send or a close of the
+/// application wakes it); with an idle timeout it is due when that runs
+/// out.
+pub struct Remoter<'a> {
+    server: &'a Server<'a>,
+    slot: usize,
+    waker: Waker,
+    tock: Cell<Tock>,
+}
+
+impl Doer for Remoter<'_> {
+    fn name(&self) -> &str {
+        "remoter"
+    }
+
+    fn tock(&self) -> Tock {
+        self.tock.get()
+    }
+
+    fn enter(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        cx.attach(self.waker)
+            .map_err(|_| Fault::new(FaultKind::Capacity, "remoter: no waker"))?;
+        self.server.set_slot_waker(self.slot, self.waker);
+        Ok(Step::Continue)
+    }
+
+    fn recur(&mut self, _cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        self.tock.set(self.server.service_slot(self.slot));
+        Ok(Step::Continue)
+    }
+
+    fn exit(&mut self, _cx: &mut Cx<'_>) {
+        self.server.close_slot(self.slot, CloseReason::Stopped);
+        self.server.reactor().release(self.waker);
+    }
+}
+
+impl fmt::Debug for Remoter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Remoter")
+            .field("slot", &self.slot)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The doers of a [`Server`], stored apart from the [`ServerDoer`] that
+/// runs them (a DoDoer borrows its children): one [`Acceptor`] and one
+/// [`Remoter`] per connection slot.
+pub struct ServerParts<'a> {
+    acceptor: Acceptor<'a>,
+    remoters: Vec<Remoter<'a>>,
+}
+
+impl<'a> ServerParts<'a> {
+    /// The doers of `server`, each with a waker of its reactor.
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::NoWaker`] if the reactor's board has no room for them.
+    pub fn new(server: &'a Server<'a>) -> Result<Self, NetError> {
+        let reactor = server.reactor();
+        let acceptor = Acceptor {
+            server,
+            waker: reactor.waker()?,
+            tock: Cell::new(Tock::NEVER),
+        };
+        let mut remoters = Vec::with_capacity(server.slot_count());
+        for slot in 0..server.slot_count() {
+            match reactor.waker() {
+                Ok(waker) => remoters.push(Remoter {
+                    server,
+                    slot,
+                    waker,
+                    tock: Cell::new(Tock::NEVER),
+                }),
+                Err(_) => {
+                    for r in &remoters {
+                        reactor.release(r.waker);
+                    }
+                    reactor.release(acceptor.waker);
+                    return Err(NetError::NoWaker);
+                }
+            }
+        }
+        Ok(ServerParts { acceptor, remoters })
+    }
+
+    /// How many doers it holds (the acceptor and the remoters).
+    pub fn len(&self) -> usize {
+        self.remoters.len() + 1
+    }
+
+    /// Whether it holds none (never: there is always an acceptor).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+impl fmt::Debug for ServerParts<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerParts")
+            .field("remoters", &self.remoters.len())
+            .finish()
+    }
+}
+
+/// Runs a [`Server`]: a lazy, `always` DoDoer of up to `N` doers (the
+/// acceptor and one remoter per connection slot, so `N` ≥ `max_conns` + 1)
+/// in which every doer is parked until its socket is ready. A thousand idle
+/// connections cost nothing per pass, and an idle server makes no wake-ups.
+///
+/// ```no_run
+/// use hio_core::Doist;
+/// use hio_std::net::{Server, ServerConfig, ServerDoer, ServerParts, EchoServerDoer};
+/// use hio_std::reactor::{Reactor, NET_TOCK};
+///
+/// let reactor = Reactor::new()?;
+/// let server = Server::bind(&reactor, "127.0.0.1:0".parse().unwrap(), ServerConfig::default())?;
+/// let mut parts = ServerParts::new(&server)?;
+/// let mut serve: ServerDoer<'_, 1025> = ServerDoer::new("server", &mut parts)?;
+/// let mut echo = EchoServerDoer::new(&server)?;
+/// let mut doist: Doist<'_, 2> = Doist::new(NET_TOCK).unwrap();
+/// doist.wakes(reactor.board());
+/// doist.add(&mut serve).unwrap();
+/// doist.add(&mut echo).unwrap();
+/// println!("listening on {}", server.local_addr());
+/// doist.run(&mut reactor.clock(), Some(reactor.stop_flag()));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct ServerDoer<'a, const N: usize> {
+    pool: DoDoer<'a, N>,
+}
+
+impl<'a, const N: usize> ServerDoer<'a, N> {
+    /// A server doer named `name` running `parts`.
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::Capacity`] if `N` is less than `parts.len()`.
+    pub fn new<'s: 'a>(name: &'a str, parts: &'a mut ServerParts<'s>) -> Result<Self, NetError> {
+        if parts.len() > N {
+            return Err(NetError::Capacity);
+        }
+        let mut pool = DoDoer::new(name).lazy(true).always(true);
+        pool.add(&mut parts.acceptor)
+            .map_err(|_| NetError::Capacity)?;
+        for r in parts.remoters.iter_mut() {
+            pool.add(r).map_err(|_| NetError::Capacity)?;
+        }
+        Ok(ServerDoer { pool })
+    }
+}
+
+impl<const N: usize> Doer for ServerDoer<'_, N> {
+    fn name(&self) -> &str {
+        self.pool.name()
+    }
+    fn tock(&self) -> Tock {
+        self.pool.tock()
+    }
+    fn enter(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        self.pool.enter(cx)
+    }
+    fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        self.pool.recur(cx)
+    }
+    fn clean(&mut self, cx: &mut Cx<'_>) {
+        self.pool.clean(cx)
+    }
+    fn cease(&mut self, cx: &mut Cx<'_>) {
+        self.pool.cease(cx)
+    }
+    fn abort(&mut self, cx: &mut Cx<'_>) {
+        self.pool.abort(cx)
+    }
+    fn exit(&mut self, cx: &mut Cx<'_>) {
+        self.pool.exit(cx)
+    }
+    fn as_group(&self) -> Option<&dyn Group> {
+        self.pool.as_group()
+    }
+}
+
+impl<const N: usize> fmt::Debug for ServerDoer<'_, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerDoer")
+            .field("pool", &self.pool)
+            .finish()
+    }
+}
+
+/// Echoes every byte back on the connection it came from, and closes a
+/// connection once the peer has ended its data and everything is echoed.
+/// Parked until the server has an event.
+///
+/// Backpressure: it echoes what the send buffer takes and leaves the rest
+/// in the receive buffer, so a peer that writes without reading fills its
+/// own TCP window, not the server's memory.
+pub struct EchoServerDoer<'a> {
+    server: &'a Server<'a>,
+    waker: Waker,
+    buf: Box<[u8]>,
+}
+
+impl<'a> EchoServerDoer<'a> {
+    /// An echo doer for `server`.
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::NoWaker`] if the reactor's board is full.
+    pub fn new(server: &'a Server<'a>) -> Result<Self, NetError> {
+        let waker = server.reactor().waker()?;
+        let size = server.config().rx_capacity.max(1);
+        Ok(EchoServerDoer {
+            server,
+            waker,
+            buf: vec![0; size].into_boxed_slice(),
+        })
+    }
+
+    fn echo(&mut self, id: super::ConnId) {
+        let server = self.server;
+        loop {
+            let room = server.tx_free(id).min(self.buf.len());
+            if room == 0 {
+                break; // a Ready comes when there is room
+            }
+            let Some(chunk) = self.buf.get_mut(..room) else {
+                break;
+            };
+            let n = match server.recv(id, chunk) {
+                Ok(n) => n,
+                Err(_) => return,
+            };
+            if n == 0 {
+                break;
+            }
+            if server.send(id, chunk.get(..n).unwrap_or(&[])).is_err() {
+                return;
+            }
+        }
+        if server.is_eof(id) && server.rx_len(id) == 0 {
+            let _ = server.close(id);
+        }
+    }
+}
+
+impl Doer for EchoServerDoer<'_> {
+    fn name(&self) -> &str {
+        "echo"
+    }
+
+    fn tock(&self) -> Tock {
+        Tock::NEVER
+    }
+
+    fn enter(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        cx.attach(self.waker)
+            .map_err(|_| Fault::new(FaultKind::Capacity, "echo: no waker"))?;
+        self.server.wake_on_event(Some(self.waker));
+        Ok(Step::Continue)
+    }
+
+    fn recur(&mut self, _cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        while let Some(ev) = self.server.next_event() {
+            if let ServerEvent::Ready(id) = ev {
+                self.echo(id);
+            }
+        }
+        Ok(Step::Continue)
+    }
+
+    fn exit(&mut self, _cx: &mut Cx<'_>) {
+        self.server.wake_on_event(None);
+        self.server.reactor().release(self.waker);
+    }
+}
+
+impl fmt::Debug for EchoServerDoer<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EchoServerDoer").finish_non_exhaustive()
+    }
+}
