@@ -1,7 +1,7 @@
 //! [`Console`], a line command doer, and [`Heartbeat`]: the logic of the
 //! serial flow that runs the same on a Cortex-M, under QEMU and on a host.
 
-use hio_core::{Cx, Doer, Fault, Pull, Push, Step, StopFlag, Tock};
+use hio_core::{Cx, Doer, Fault, Pull, Push, Step, StopFlag, Tock, Waker};
 
 use heapless::VecView;
 
@@ -80,7 +80,13 @@ fn put_stats(f: &mut VecView<u8>, stats: &SerialStats) {
 }
 
 /// Writes the reply to the command `line` into `out`; `true` for `quit`.
-fn answer(out: &mut VecView<u8>, line: &[u8], cx: &Cx<'_>, stats: &SerialStats) -> bool {
+fn answer(
+    out: &mut VecView<u8>,
+    line: &[u8],
+    cx: &Cx<'_>,
+    stats: &SerialStats,
+    wakeups: Option<fn() -> u32>,
+) -> bool {
     let line = match line {
         [rest @ .., b'\r'] => rest,
         _ => line,
@@ -95,7 +101,13 @@ fn answer(out: &mut VecView<u8>, line: &[u8], cx: &Cx<'_>, stats: &SerialStats) 
     match COMMANDS.iter().position(|c| *c == line) {
         Some(0) => {}
         Some(1) => put_dec(out, cx.tyme().as_nanos(), true),
-        Some(2) => put_stats(out, stats),
+        Some(2) => {
+            put_stats(out, stats);
+            if let Some(count) = wakeups {
+                put(out, b" wakeups ");
+                put_dec(out, u64::from(count()), false);
+            }
+        }
         Some(_) => {
             put(out, b"bye");
             return true;
@@ -111,13 +123,17 @@ fn answer(out: &mut VecView<u8>, line: &[u8], cx: &Cx<'_>, stats: &SerialStats) 
 /// |---|---|
 /// | `echo TEXT` | `TEXT` |
 /// | `tyme` | the current tyme in seconds, e.g. `12.5` |
-/// | `stats` | `in N out N overrun N framing N parity N noise N overlong N crc N malformed N` |
+/// | `stats` | `in N out N overrun N framing N parity N noise N overlong N crc N malformed N`, then ` wakeups N` if given a count ([`with_wakeups`](Console::with_wakeups)) |
 /// | `quit` | `bye`, then a clean stop: the [`StopFlag`] is raised, the Doist ceases every doer |
 /// | anything else | `error: unknown command` |
 ///
 /// A reply that does not fit the tx Deck is held and sent later; no more
 /// commands are taken meanwhile (backpressure). Replies are cut to the
-/// frame size `M`: a whole `stats` line needs `M` of 96 or more.
+/// frame size `M`: a whole `stats` line needs `M` of 96 or more (112 with
+/// the wake-ups).
+///
+/// It runs every pass unless given a waker
+/// ([`with_waker`](Console::with_waker)): then it parks between commands.
 pub struct Console<'a, const M: usize> {
     rx: &'a dyn Pull<Frame<M>>,
     tx: &'a dyn Push<Frame<M>>,
@@ -125,6 +141,8 @@ pub struct Console<'a, const M: usize> {
     stop: &'a StopFlag,
     held: Option<Frame<M>>,
     quitting: bool,
+    waker: Option<Waker>,
+    wakeups: Option<fn() -> u32>,
 }
 
 impl<'a, const M: usize> Console<'a, M> {
@@ -143,13 +161,47 @@ impl<'a, const M: usize> Console<'a, M> {
             stop,
             held: None,
             quitting: false,
+            waker: None,
+            wakeups: None,
         }
+    }
+
+    /// Parks between commands, until woken through `waker` (taken on when
+    /// it enters; its Doist must drain the waker's board). Give its Decks
+    /// the same waker: `rx.wake_on_push(Some(waker))` (a command came) and
+    /// `tx.wake_on_pull(Some(waker))` (room for a held reply).
+    pub fn with_waker(mut self, waker: Waker) -> Self {
+        self.waker = Some(waker);
+        self
+    }
+
+    /// Ends the `stats` reply with ` wakeups N`, N from `count`: how often
+    /// the clock woke from its sleep, say
+    /// (`hio_embedded::systick::wakeups` on a Cortex-M).
+    pub fn with_wakeups(mut self, count: fn() -> u32) -> Self {
+        self.wakeups = Some(count);
+        self
     }
 }
 
 impl<const M: usize> Doer for Console<'_, M> {
     fn name(&self) -> &str {
         "console"
+    }
+
+    fn tock(&self) -> Tock {
+        match self.waker {
+            Some(_) => Tock::NEVER,
+            None => Tock::ZERO,
+        }
+    }
+
+    fn enter(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        if let Some(w) = self.waker {
+            cx.attach(w)
+                .map_err(|_| Fault::failed("console: its waker cannot be attached"))?;
+        }
+        Ok(Step::Continue)
     }
 
     fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
@@ -168,7 +220,7 @@ impl<const M: usize> Doer for Console<'_, M> {
             let pulled = self.rx.pull();
             let Some(line) = pulled.as_deref() else { break };
             let reply = self.held.insert(Frame::new());
-            self.quitting |= answer(reply.as_mut_view(), line, cx, self.stats);
+            self.quitting |= answer(reply.as_mut_view(), line, cx, self.stats, self.wakeups);
         }
         Ok(Step::Continue)
     }

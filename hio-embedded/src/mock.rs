@@ -16,6 +16,13 @@
 //!   `WriteZero` (embedded-io forbids `Ok(0)` here). A doer that writes
 //!   only after `write_ready()` said `true` never sees it.
 //!
+//! It can also stand for a UART with a receive interrupt
+//! ([`set_rx_interrupt`](MockUart::set_rx_interrupt)), to test a parked
+//! [`SerialDoer`](crate::SerialDoer): it behaves as a
+//! [`Pl011`](crate::Pl011) `with_rx_interrupt` and its handler do, arming
+//! when `read_ready` finds nothing queued and waking the doer (once) when
+//! something is queued while armed.
+//!
 //! ```
 //! use embedded_io::{Read, ReadReady, Write, WriteReady};
 //! use hio_embedded::error::SerialError;
@@ -42,6 +49,7 @@
 use heapless::{Deque, Vec};
 
 use embedded_io::{ErrorType, Read, ReadReady, Write, WriteReady};
+use hio_core::Waker;
 
 use crate::error::SerialError;
 
@@ -68,6 +76,12 @@ pub struct MockUart<const RX: usize, const TX: usize> {
     /// An error the next `write`, `write_ready` or `flush` returns.
     tx_error: Option<SerialError>,
     flushes: usize,
+    /// The receive "interrupt": woken when something is queued while armed.
+    rx_waker: Option<Waker>,
+    /// Armed by a `read_ready` that found nothing queued.
+    rx_armed: bool,
+    /// Wakes made by the receive interrupt.
+    rx_interrupts: usize,
 }
 
 impl<const RX: usize, const TX: usize> MockUart<RX, TX> {
@@ -81,6 +95,34 @@ impl<const RX: usize, const TX: usize> MockUart<RX, TX> {
             tx_stuck: false,
             tx_error: None,
             flushes: 0,
+            rx_waker: None,
+            rx_armed: false,
+            rx_interrupts: 0,
+        }
+    }
+
+    /// Gives the mock a receive interrupt that wakes `waker` (`None` takes
+    /// it away): as a PL011's with its driver's
+    /// [`with_rx_interrupt`](crate::Pl011::with_rx_interrupt), it is armed
+    /// when `read_ready` finds nothing queued, and then the next byte or
+    /// error queued wakes `waker` once (the handler masks it until the next
+    /// arming).
+    pub fn set_rx_interrupt(&mut self, waker: Option<Waker>) {
+        self.rx_waker = waker;
+        self.rx_armed = false;
+    }
+
+    /// How many wakes the receive interrupt made.
+    pub fn rx_interrupts(&self) -> usize {
+        self.rx_interrupts
+    }
+
+    /// The receive interrupt, when something was queued.
+    fn received(&mut self) {
+        if let (true, Some(w)) = (self.rx_armed, self.rx_waker) {
+            self.rx_armed = false;
+            self.rx_interrupts += 1;
+            w.wake();
         }
     }
 
@@ -91,6 +133,7 @@ impl<const RX: usize, const TX: usize> MockUart<RX, TX> {
             if self.rx.push_back(RxItem::Byte(byte)).is_err() {
                 return Err(bytes.get(queued..).unwrap_or_default());
             }
+            self.received();
         }
         Ok(())
     }
@@ -98,12 +141,16 @@ impl<const RX: usize, const TX: usize> MockUart<RX, TX> {
     /// Queue a receive error after the bytes queued so far. If the queue is
     /// full, the error is handed back.
     pub fn push_rx_error(&mut self, error: SerialError) -> Result<(), SerialError> {
-        self.rx.push_back(RxItem::Error(error)).map_err(|_| error)
+        self.rx.push_back(RxItem::Error(error)).map_err(|_| error)?;
+        self.received();
+        Ok(())
     }
 
     /// Queue one item; if the queue is full, it is handed back.
     pub fn push_rx_item(&mut self, item: RxItem) -> Result<(), RxItem> {
-        self.rx.push_back(item)
+        self.rx.push_back(item)?;
+        self.received();
+        Ok(())
     }
 
     /// How many items (bytes and errors) are queued to be received.
@@ -164,9 +211,14 @@ impl<const RX: usize, const TX: usize> ErrorType for MockUart<RX, TX> {
 }
 
 impl<const RX: usize, const TX: usize> ReadReady for MockUart<RX, TX> {
-    /// `true` when a byte or an error is queued.
+    /// `true` when a byte or an error is queued. Finding nothing arms the
+    /// receive interrupt, if the mock has one.
     fn read_ready(&mut self) -> Result<bool, SerialError> {
-        Ok(!self.rx.is_empty())
+        let ready = !self.rx.is_empty();
+        if !ready && self.rx_waker.is_some() {
+            self.rx_armed = true;
+        }
+        Ok(ready)
     }
 }
 

@@ -3,9 +3,21 @@
 //!
 //! The PL011 is the UART of many Arm boards, and the one QEMU emulates for
 //! the `lm3s6965evb` machine (UART0 at [`LM3S6965_UART0`]). The driver uses
-//! the FIFOs in 8N1 mode and polls the flag register; it takes no
-//! interrupts, so a Doist polls it through
-//! [`ReadReady`]/[`WriteReady`].
+//! the FIFOs in 8N1 mode and polls the flag register, so a Doist can poll
+//! it through [`ReadReady`]/[`WriteReady`].
+//!
+//! # Receive interrupt
+//!
+//! A parked [`SerialDoer`](crate::SerialDoer) is woken by the receive
+//! interrupt instead ([`Pl011::with_rx_interrupt`]): whenever `read_ready`
+//! finds the receive FIFO empty, the driver unmasks the receive and
+//! receive-timeout interrupts; the interrupt handler masks them again
+//! ([`Pl011Mmio::mask_interrupts`], or [`mask_interrupts`] on any register
+//! block) and wakes the doer. Both interrupts are levels that stay raised
+//! while bytes wait, and neither side clears them (only reading the FIFO
+//! does), so a byte that arrives just after the FIFO was found empty raises
+//! the interrupt as soon as it is unmasked: none is missed, and the handler
+//! runs once per wake, not once per byte.
 //!
 //! Register access goes through the [`Pl011Regs`] trait, so the driver's
 //! logic is tested on the host against a fake register block. On Arm
@@ -118,6 +130,21 @@ pub const CR_UARTEN: u32 = 1 << 0;
 pub const CR_TXE: u32 = 1 << 8;
 /// CR: enable the receiver.
 pub const CR_RXE: u32 = 1 << 9;
+/// IMSC: the receive interrupt (the FIFO reached its trigger level).
+pub const IMSC_RXIM: u32 = 1 << 4;
+/// IMSC: the receive-timeout interrupt (bytes below the trigger level wait
+/// in the FIFO and no more came for 32 bit periods).
+pub const IMSC_RTIM: u32 = 1 << 6;
+/// IMSC: what [`Pl011::with_rx_interrupt`] unmasks.
+pub const IMSC_RX: u32 = IMSC_RXIM | IMSC_RTIM;
+
+/// Masks every interrupt of the PL011 behind `regs` (one write of 0 to
+/// IMSC): what a receive interrupt handler does before it wakes the doer.
+/// It clears nothing, so no byte goes unannounced: the driver unmasks the
+/// receive interrupts again once it has read the FIFO empty.
+pub fn mask_interrupts<R: Pl011Regs>(regs: &mut R) {
+    regs.write(Reg::Imsc, 0);
+}
 
 /// The error a data-register value carries, if any.
 ///
@@ -211,6 +238,8 @@ pub struct Pl011<R> {
     regs: R,
     /// A receive error that came after `read` had already moved bytes.
     rx_error: Option<SerialError>,
+    /// Unmask the receive interrupts when the FIFO is found empty.
+    rx_irq: bool,
 }
 
 impl<R: Pl011Regs> Pl011<R> {
@@ -220,7 +249,19 @@ impl<R: Pl011Regs> Pl011<R> {
         Self {
             regs,
             rx_error: None,
+            rx_irq: false,
         }
+    }
+
+    /// Raises the receive interrupt for bytes that arrive once the FIFO was
+    /// found empty: each `read_ready` that finds it empty unmasks the
+    /// receive and receive-timeout interrupts ([`IMSC_RX`]), and the
+    /// interrupt handler masks them ([`mask_interrupts`]) and wakes the
+    /// doer (see the [module documentation](self)). Enable the UART's
+    /// interrupt in the interrupt controller too.
+    pub const fn with_rx_interrupt(mut self) -> Self {
+        self.rx_irq = true;
+        self
     }
 
     /// Configure 8N1 with FIFOs at `divisor`, with interrupts masked, and
@@ -290,8 +331,16 @@ impl<R: Pl011Regs> ErrorType for Pl011<R> {
 
 impl<R: Pl011Regs> ReadReady for Pl011<R> {
     /// `true` when the receive FIFO holds a byte (or an error is pending).
+    /// When it finds the FIFO empty, it unmasks the receive interrupts if
+    /// asked to ([`with_rx_interrupt`](Pl011::with_rx_interrupt)).
     fn read_ready(&mut self) -> Result<bool, SerialError> {
-        Ok(self.rx_error.is_some() || self.regs.read(Reg::Fr) & FR_RXFE == 0)
+        let ready = self.rx_error.is_some() || self.regs.read(Reg::Fr) & FR_RXFE == 0;
+        if !ready && self.rx_irq {
+            // after the empty FIFO was seen: a byte that came since keeps
+            // the (level) interrupt raised, so it fires once unmasked
+            self.regs.write(Reg::Imsc, IMSC_RX);
+        }
+        Ok(ready)
     }
 }
 
@@ -362,9 +411,28 @@ mod mmio {
         /// `base` MUST be the address of a PL011 register block (for
         /// example [`LM3S6965_UART0`](super::LM3S6965_UART0) on the
         /// LM3S6965), mapped as device memory, and no other code may access
-        /// that block while this value exists.
+        /// that block while this value exists, except the UART's interrupt
+        /// handler through [`mask_interrupts`](Pl011Mmio::mask_interrupts).
         pub const unsafe fn new(base: usize) -> Self {
             Self { base }
+        }
+
+        /// Masks every interrupt of the PL011 at `base`, from its interrupt
+        /// handler, while a driver owns the block: one write of 0 to IMSC
+        /// (see [`mask_interrupts`](super::mask_interrupts)). The driver
+        /// writes IMSC only with single stores too, so neither side undoes
+        /// half of the other's change.
+        ///
+        /// # Safety
+        ///
+        /// `base` MUST be the address of a PL011 register block mapped as
+        /// device memory, as for [`new`](Pl011Mmio::new).
+        pub unsafe fn mask_interrupts(base: usize) {
+            // SAFETY: the caller vouches for `base`; IMSC lies inside the
+            // block and is 4-byte aligned. A single store cannot tear.
+            unsafe {
+                core::ptr::write_volatile(base.wrapping_add(Reg::Imsc.offset()) as *mut u32, 0)
+            }
         }
 
         fn addr(&self, reg: Reg) -> *mut u32 {
@@ -542,6 +610,27 @@ mod tests {
         u.regs_mut().busy_polls = 3;
         assert_eq!(u.flush(), Ok(()));
         assert_eq!(u.regs().busy_polls, 0);
+    }
+
+    #[test]
+    fn rx_interrupt_is_unmasked_when_the_fifo_is_found_empty() {
+        // polled: IMSC is never written after enable
+        let mut u = uart(&[0x41], 16);
+        assert_eq!(u.read_ready(), Ok(true));
+        assert_eq!(u.try_read_byte(), Ok(0x41));
+        assert_eq!(u.read_ready(), Ok(false));
+        assert!(!u.regs().writes.iter().any(|(r, _)| *r == Reg::Imsc));
+
+        let mut u = uart(&[0x41], 16).with_rx_interrupt();
+        assert_eq!(u.read_ready(), Ok(true));
+        assert!(u.regs().writes.is_empty(), "not while bytes wait");
+        assert_eq!(u.try_read_byte(), Ok(0x41));
+        assert_eq!(u.read_ready(), Ok(false));
+        assert_eq!(u.regs().writes.last(), Some(&(Reg::Imsc, IMSC_RX)));
+        // the handler masks them; nothing is cleared
+        mask_interrupts(u.regs_mut());
+        assert_eq!(u.regs().writes.last(), Some(&(Reg::Imsc, 0)));
+        assert!(!u.regs().writes.iter().any(|(r, _)| *r == Reg::Icr));
     }
 
     #[test]

@@ -4,7 +4,7 @@ use core::cell::Cell;
 use core::fmt;
 
 use embedded_io::{Read, ReadReady, Write, WriteReady};
-use hio_core::{Cx, Doer, Fault, Pull, Push, Step, Tock};
+use hio_core::{Cx, Doer, Fault, Pull, Push, Step, Tock, Waker};
 
 use crate::error::SerialError;
 use crate::framer::{FrameError, Framer};
@@ -143,6 +143,14 @@ impl fmt::Display for SerialStats {
 /// into frames on the rx Deck, and frames from the tx Deck out to the UART.
 /// It never waits.
 ///
+/// By default it polls: it runs every pass (or every
+/// [`with_tock`](SerialDoer::with_tock)). Given a waker
+/// ([`with_waker`](SerialDoer::with_waker)) it *parks* instead whenever it
+/// is idle, and runs only when woken: by the UART's receive interrupt, or by
+/// a push into its tx Deck. Until it is idle (bytes it could not write yet,
+/// a frame the full rx Deck did not take, a read budget used up) it keeps
+/// running at its tock.
+///
 /// - `U`: any UART with the `embedded-io` traits (wrap an
 ///   `embedded-hal-nb` UART in [`NbSerial`](crate::nb_adapter::NbSerial)).
 /// - `F`: the framing, [`Lines`](crate::Lines) or [`Cobs`](crate::Cobs).
@@ -183,6 +191,10 @@ pub struct SerialDoer<'a, U, F, const M: usize, const B: usize> {
     out_pos: usize,
     budget: usize,
     tock: Tock,
+    /// Parks when idle, woken through this.
+    waker: Option<Waker>,
+    /// Work was left at the end of the last recur: do not park.
+    busy: bool,
 }
 
 impl<'a, U, F, const M: usize, const B: usize> SerialDoer<'a, U, F, M, B>
@@ -214,6 +226,8 @@ where
             out_pos: 0,
             budget: 64,
             tock: Tock::ZERO,
+            waker: None,
+            busy: false,
         }
     }
 
@@ -227,6 +241,28 @@ where
     /// Runs every `tock` instead of every pass.
     pub fn with_tock(mut self, tock: Tock) -> Self {
         self.tock = tock;
+        self
+    }
+
+    /// Parks whenever idle, until woken through `waker` (taken on when it
+    /// enters; its Doist must drain the waker's board).
+    ///
+    /// Whatever makes work for it must wake it:
+    ///
+    /// - received bytes: the UART's receive interrupt handler calls
+    ///   `waker.wake()`. The doer reads until the UART has nothing ready
+    ///   before it parks, so a wake must come for every byte that arrives
+    ///   after the last read found the UART empty: with a level-triggered
+    ///   interrupt armed when the receive FIFO is found empty (as
+    ///   [`Pl011::with_rx_interrupt`](crate::Pl011::with_rx_interrupt)
+    ///   does) nothing is missed;
+    /// - frames to send: give the tx Deck the same waker,
+    ///   `tx.wake_on_push(Some(waker))`.
+    ///
+    /// A UART with no receive interrupt (a mock, most `embedded-hal-nb`
+    /// drivers) is polled instead: leave the waker out.
+    pub fn with_waker(mut self, waker: Waker) -> Self {
+        self.waker = Some(waker);
         self
     }
 
@@ -259,15 +295,16 @@ where
         }
     }
 
-    /// Moves what the UART has ready into frames.
-    fn receive(&mut self) {
+    /// Moves what the UART has ready into frames; `true` when it stopped
+    /// before the UART was empty (a full rx Deck, the budget used up).
+    fn receive(&mut self) -> bool {
         if !self.hand_on() {
-            return;
+            return true;
         }
         for _ in 0..self.budget {
             match self.uart.read_ready() {
                 Ok(true) => {}
-                Ok(false) => break,
+                Ok(false) => return false,
                 Err(e) => {
                     self.uart_error(e.into());
                     continue;
@@ -289,7 +326,7 @@ where
                     // built where it is held: a frame is moved only into the Deck
                     let _ = self.held.insert(Frame::new()).extend_from_slice(payload);
                     if !self.hand_on() {
-                        break;
+                        return true;
                     }
                     continue;
                 }
@@ -299,6 +336,7 @@ where
             warn!("serial: frame dropped: {}", e);
             self.stats.frame_error(e);
         }
+        true
     }
 
     fn uart_error(&mut self, e: SerialError) {
@@ -379,12 +417,26 @@ where
     }
 
     fn tock(&self) -> Tock {
-        self.tock
+        match self.waker {
+            Some(_) if !self.busy => Tock::NEVER,
+            _ => self.tock,
+        }
+    }
+
+    fn enter(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        if let Some(w) = self.waker {
+            cx.attach(w)
+                .map_err(|_| Fault::failed("serial: its waker cannot be attached"))?;
+        }
+        Ok(Step::Continue)
     }
 
     fn recur(&mut self, _cx: &mut Cx<'_>) -> Result<Step, Fault> {
-        self.receive();
+        let reading = self.receive();
         self.transmit();
+        // parks only with nothing left to do (what was not written waits
+        // for room in the UART, which no interrupt announces)
+        self.busy = reading || self.out_pos < self.out_len;
         Ok(Step::Continue)
     }
 

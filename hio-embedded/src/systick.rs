@@ -5,6 +5,12 @@
 //! and sleeps with `WFI`, so an idle Doist wakes only when a doer is due or
 //! another interrupt (a UART's, say) arrives: no periodic tick.
 //!
+//! A wait for a wake ([`Clock::wait_or_wake`]) is race-free: interrupts are
+//! masked from the check of `woken()` to `WFI`, and `WFI` ends at a pending
+//! interrupt even while they are masked, so a wake made by an interrupt
+//! handler just after the check ends the sleep at once. [`wakeups`] counts
+//! the sleeps that ended.
+//!
 //! Call [`on_systick`] from the `SysTick` exception handler:
 //!
 //! ```ignore
@@ -19,6 +25,7 @@
 //! per wait.
 
 use core::cell::Cell;
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use cortex_m::interrupt::{self, Mutex};
 use cortex_m::peripheral::syst::SystClkSource;
@@ -29,6 +36,16 @@ use crate::cycles::{elapsed, Cycles, MAX_RELOAD};
 
 /// Cycles counted up to the start of SysTick's current period.
 static BASE: Mutex<Cell<u64>> = Mutex::new(Cell::new(0));
+
+/// Sleeps (`WFI`) that ended, since the program started.
+static WAKEUPS: AtomicU32 = AtomicU32::new(0);
+
+/// How many times a [`SysTickClock`] woke from its sleep (`WFI`), since the
+/// program started (wrapping at `u32::MAX`): an idle tree should add about
+/// one per due doer, not one per tock.
+pub fn wakeups() -> u32 {
+    WAKEUPS.load(Ordering::Relaxed)
+}
 
 /// Folds a finished SysTick period into the count. Call it from the
 /// `SysTick` exception handler.
@@ -88,21 +105,39 @@ impl<const HZ: u32> Clock for SysTickClock<HZ> {
     }
 
     fn wait_until(&mut self, deadline: Tyme) {
+        self.sleep(deadline, &|| false);
+    }
+
+    fn wait_or_wake(&mut self, deadline: Tyme, woken: &dyn Fn() -> bool) {
+        self.sleep(deadline, woken);
+    }
+}
+
+impl<const HZ: u32> SysTickClock<HZ> {
+    /// Sleeps until `deadline` or any interrupt, unless `woken()` already.
+    fn sleep(&mut self, deadline: Tyme, woken: &dyn Fn() -> bool) {
         let now = self.now();
         if deadline <= now {
             return;
         }
         let reload = Cycles::<HZ>::to_cycles((deadline - now).as_nanos());
+        // masked from the check to WFI: an interrupt after the check stays
+        // pending and ends WFI at once; its handler runs when unmasked
         interrupt::free(|cs| {
-            if SCB::is_pendst_pending() {
-                return; // a period just ended: let the handler count it first
+            if woken() || SCB::is_pendst_pending() {
+                // woken, or a period just ended: let its handler count it
+                return;
             }
             let base = BASE.borrow(cs);
             let v = SYST::get_current();
             base.set(base.get() + u64::from(elapsed(SYST::get_reload(), v, false)));
             self.syst.set_reload(reload);
             self.syst.clear_current();
+            cortex_m::asm::wfi();
+            WAKEUPS.store(
+                WAKEUPS.load(Ordering::Relaxed).wrapping_add(1),
+                Ordering::Relaxed,
+            );
         });
-        cortex_m::asm::wfi();
     }
 }
