@@ -10,6 +10,12 @@
 //!    under a Doist with a `SimClock`, and the expected trace's events and
 //!    end, so the image checks itself event by event.
 //!
+//!    Every doer and spare gets a waker of the image's `static` board, made
+//!    in the order of the layout (as `hio trace` makes them): its spec holds
+//!    it, `wake` actions hold the wakers of the doers they name, and the
+//!    scenario's `wakes`, sorted stably by tyme, go to the `SimClock`.
+//!    Wakers are made at run time, so the specs are built on the stack.
+//!
 //! The scenarios are parsed by hio-std's own parser and laid out by its
 //! `place`, as `hio trace` lays them out, so the firmware runs the very tree
 //! `hio trace` runs.
@@ -20,7 +26,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use hio_std::scenario::{
-    counts, parse, parse_seconds, place, ActionKind, Placement, Scenario, Where,
+    counts, parse, parse_seconds, place, ActionKind, Placement, Scenario, Where, TOCK_NEVER,
 };
 use serde_json::Value;
 
@@ -47,7 +53,7 @@ fn main() {
             // A broken vector must not hide: the image then fails on target.
             println!("cargo:warning=conformance vectors: {e}");
             format!(
-                "static VECTORS: &[Vector] = &[];\nconst BUILD_ERROR: Option<&str> = Some({e:?});\nconst MAX_DOERS: usize = 1;\n"
+                "static VECTORS: &[Vector] = &[];\nconst BUILD_ERROR: Option<&str> = Some({e:?});\nconst MAX_DOERS: usize = 1;\nconst WAKE_SLOTS: usize = 1;\n"
             )
         }
     };
@@ -59,6 +65,15 @@ fn target(w: &Where) -> String {
         Where::Parent => "Target::Parent".into(),
         Where::Root => "Target::Root".into(),
         Where::Named(n) => format!("Target::Named({n:?})"),
+    }
+}
+
+/// The hio-core expression of a scenario tock in nanoseconds.
+fn tock(ns: u64) -> String {
+    if ns == TOCK_NEVER {
+        "Tock::NEVER".into()
+    } else {
+        format!("Tock::from_nanos({ns})")
     }
 }
 
@@ -128,6 +143,9 @@ fn generate(dir: &Path) -> Result<String, String> {
     vectors.push_str("];\n");
     code.push_str(&vectors);
     let _ = writeln!(code, "const MAX_DOERS: usize = {max_doers};");
+    // a waker per doer and spare of the largest scenario; each DoDoer has
+    // its own, so the board needs no slot beyond them
+    let _ = writeln!(code, "const WAKE_SLOTS: usize = {max_doers};");
     Ok(code)
 }
 
@@ -140,12 +158,37 @@ fn run_fn(k: usize, s: &Scenario, nodes: &[Placement<'_>]) -> String {
     let _ = writeln!(c, "\n/// Scenario `{}`.", s.name);
     let _ = writeln!(c, "#[allow(unused_mut, unused_variables)]");
     let _ = writeln!(c, "fn run_{k}(observer: &dyn Observer) -> Option<Ended> {{");
+    // one waker per doer and spare, in layout order, from the reset board
+    let index: HashMap<&str, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.spec.name.as_str(), i))
+        .collect();
+    let waker_of = |name: &String| index.get(name.as_str()).map(|i| format!("w{i}"));
+    let all: Vec<String> = (0..nodes.len()).map(|i| format!("w{i}")).collect();
+    let _ = writeln!(c, "    BOARD.reset();");
+    let _ = writeln!(
+        c,
+        "    let [{}]: [Waker; {}] = wakers()?;",
+        all.join(", "),
+        nodes.len()
+    );
     for (i, n) in nodes.iter().enumerate() {
         let spec = n.spec;
         let mut actions = Vec::new();
-        for a in &spec.on {
+        for (j, a) in spec.on.iter().enumerate() {
             let kind = match &a.kind {
-                ActionKind::Tock(t) => format!("ActionKind::Tock(Tock::from_nanos({t}))"),
+                ActionKind::Tock(t) => format!("ActionKind::Tock({})", tock(*t)),
+                ActionKind::Wake { names } => {
+                    let woken: Vec<String> = names.iter().filter_map(waker_of).collect();
+                    let _ = writeln!(
+                        c,
+                        "    let wake_{i}_{j}: [Waker; {}] = [{}];",
+                        woken.len(),
+                        woken.join(", ")
+                    );
+                    format!("ActionKind::Wake(&wake_{i}_{j})")
+                }
                 ActionKind::Extend { names, into } => format!(
                     "ActionKind::Extend {{ names: &{names:?}, into: {} }}",
                     target(into)
@@ -159,16 +202,17 @@ fn run_fn(k: usize, s: &Scenario, nodes: &[Placement<'_>]) -> String {
         }
         let _ = writeln!(
             c,
-            "    static ON_{i}: [Action<'static>; {}] = [{}];",
+            "    let on_{i}: [Action<'_>; {}] = [{}];",
             actions.len(),
             actions.join(", ")
         );
         let _ = writeln!(
             c,
-            "    static SPEC_{i}: Spec<'static> = Spec {{ name: {:?}, tock: Tock::from_nanos({}), always: {}, stop: {}, fail_at: {}, fail_in_enter: {}, done_in_enter: {}, on: &ON_{i} }};",
+            "    let spec_{i} = Spec {{ name: {:?}, tock: {}, always: {}, lazy: {}, waker: Some(w{i}), stop: {}, fail_at: {}, fail_in_enter: {}, done_in_enter: {}, on: &on_{i} }};",
             spec.name,
-            spec.tock,
+            tock(spec.tock),
             spec.always,
+            spec.lazy,
             opt(spec.stop),
             opt(spec.fail_at),
             spec.fail_in_enter,
@@ -182,11 +226,11 @@ fn run_fn(k: usize, s: &Scenario, nodes: &[Placement<'_>]) -> String {
             let (kids, spares) = count[i];
             let _ = writeln!(
                 c,
-                "    let mut d{i} = ScnGroup::<{}, {spares}>::new(&SPEC_{i});",
+                "    let mut d{i} = ScnGroup::<{}, {spares}>::new(&spec_{i});",
                 kids + spares
             );
         } else {
-            let _ = writeln!(c, "    let mut d{i} = ScnLeaf::new(&SPEC_{i});");
+            let _ = writeln!(c, "    let mut d{i} = ScnLeaf::new(&spec_{i});");
         }
     }
     let kids = |p: Option<usize>| {
@@ -229,6 +273,7 @@ fn run_fn(k: usize, s: &Scenario, nodes: &[Placement<'_>]) -> String {
     let _ = writeln!(c, "        Err(_) => return None,");
     let _ = writeln!(c, "    }};");
     let _ = writeln!(c, "    doist.observe(observer);");
+    let _ = writeln!(c, "    doist.wakes(&BOARD);");
     for j in kids(None) {
         if taken[j] {
             continue;
@@ -236,7 +281,28 @@ fn run_fn(k: usize, s: &Scenario, nodes: &[Placement<'_>]) -> String {
         let how = if nodes[j].spare { "spare" } else { "add" };
         let _ = writeln!(c, "    let _ = doist.{how}(&mut d{j});");
     }
-    let _ = writeln!(c, "    let report = doist.run(&mut SimClock::new(), None);");
+    // the scenario's wakes in order of tyme (stable), on the simulated
+    // clock, which starts at 0 where tyme starts at `start`
+    let mut planned: Vec<(u64, String)> = s
+        .wakes
+        .iter()
+        .filter_map(|w| waker_of(&w.doer).map(|k| (w.at.saturating_sub(s.start), k)))
+        .collect();
+    planned.sort_by_key(|&(at, _)| at);
+    let plan: Vec<String> = planned
+        .iter()
+        .map(|(at, k)| format!("(Tyme::from_nanos({at}), {k})"))
+        .collect();
+    let _ = writeln!(
+        c,
+        "    let plan: [(Tyme, Waker); {}] = [{}];",
+        plan.len(),
+        plan.join(", ")
+    );
+    let _ = writeln!(
+        c,
+        "    let report = doist.run(&mut SimClock::with_wakes(&plan), None);"
+    );
     let _ = writeln!(
         c,
         "    Some((report, doist.origin().and_then(|o| Name::try_from(o).ok())))"

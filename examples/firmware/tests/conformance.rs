@@ -30,7 +30,9 @@ use core::fmt::Write as _;
 
 use cortex_m_rt::entry;
 use hio_core::scenario::{Action, ActionKind, ScnGroup, ScnLeaf, Spec};
-use hio_core::{Context, Doist, Name, Observer, Report, SimClock, Target, Tock, Tyme};
+use hio_core::{
+    Context, Doist, Name, Observer, Report, SimClock, Target, Tock, Tyme, WakeBoard, Waker,
+};
 use hio_firmware::exit;
 use hio_firmware::host::Line;
 
@@ -63,6 +65,22 @@ struct ExpectedEnd {
 }
 
 include!(concat!(env!("OUT_DIR"), "/conformance.rs"));
+
+/// The wakers of the scenario being run: one slot per doer and spare of
+/// the largest scenario, reset before each scenario.
+static BOARD: WakeBoard<WAKE_SLOTS> = WakeBoard::new();
+
+/// `N` new wakers of [`BOARD`], in the order they are made (as `hio trace`
+/// makes them: one per doer and spare, in layout order); `None` if the
+/// board is full.
+fn wakers<const N: usize>() -> Option<[Waker; N]> {
+    let first = BOARD.waker().ok()?;
+    let mut all = [first; N];
+    for w in all.iter_mut().skip(1) {
+        *w = BOARD.waker().ok()?;
+    }
+    Some(all)
+}
 
 const CONTEXTS: [&str; 6] = ["enter", "recur", "clean", "exit", "cease", "abort"];
 const OUTCOMES: [&str; 3] = ["done", "ceased", "aborted"];
