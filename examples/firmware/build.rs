@@ -1,7 +1,8 @@
 //! Build script of the firmware.
 //!
-//! 1. Puts `memory.x` (the LM3S6965's flash and RAM) and `device.x` (its
-//!    device interrupts: none) where cortex-m-rt's `link.x` finds them.
+//! 1. Puts `memory.x` (the LM3S6965's flash and RAM) and `device.x` (the
+//!    names of its first device interrupts, up to UART0's) where
+//!    cortex-m-rt's `link.x` finds them.
 //! 2. Generates `$OUT_DIR/conformance.rs` for the on-target conformance image
 //!    (`tests/conformance.rs`): for every scenario of
 //!    `../../tests/conformance/*.json`, a function that builds the scenario's

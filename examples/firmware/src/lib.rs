@@ -44,23 +44,64 @@ pub const CORE_HZ: u32 = 12_500_000;
 /// on the real board.
 pub const BAUD: u32 = 115_200;
 
-/// The device part of the vector table: one entry.
+/// The device part of an image's vector table (the `device` feature of
+/// cortex-m-rt; `device.x` names the handlers).
 ///
-/// The images enable no device interrupt (UART0 is polled; SysTick is a
-/// system exception with its own vector), so an NVIC interrupt can never be
-/// taken and the LM3S6965's device vectors need no room. One entry is
-/// kept because cortex-m-rt's `link.x` wants the table to reach past the
-/// system exceptions. This saves 956 bytes of cortex-m-rt's generic
-/// 240-entry table (it is the `device` feature of cortex-m-rt; `device.x`
-/// names no handler).
-#[link_section = ".vector_table.interrupts"]
-#[no_mangle]
-#[used]
-pub static __INTERRUPTS: [unsafe extern "C" fn(); 1] = [default_handler];
+/// - `vector_table!()`: an image that takes no device interrupt. The
+///   LM3S6965's device vectors then need no room: one entry is kept because
+///   cortex-m-rt's `link.x` wants the table to reach past the system
+///   exceptions, which saves 956 bytes of cortex-m-rt's generic 240-entry
+///   table.
+/// - `vector_table!(UART0)`: an image that takes UART0's interrupt (IRQ 5
+///   of the LM3S6965): the table reaches it, and the image defines the
+///   handler, `#[no_mangle] extern "C" fn UART0()` (else `device.x` makes
+///   it the default handler). Enable it in the NVIC with [`Uart0Irq`].
+#[macro_export]
+macro_rules! vector_table {
+    () => {
+        #[link_section = ".vector_table.interrupts"]
+        #[no_mangle]
+        #[used]
+        static __INTERRUPTS: [unsafe extern "C" fn(); 1] = [$crate::default_handler];
+    };
+    (UART0) => {
+        /// The table up to UART0's vector (IRQ 5).
+        mod vectors {
+            extern "C" {
+                fn GPIOA();
+                fn GPIOB();
+                fn GPIOC();
+                fn GPIOD();
+                fn GPIOE();
+                fn UART0();
+            }
+            #[link_section = ".vector_table.interrupts"]
+            #[no_mangle]
+            #[used]
+            static __INTERRUPTS: [unsafe extern "C" fn(); 6] =
+                [GPIOA, GPIOB, GPIOC, GPIOD, GPIOE, UART0];
+        }
+    };
+}
 
 extern "C" {
+    /// cortex-m-rt's handler of interrupts no one handles (for
+    /// [`vector_table!`]).
     #[link_name = "DefaultHandler"]
-    fn default_handler();
+    pub fn default_handler();
+}
+
+/// UART0's interrupt line on the LM3S6965 (IRQ 5), for
+/// `cortex_m::peripheral::NVIC::unmask`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Uart0Irq;
+
+// SAFETY: 5 is UART0's interrupt number on the LM3S6965 (and QEMU's
+// lm3s6965evb), a valid device interrupt of this chip.
+unsafe impl cortex_m::interrupt::InterruptNumber for Uart0Irq {
+    fn number(self) -> u16 {
+        5
+    }
 }
 
 /// Ends the program on any panic with semihosting exit status 1. No message

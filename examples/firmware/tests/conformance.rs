@@ -33,8 +33,10 @@ use hio_core::scenario::{Action, ActionKind, ScnGroup, ScnLeaf, Spec};
 use hio_core::{
     Context, Doist, Name, Observer, Report, SimClock, Target, Tock, Tyme, WakeBoard, Waker,
 };
-use hio_firmware::exit;
 use hio_firmware::host::Line;
+use hio_firmware::{exit, vector_table};
+
+vector_table!();
 
 /// How a run ended, and for a fault, the origin's name.
 type Ended = (Report, Option<Name>);

@@ -21,9 +21,11 @@ use core::fmt::Write as _;
 use core::hint::black_box;
 
 use cortex_m_rt::entry;
-use hio_firmware::exit;
 use hio_firmware::host::Line;
 use hio_firmware::mem;
+use hio_firmware::{exit, vector_table};
+
+vector_table!();
 
 /// Room for every case: the longest length plus the largest offsets.
 const ROOM: usize = 96;

@@ -1,5 +1,5 @@
 //! The smallest serial flow: every line received on UART0 is sent back.
-//! It is one [`SerialDoer`](hio_embedded::SerialDoer) whose rx Deck is its
+//! It is one [`SerialDoer`] whose rx Deck is its
 //! tx Deck: each line it receives is the next line it sends, in the same
 //! recur. A full Deck holds reading back, so nothing is lost. It runs under
 //! a real-time Doist on SysTick until QEMU is stopped.
@@ -20,7 +20,9 @@ use hio_core::{Deck, Doist, Tock};
 use hio_embedded::systick::{on_systick, SysTickClock};
 use hio_embedded::{Frame, Lines, SerialDoer, SerialStats};
 use hio_firmware::flow::{uart0, Uart};
-use hio_firmware::{exit, CORE_HZ};
+use hio_firmware::{exit, vector_table, CORE_HZ};
+
+vector_table!();
 
 /// The longest line echoed.
 const LINE: usize = 64;

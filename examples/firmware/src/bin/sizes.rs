@@ -14,8 +14,10 @@ use cortex_m_rt::entry;
 use cortex_m_semihosting::hprintln;
 use hio_core::{Deeds, Doist, StopFlag};
 use hio_embedded::SerialStats;
-use hio_firmware::exit;
 use hio_firmware::flow::{Beat, Cons, FlowDoist, Line, LineDeck, Serial, DECK, ENCODED, LINE};
+use hio_firmware::{exit, vector_table};
+
+vector_table!();
 
 fn row(what: &str, bytes: usize) {
     hprintln!("{:<44} {:>6}", what, bytes);
