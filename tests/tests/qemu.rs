@@ -31,6 +31,11 @@ const STEP: Duration = Duration::from_secs(30);
 const FLOW_TOCK_NS: u64 = 10_000_000;
 /// Its heartbeat's period, in ns.
 const BEAT_NS: u64 = 1_000_000_000;
+/// How long the serial flow is left idle to count its wake-ups.
+const IDLE: Duration = Duration::from_secs(5);
+/// Most wake-ups of the idle serial flow over [`IDLE`]: one a second for
+/// the heartbeat, and slack.
+const IDLE_WAKEUPS: u64 = 7;
 
 fn tests_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -356,6 +361,17 @@ fn beat(line: &str) -> Option<(u64, u64)> {
     Some((n, t))
 }
 
+/// The counters of a `stats` reply, and its wake-up count.
+fn stats_of(reply: &str) -> (String, u64) {
+    let (counters, wakeups) = reply
+        .split_once(" wakeups ")
+        .unwrap_or_else(|| panic!("`stats` ends with ` wakeups N`: {reply:?}"));
+    let n = wakeups
+        .parse()
+        .unwrap_or_else(|_| panic!("bad wake-up count in {reply:?}"));
+    (counters.to_string(), n)
+}
+
 /// The serial flow's side of the conversation: replies, and the beats that
 /// come between them.
 struct Flow {
@@ -369,6 +385,43 @@ struct Flow {
 }
 
 impl Flow {
+    /// Connects to the serial flow and waits for its first beat.
+    fn start(image: &Path) -> (Qemu, Flow) {
+        let (qemu, link) = start_on_uart(image);
+        let mut flow = Flow {
+            link,
+            sent: 0,
+            received: 0,
+            beats: Vec::new(),
+        };
+        // the first beat says UART0 is up: bytes sent before may be lost
+        let first = flow.link.line().expect("the first beat");
+        flow.received += 1;
+        assert!(
+            flow.take_beat(&first),
+            "the flow starts with a beat: {first:?}"
+        );
+        (qemu, flow)
+    }
+
+    /// Sends `quit`, checks `bye`, and that QEMU exits with status 0.
+    fn quit(mut self, qemu: Qemu) {
+        assert_eq!(self.ask("quit").0, "bye");
+        // the stop drains what is left (at most a beat), then QEMU exits
+        while let Some(line) = self.link.line() {
+            assert!(
+                self.take_beat(&line),
+                "after `bye` only a beat may come: {line:?}"
+            );
+        }
+        let (status, _, stderr) = qemu.finish(STEP);
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "`quit` ends the serial flow with exit status 0; stderr:\n{stderr}"
+        );
+    }
+
     fn take_beat(&mut self, line: &str) -> bool {
         let Some((n, t)) = beat(line) else {
             return false;
@@ -413,20 +466,7 @@ impl Flow {
 #[ignore = "needs qemu-system-arm; run by cargo xtask test qemu"]
 fn serial_flow_answers_beats_and_quits() {
     let images = images();
-    let (qemu, link) = start_on_uart(&images.serial_flow);
-    let mut flow = Flow {
-        link,
-        sent: 0,
-        received: 0,
-        beats: Vec::new(),
-    };
-    // the first beat says UART0 is up: bytes sent before may be lost
-    let first = flow.link.line().expect("the first beat");
-    flow.received += 1;
-    assert!(
-        flow.take_beat(&first),
-        "the flow starts with a beat: {first:?}"
-    );
+    let (qemu, mut flow) = Flow::start(&images.serial_flow);
 
     assert_eq!(flow.ask("echo hello world").0, "hello world");
     assert_eq!(flow.ask("echo").0, "");
@@ -450,7 +490,11 @@ fn serial_flow_answers_beats_and_quits() {
         "in {} out {before} overrun 0 framing 0 parity 0 noise 0 overlong 0 crc 0 malformed 0",
         flow.sent
     );
-    assert_eq!(stats, expected, "`stats` counts every line in and out");
+    assert_eq!(
+        stats_of(&stats).0,
+        expected,
+        "`stats` counts every line in and out"
+    );
 
     // at least three beats, to see the cadence
     while flow.beats.len() < 3 {
@@ -464,20 +508,59 @@ fn serial_flow_answers_beats_and_quits() {
         "{stats:?}"
     );
 
-    assert_eq!(flow.ask("quit").0, "bye");
-    // the stop drains what is left (at most a beat), then QEMU exits
-    while let Some(line) = flow.link.line() {
-        assert!(
-            flow.take_beat(&line),
-            "after `bye` only a beat may come: {line:?}"
-        );
-    }
-    let (status, _, stderr) = qemu.finish(STEP);
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "`quit` ends the serial flow with exit status 0; stderr:\n{stderr}"
+    flow.quit(qemu);
+}
+
+#[test]
+#[ignore = "needs qemu-system-arm; run by cargo xtask test qemu"]
+fn serial_flow_sleeps_while_idle_and_loses_nothing() {
+    let images = images();
+    let (qemu, mut flow) = Flow::start(&images.serial_flow);
+    let (_, before) = stats_of(&flow.ask("stats").0);
+    let beats = flow.beats.len();
+    // the idle stretch: nothing is sent; the beats wait in the socket
+    thread::sleep(IDLE);
+    let (_, after) = stats_of(&flow.ask("stats").0);
+    let idle_beats = (flow.beats.len() - beats) as u64;
+    // what a command itself costs (the interrupt, the pass on the grid, the
+    // console's pass), measured at once with nothing idle between
+    let beats = flow.beats.len();
+    let (_, again) = stats_of(&flow.ask("stats").0);
+    let command = (again - after).saturating_sub((flow.beats.len() - beats) as u64);
+    let idle = (after - before).saturating_sub(command);
+    println!(
+        "wake-ups: {before} before, {after} after {IDLE:?} idle ({idle_beats} beats), {again} after one more command: {idle} while idle, {command} per command"
     );
+    assert!(
+        idle <= IDLE_WAKEUPS,
+        "an idle serial flow wakes for its beats only: {idle} wake-ups in {IDLE:?} ({before} before, {after} after, {command} per command)"
+    );
+    assert!(
+        idle >= idle_beats,
+        "each of the {idle_beats} beats took a wake-up: {idle} counted"
+    );
+    // a line after the idle stretch comes back byte for byte
+    let text =
+        "after the idle stretch: 0123456789 !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~ \u{e9}\u{2192}";
+    assert_eq!(flow.ask(&format!("echo {text}")).0, text);
+    // a burst, all at once: more lines than the Decks hold, so the parked
+    // doers are woken by room as well as by lines; every one comes back
+    let burst: Vec<String> = (0..24).map(|k| format!("line {k} of the burst")).collect();
+    let all: String = burst.iter().map(|l| format!("echo {l}\n")).collect();
+    flow.link
+        .stream
+        .write_all(all.as_bytes())
+        .expect("write to the UART");
+    flow.sent += burst.len() as u32;
+    for l in &burst {
+        assert_eq!(&flow.reply(), l);
+    }
+    let (stats, _) = flow.ask("stats");
+    assert!(
+        stats.contains(" overrun 0 framing 0 parity 0 noise 0 overlong 0 crc 0 malformed 0 "),
+        "nothing lost in the burst: {stats:?}"
+    );
+    flow.quit(qemu);
 }
 
 #[test]
