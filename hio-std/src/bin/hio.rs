@@ -41,7 +41,7 @@ enum Command {
         Prints `listening on IP:PORT` once it accepts (port 0 picks a free port)."
     )]
     Echo {
-        /// Address to listen on, IP:PORT (IPv6 in brackets: [::1]:7000).
+        /// Address to listen on, IP:PORT (IPv6 in brackets, e.g. `[::1]:7000`).
         #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
         listen: SocketAddr,
         /// Connections served at once; more are accepted and closed at once.
@@ -75,7 +75,7 @@ enum Command {
     #[command(after_help = "Example:\n  hio udp-echo --bind 127.0.0.1:7001\n\n\
         Prints `listening on IP:PORT` once it is bound (port 0 picks a free port).")]
     UdpEcho {
-        /// Address to bind, IP:PORT (IPv6 in brackets: [::1]:7001).
+        /// Address to bind, IP:PORT (IPv6 in brackets, e.g. `[::1]:7001`).
         #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
         bind: SocketAddr,
     },

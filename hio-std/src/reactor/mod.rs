@@ -23,7 +23,7 @@
 //!   with it ([`Reactor::register`]): the reactor keeps a table from mio
 //!   `Token` to `Waker` and wakes on readiness. The doer parks
 //!   ([`Tock::NEVER`](hio_core::Tock::NEVER)) while it waits.
-//! - [`ReactorClock`] is the Doist's [`Clock`]: `wait_or_wake` polls until
+//! - [`ReactorClock`] is the Doist's [`Clock`](hio_core::Clock): `wait_or_wake` polls until
 //!   the deadline (a timerfd gives it microsecond precision; with no
 //!   deadline the poll blocks until readiness, a wake or a signal).
 //! - The board's [`Pender`](hio_core::Pender) writes to an eventfd in the
