@@ -184,8 +184,8 @@ impl<'r> Client<'r> {
         self.stats.set(s);
     }
 
-    /// Wakes `waker` when bytes arrive, the peer ends its data, or the
-    /// state changes.
+    /// Wakes `waker` when bytes arrive, the peer ends its data, the send
+    /// buffer makes room, or the state changes.
     pub fn wake_on_rx(&self, waker: Option<Waker>) {
         self.app.set(waker);
     }
@@ -508,6 +508,8 @@ impl<'r> Client<'r> {
             if failed.is_none() && !io.tx.is_empty() {
                 let (r, n) = io.tx.write_to(stream);
                 bytes_out = n as u64;
+                // room to send again: the application may have more
+                tell |= n > 0;
                 if let Err(e) = r {
                     failed = Some(NetError::from_io(&e));
                 }
