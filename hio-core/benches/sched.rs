@@ -31,6 +31,12 @@
 //!   `SUMMARY_BLOCK`), paired with a dense Doist of the same type, and
 //!   without it (B = 0).
 //!
+//! - `woken-10000`: 10 000 parked doers (tock `Tock::NEVER`, each with its
+//!   own waker); before each pass 100 of them, a different 100 each time,
+//!   are woken (the wakes are timed with the pass). ns/woken-doer-run divides
+//!   the pass by 100 and is compared with dense `flat-10000` (goal: ratio
+//!   <= 3), with the summary (B = N / `SUMMARY_BLOCK`).
+//!
 //! Criterion measures every benchmark (groups `flat-N`, `nested-100x100`,
 //! `sparse-10000`, functions `hio-core` and `reference`; 1 s warm-up, 2 s,
 //! 10 samples: about 40 s in all). Then, for every case criterion ran, the
@@ -64,7 +70,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use hio_core::{Cx, DoDoer, Doer, Doist, Fault, Step, Tock};
+use hio_core::{Cx, DoDoer, Doer, Doist, Fault, Step, Tock, WakeBoard, Waker};
 
 /// The Doist's tock, in both schedulers.
 const DOIST_TOCK: u64 = 1_000_000;
@@ -382,6 +388,15 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
+/// What a ratio line adds in `--test` mode: its figures come from one pass.
+fn smoke() -> &'static str {
+    if test_mode() {
+        " [smoke run (--test): one pass of each side, not a measurement]"
+    } else {
+        ""
+    }
+}
+
 /// Whether criterion was asked to run each benchmark once (`--test`).
 fn test_mode() -> bool {
     std::env::args().any(|a| a == "--test")
@@ -629,6 +644,84 @@ fn sparse(c: &mut Criterion, rec: &Records) {
     );
 }
 
+/// A parked doer: runs only when woken.
+struct Parked {
+    waker: Waker,
+    n: u64,
+}
+
+impl Doer for Parked {
+    fn tock(&self) -> Tock {
+        Tock::NEVER
+    }
+    fn enter(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        cx.attach(self.waker)
+            .map_err(|_| Fault::failed("no room on the board"))?;
+        Ok(Step::Continue)
+    }
+    fn recur(&mut self, _: &mut Cx<'_>) -> Result<Step, Fault> {
+        self.n = self.n.wrapping_add(1);
+        Ok(Step::Continue)
+    }
+}
+
+/// The board of the woken case: a slot per parked doer.
+static BOARD: WakeBoard<SPARSE_N> = WakeBoard::new();
+
+fn woken(c: &mut Criterion, rec: &Records) {
+    let case = "woken-10000";
+    let key = format!("{case}/core");
+    let mut parked: Vec<Parked> = (0..SPARSE_N)
+        .map(|_| Parked {
+            waker: BOARD.waker().expect("a slot per doer"),
+            n: 0,
+        })
+        .collect();
+    let wakers: Vec<Waker> = parked.iter().map(|p| p.waker).collect();
+    let mut doist: Box<Doist<'_, SPARSE_N, 0, SUMMARY>> =
+        Box::new(Doist::new(doist_tock()).unwrap());
+    doist.wakes(&BOARD);
+    for p in parked.iter_mut() {
+        doist.add(p).unwrap();
+    }
+    assert!(doist.enter().is_none());
+    for _ in 0..3 {
+        assert!(doist.pass().is_none());
+    }
+    let mut dense_doers = Doers::new(SPARSE_N, |_| 0);
+    let mut dense = core_doist::<SPARSE_N, SUMMARY>(dense_doers.refs(), 3);
+    // a different 100 each pass: stride 100 from an offset that moves on
+    let mut offset = 0usize;
+    let mut core_pass = || {
+        for k in 0..SPARSE_DUE {
+            if let Some(w) = wakers.get((offset + k * SPARSE_EVERY) % SPARSE_N) {
+                w.wake();
+            }
+        }
+        offset = (offset + 37) % SPARSE_N;
+        black_box(doist.pass());
+    };
+    let mut dense_pass = || {
+        black_box(dense.pass());
+    };
+    let mut group = c.benchmark_group(case);
+    group.throughput(Throughput::Elements(SPARSE_DUE as u64));
+    bench_passes(
+        &mut group,
+        BenchmarkId::new("hio-core", SPARSE_N),
+        rec,
+        &key,
+        &mut core_pass,
+    );
+    group.finish();
+    if rec.ran(&key) {
+        paired(rec, case, &mut [&mut core_pass, &mut dense_pass]);
+    }
+    drop((doist, dense));
+    let runs: u64 = parked.iter().map(|p| p.n).sum();
+    black_box(runs + dense_doers.checksum());
+}
+
 // ---------------------------------------------------------------------------
 
 fn summary(rec: &Records) {
@@ -643,10 +736,20 @@ fn summary(rec: &Records) {
         if let Some(&[x, y]) = rec.paired(case).as_deref() {
             let (x, y) = (x / runs as f64, y / runs as f64);
             println!(
-                "sched {case}: {x:.2} ns/doer-run, reference {y:.2} ns/doer-run, ratio {:.3}",
-                x / y
+                "sched {case}: {x:.2} ns/doer-run, reference {y:.2} ns/doer-run, ratio {:.3}{}",
+                x / y,
+                smoke()
             );
         }
+    }
+    if let Some(&[z, x]) = rec.paired("woken-10000").as_deref() {
+        let z = z / SPARSE_DUE as f64;
+        let x = x / SPARSE_N as f64;
+        println!(
+            "sched woken-10000: {z:.2} ns/woken-doer-run, dense flat-10000 {x:.2} ns/doer-run, ratio {:.3} (100 of 10 000 parked doers woken per pass, with the summary){}",
+            z / x,
+            smoke()
+        );
     }
     for (key, what) in [
         ("sparse-10000", "with the summary, B = N/8"),
@@ -656,8 +759,9 @@ fn summary(rec: &Records) {
             let z = z / SPARSE_DUE as f64;
             let x = x / SPARSE_N as f64;
             println!(
-                "sched sparse-10000: {z:.2} ns/due-doer-run, dense flat-10000 {x:.2} ns/doer-run, ratio {:.3} ({what})",
-                z / x
+                "sched sparse-10000: {z:.2} ns/due-doer-run, dense flat-10000 {x:.2} ns/doer-run, ratio {:.3} ({what}){}",
+                z / x,
+                smoke()
             );
         }
     }
@@ -677,6 +781,7 @@ fn run() {
     flat::<10_000>(&mut c, &rec);
     nested(&mut c, &rec);
     sparse(&mut c, &rec);
+    woken(&mut c, &rec);
     c.final_summary();
     summary(&rec);
 }

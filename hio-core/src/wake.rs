@@ -45,7 +45,10 @@
 //! ```
 
 use core::fmt;
-use core::sync::atomic::{AtomicBool, AtomicU16, Ordering::SeqCst};
+use core::sync::atomic::{
+    fence, AtomicBool, AtomicU16, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
+    Ordering::SeqCst,
+};
 
 /// Interrupts a clock's wait from elsewhere: another thread, an interrupt
 /// handler, a signal handler. A host reactor's pender writes to its poll's
@@ -294,10 +297,11 @@ pub trait Board: Sync {
     fn wake(&self, slot: u16, gen: u16);
     /// Records a wake of `slot` made by the scheduler itself.
     fn poke(&self, slot: u16);
-    /// Calls `f` with every slot woken since the last drain and lowers
-    /// their flags (each flag before its slot is handed on, so a wake that
-    /// comes meanwhile is kept for the next drain).
-    fn drain(&self, f: &mut dyn FnMut(u16));
+    /// Calls `f(slot, parent, index)` for every bound slot woken since the
+    /// last drain and lowers their flags (each flag before its slot is
+    /// handed on, so a wake that comes meanwhile is kept for the next
+    /// drain).
+    fn drain(&self, f: &mut dyn FnMut(u16, u16, u16));
     /// A slot for a DoDoer, released when it is unbound.
     fn alloc_implicit(&self) -> Option<u16>;
     /// Whether `slot` is allocated with generation `gen`.
@@ -346,16 +350,18 @@ impl<const W: usize> Board for WakeBoard<W> {
         &self.any
     }
 
+    #[inline]
     fn wake(&self, slot: u16, gen: u16) {
         let Some(s) = self.slot(slot) else { return };
-        if s.gen.load(SeqCst) != gen {
+        if s.gen.load(Relaxed) != gen {
             return;
         }
-        s.pending.store(true, SeqCst);
+        // inner flag first: a drain that sees an outer flag sees the inner
+        s.pending.store(true, Release);
         if let Some(b) = self.blocks.get(usize::from(slot) / BLOCK) {
-            b.store(true, SeqCst);
+            b.store(true, Release);
         }
-        self.any.store(true, SeqCst);
+        self.any.store(true, Release);
         if let Some(p) = self.pender {
             p.pend();
         }
@@ -366,24 +372,32 @@ impl<const W: usize> Board for WakeBoard<W> {
         self.wake(slot, gen);
     }
 
-    fn drain(&self, f: &mut dyn FnMut(u16)) {
-        if !self.any.load(SeqCst) {
+    fn drain(&self, f: &mut dyn FnMut(u16, u16, u16)) {
+        if !self.any.load(Acquire) {
             return;
         }
-        self.any.store(false, SeqCst);
+        // Each flag is lowered before what it covers is read (the fence
+        // keeps that order): a wake that comes meanwhile raises it again and
+        // is seen by the next drain, never lost.
+        self.any.store(false, Relaxed);
+        fence(SeqCst);
         let blocks = W.div_ceil(BLOCK);
         for (b, flag) in self.blocks.iter().take(blocks).enumerate() {
-            if !flag.load(SeqCst) {
+            if !flag.load(Acquire) {
                 continue;
             }
-            flag.store(false, SeqCst);
+            flag.store(false, Relaxed);
+            fence(SeqCst);
             let lo = b * BLOCK;
             let hi = (lo + BLOCK).min(W);
             for (k, s) in self.slots.get(lo..hi).unwrap_or(&[]).iter().enumerate() {
-                if s.pending.load(SeqCst) {
-                    s.pending.store(false, SeqCst);
-                    if s.parent.load(SeqCst) != NONE {
-                        f((lo + k) as u16);
+                if s.pending.load(Acquire) {
+                    // lowered before the wake is applied: a wake that comes
+                    // after this runs the doer again, one before it is served
+                    s.pending.store(false, Relaxed);
+                    let parent = s.parent.load(Relaxed);
+                    if parent != NONE {
+                        f((lo + k) as u16, parent, s.index.load(Relaxed));
                     }
                 }
             }
@@ -424,12 +438,14 @@ impl<const W: usize> Board for WakeBoard<W> {
         }
     }
 
+    #[inline]
     fn parent(&self, slot: u16) -> u16 {
-        self.slot(slot).map_or(NONE, |s| s.parent.load(SeqCst))
+        self.slot(slot).map_or(NONE, |s| s.parent.load(Relaxed))
     }
 
+    #[inline]
     fn index(&self, slot: u16) -> u16 {
-        self.slot(slot).map_or(NONE, |s| s.index.load(SeqCst))
+        self.slot(slot).map_or(NONE, |s| s.index.load(Relaxed))
     }
 
     fn pend(&self) {

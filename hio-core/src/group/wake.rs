@@ -16,26 +16,32 @@ pub(crate) fn drain_wakes(env: &Env<'_>) {
     let shared = env.shared;
     let Some(board) = shared.board else { return };
     let t = shared.tyme;
-    board.drain(&mut |slot| {
+    board.drain(&mut |slot, parent, index| {
+        if parent == ROOT {
+            // a doer of the Doist's own: one level
+            shared.root.wake_path(&[slot], board, t, env);
+            return;
+        }
         // the path of slots from the top level down to the woken deed
         let mut path = [NONE; MAX_DEPTH];
         let mut n = 0;
-        let mut s = slot;
+        let (mut s, mut up) = (slot, parent);
         loop {
-            let parent = board.parent(s);
-            if parent == NONE {
-                return; // unbound meanwhile: its doer ended
-            }
             let Some(p) = path.get_mut(n) else { return };
             *p = s;
             n += 1;
-            if parent == ROOT {
+            if up == ROOT {
                 break;
             }
-            s = parent;
+            if up == NONE {
+                return; // a DoDoer above it ended
+            }
+            s = up;
+            up = board.parent(s);
         }
         let path = path.get_mut(..n).unwrap_or(&mut []);
         path.reverse();
+        let _ = index;
         shared.root.wake_path(path, board, t, env);
     });
 }
