@@ -5,7 +5,7 @@ use hio_core::{Cx, Doer, Fault, Pull, Push, Step, StopFlag, Tock, Waker};
 
 use heapless::VecView;
 
-use crate::serial::{Frame, SerialStats, REPORT};
+use crate::serial::{attach, Frame, SerialStats, REPORT};
 
 // Replies are formatted by hand, not with `core::fmt`: on a Cortex-M3 that
 // keeps about 1.5 KiB of formatting machinery out of the firmware.
@@ -197,11 +197,7 @@ impl<const M: usize> Doer for Console<'_, M> {
     }
 
     fn enter(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
-        if let Some(w) = self.waker {
-            cx.attach(w)
-                .map_err(|_| Fault::failed("console: its waker cannot be attached"))?;
-        }
-        Ok(Step::Continue)
+        attach(cx, self.waker)
     }
 
     fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {

@@ -46,6 +46,17 @@ pub struct SerialStats {
     pub rx_full: Cell<u32>,
 }
 
+/// The enter of a doer that parks when given a waker: it takes the waker
+/// on. One function for every such doer (a fault if the Doist does not
+/// drain the waker's board: the doer would never be woken).
+pub(crate) fn attach(cx: &mut Cx<'_>, waker: Option<Waker>) -> Result<Step, Fault> {
+    if let Some(w) = waker {
+        cx.attach(w)
+            .map_err(|_| Fault::failed("its waker cannot be attached"))?;
+    }
+    Ok(Step::Continue)
+}
+
 fn bump(c: &Cell<u32>) {
     c.set(c.get().wrapping_add(1));
 }
@@ -424,11 +435,7 @@ where
     }
 
     fn enter(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
-        if let Some(w) = self.waker {
-            cx.attach(w)
-                .map_err(|_| Fault::failed("serial: its waker cannot be attached"))?;
-        }
-        Ok(Step::Continue)
+        attach(cx, self.waker)
     }
 
     fn recur(&mut self, _cx: &mut Cx<'_>) -> Result<Step, Fault> {
