@@ -151,6 +151,8 @@ struct Io {
     tx_blocked: bool,
     /// Dropping the rest of an overlong line.
     discarding: bool,
+    /// A send of the application found the connection broken.
+    broken: Option<CloseReason>,
     last_active: Instant,
 }
 
@@ -168,6 +170,7 @@ impl Io {
             rx_blocked: false,
             tx_blocked: false,
             discarding: false,
+            broken: None,
             last_active: Instant::now(),
         }
     }
@@ -470,6 +473,10 @@ impl<'r> Server<'r> {
                     }
                 }
             }
+            if let Some(e) = &failed {
+                // the error is reported once: keep it for the remoter
+                io.broken = Some(reason_of(e));
+            }
             let rest = bytes.get(wrote..).unwrap_or(&[]);
             let queued = if failed.is_none() {
                 io.tx.push(rest)
@@ -642,6 +649,7 @@ impl<'r> Server<'r> {
             io.rx_blocked = false;
             io.tx_blocked = false;
             io.discarding = false;
+            io.broken = None;
             io.last_active = Instant::now();
         }
         s.gen.set(s.gen.get().wrapping_add(1));
@@ -677,7 +685,7 @@ impl<'r> Server<'r> {
         };
         let mut notify = false;
         let mut more = false;
-        let mut close = None;
+        let mut close;
         let (mut bytes_in, mut bytes_out) = (0u64, 0u64);
         {
             let Ok(mut guard) = s.io.try_borrow_mut() else {
@@ -687,8 +695,9 @@ impl<'r> Server<'r> {
             let Some(stream) = io.stream.as_mut() else {
                 return Tock::NEVER;
             };
+            close = io.broken;
             // read
-            if !io.rx_eof && !io.closing {
+            if close.is_none() && !io.rx_eof && !io.closing {
                 let (r, n) = io.rx.read_from(stream, self.config.read_budget);
                 bytes_in = n as u64;
                 if n > 0 {

@@ -200,3 +200,83 @@ pub fn payload(n: usize, seed: u32) -> Vec<u8> {
         })
         .collect()
 }
+
+/// What a [`ServerThread`] runs as its application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum App {
+    /// Byte echo.
+    Echo,
+    /// Lines, answered in upper case through Decks.
+    Upper,
+}
+
+/// A server built from the library's doers on a thread of this process;
+/// its counters come back when it stops.
+pub struct ServerThread {
+    pub addr: SocketAddr,
+    stop: &'static StopFlag,
+    handle: Option<JoinHandle<(Report, hio_std::net::ServerStats)>>,
+}
+
+impl ServerThread {
+    pub fn start(config: ServerConfig, app: App) -> ServerThread {
+        use hio_core::{Deck, Doist};
+        use hio_std::net::{
+            EchoServerDoer, Line, LineServer, LineService, Server, ServerDoer, ServerParts,
+        };
+        use hio_std::reactor::{Reactor, NET_TOCK};
+        let (tx, rx) = mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .stack_size(8 << 20)
+            .spawn(move || {
+                let reactor = Reactor::new().unwrap();
+                let server =
+                    Server::bind(&reactor, "127.0.0.1:0".parse().unwrap(), config).unwrap();
+                let mut parts = ServerParts::new(&server).unwrap();
+                let mut serve: ServerDoer<'_, 4097> =
+                    ServerDoer::new("server", &mut parts).unwrap();
+                let mut echo = EchoServerDoer::new(&server).unwrap();
+                let requests: Deck<Line, 64> = Deck::new();
+                let replies: Deck<Line, 64> = Deck::new();
+                let mut lines = LineServer::new(&server, &requests, &replies).unwrap();
+                let mut upper =
+                    LineService::new(&requests, &replies, |l: &[u8]| l.to_ascii_uppercase())
+                        .with_waker(reactor.waker().unwrap());
+                let mut doist: Doist<'_, 3> = Doist::new(NET_TOCK).unwrap();
+                doist.wakes(reactor.board());
+                doist.add(&mut serve).unwrap();
+                match app {
+                    App::Echo => doist.add(&mut echo).unwrap(),
+                    App::Upper => {
+                        doist.add(&mut lines).unwrap();
+                        doist.add(&mut upper).unwrap();
+                    }
+                }
+                tx.send((server.local_addr(), reactor.stop_flag())).unwrap();
+                let report = doist.run(&mut reactor.clock(), Some(reactor.stop_flag()));
+                (report, server.stats())
+            })
+            .unwrap();
+        let (addr, stop) = rx.recv_timeout(NET).expect("server ready");
+        ServerThread {
+            addr,
+            stop,
+            handle: Some(handle),
+        }
+    }
+
+    /// Stops it; its report and counters.
+    pub fn stop(mut self) -> (Report, hio_std::net::ServerStats) {
+        self.stop.stop();
+        self.handle.take().unwrap().join().expect("server thread")
+    }
+}
+
+impl Drop for ServerThread {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            self.stop.stop();
+            let _ = h.join();
+        }
+    }
+}
