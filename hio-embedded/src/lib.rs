@@ -20,6 +20,11 @@
 //!   [`Cobs`] (COBS with a CRC-16, for binary frames over noisy lines).
 //! - Errors: every UART and framing error is counted in [`SerialStats`];
 //!   none stops the flow.
+//! - Waiting: a [`SerialDoer`] or [`Console`] given a waker parks until
+//!   there is work (a UART's receive interrupt, a line in a Deck), so an
+//!   idle flow costs nothing between its heartbeats; without one they poll.
+//!   On a Cortex-M, `systick::SysTickClock` (feature `cortex-m`) sleeps with
+//!   `WFI` until the next due doer or a wake, and counts its wake-ups.
 //! - `defmt` (feature `defmt`): derives on every public type and log lines
 //!   in the flow.
 //!
