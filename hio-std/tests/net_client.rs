@@ -11,7 +11,6 @@ use std::time::Duration;
 use hio_core::{Cx, Doer, Doist, End, Fault, Report, Step, Tock, Waker};
 use hio_std::net::{Backoff, Client, ClientConfig, ClientDoer, ClientState, NetError};
 use hio_std::reactor::{Reactor, NET_TOCK};
-use net_common::*;
 
 /// Runs the client's doer (and `app`, if any) to the end, with a limit as
 /// the safety net.
