@@ -357,12 +357,16 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
     ///
     /// Passes in which nothing is due are skipped: after this call
     /// [`tyme`](Doist::tyme) is the tyme of the next pass that has work (or
-    /// of the limit), on the same grid of tocks.
+    /// of the limit), on the same grid of tocks. A wake before the next call
+    /// brings that pass forward to the next tick.
     pub fn pass(&mut self) -> Option<Report> {
         if self.phase != Phase::Running {
             if let Some(r) = self.enter() {
                 return Some(r);
             }
+        } else if self.woken() {
+            // a wake since the last pass: this pass is on the next tick
+            self.tyme = self.tyme.min(self.floor);
         }
         self.step()
     }

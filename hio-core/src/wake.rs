@@ -106,15 +106,15 @@ pub(crate) const NONE: u16 = u16::MAX;
 /// The parent link of a doer run by the Doist itself.
 pub(crate) const ROOT: u16 = u16::MAX - 1;
 /// Slots per block of the board's summary.
-const BLOCK: usize = 32;
+const BLOCK: usize = 8;
+/// Blocks per group of the board's summary.
+const GROUP: usize = 8;
 
 /// One slot of a board.
 struct Slot {
     /// Bumped each time the slot is released: a [`Waker`] of an earlier
     /// generation does nothing.
     gen: AtomicU16,
-    /// Woken since the last drain.
-    pending: AtomicBool,
     /// The slot of the deed's scheduler's owner ([`ROOT`] at the top,
     /// [`NONE`] while the slot is bound to no deed).
     parent: AtomicU16,
@@ -132,7 +132,6 @@ impl Slot {
     const fn new() -> Self {
         Slot {
             gen: AtomicU16::new(0),
-            pending: AtomicBool::new(false),
             parent: AtomicU16::new(NONE),
             index: AtomicU16::new(0),
             next_free: AtomicU16::new(NONE),
@@ -152,13 +151,19 @@ impl Slot {
 /// everything the Doist does with the board, happens on the thread that
 /// runs the Doist (or before its run).
 ///
-/// A slot costs 9 bytes (plus one byte of summary); a pass looks at one flag
-/// per 32 slots when nothing was woken, and at the woken slots' blocks
-/// otherwise.
+/// A slot costs 13 bytes (with its flags); a drain with nothing woken looks at
+/// one flag, and one with K slots woken at one flag per 64 slots and a few
+/// per woken slot.
 pub struct WakeBoard<const W: usize> {
     slots: [Slot; W],
-    /// One flag per block of [`BLOCK`] slots (the first ⌈W / 32⌉ are used).
+    /// Woken since the last drain, per slot (apart from the slots, so that a
+    /// drain reads 32 flags from one cache line).
+    pending: [AtomicBool; W],
+    /// One flag per block of [`BLOCK`] slots (the first ⌈W / 8⌉ are used).
     blocks: [AtomicBool; W],
+    /// One flag per group of [`GROUP`] blocks (the first ⌈W / 64⌉ are
+    /// used).
+    groups: [AtomicBool; W],
     /// Anything woken since the last drain.
     any: AtomicBool,
     /// Slots never allocated yet start here.
@@ -175,7 +180,9 @@ impl<const W: usize> WakeBoard<W> {
         const { assert!(W < ROOT as usize, "a wake board holds at most 65 533 slots") };
         WakeBoard {
             slots: [const { Slot::new() }; W],
+            pending: [const { AtomicBool::new(false) }; W],
             blocks: [const { AtomicBool::new(false) }; W],
+            groups: [const { AtomicBool::new(false) }; W],
             any: AtomicBool::new(false),
             fresh: AtomicU16::new(0),
             free: AtomicU16::new(NONE),
@@ -219,14 +226,16 @@ impl<const W: usize> WakeBoard<W> {
     /// Releases every slot at once: every waker made so far does nothing
     /// from now on. For reusing a board between runs; not during one.
     pub fn reset(&self) {
+        for p in &self.pending {
+            p.store(false, SeqCst);
+        }
         for s in &self.slots {
             s.gen.store(s.gen.load(SeqCst).wrapping_add(1), SeqCst);
-            s.pending.store(false, SeqCst);
             s.parent.store(NONE, SeqCst);
             s.implicit.store(false, SeqCst);
             s.taken.store(false, SeqCst);
         }
-        for b in &self.blocks {
+        for b in self.blocks.iter().chain(&self.groups) {
             b.store(false, SeqCst);
         }
         self.any.store(false, SeqCst);
@@ -257,6 +266,50 @@ impl<const W: usize> WakeBoard<W> {
             .is_some_and(|s| s.taken.load(SeqCst) && s.gen.load(SeqCst) == gen)
     }
 
+    /// Lowers the raised block flags of group `g`; returns them, a bit per
+    /// block.
+    fn lower_blocks(&self, g: usize) -> u8 {
+        let first = g * GROUP;
+        let flags = self
+            .blocks
+            .get(first..(first + GROUP).min(W))
+            .unwrap_or(&[]);
+        let mut raised = 0u8;
+        for (k, flag) in flags.iter().enumerate() {
+            if flag.load(Acquire) {
+                flag.store(false, Relaxed);
+                raised |= 1 << k;
+            }
+        }
+        raised
+    }
+
+    /// The woken slots of block `b`, whose flag is lowered.
+    fn drain_block(&self, b: usize, f: &mut dyn FnMut(u16, u16, u16)) {
+        let lo = b * BLOCK;
+        let flags = self.pending.get(lo..(lo + BLOCK).min(W)).unwrap_or(&[]);
+        for (k, p) in flags.iter().enumerate() {
+            if !p.load(Acquire) {
+                continue;
+            }
+            // lowered before the wake is applied: a wake after this runs the
+            // doer again, one before it is served now
+            p.store(false, Relaxed);
+            if let Some(s) = self.slots.get(lo + k) {
+                let parent = s.parent.load(Relaxed);
+                if parent != NONE {
+                    f((lo + k) as u16, parent, s.index.load(Relaxed));
+                }
+            }
+        }
+    }
+
+    fn unpend(&self, slot: u16) {
+        if let Some(p) = self.pending.get(usize::from(slot)) {
+            p.store(false, SeqCst);
+        }
+    }
+
     fn free_slot(&self, slot: u16) {
         let Some(s) = self.slot(slot) else { return };
         if !s.taken.load(SeqCst) {
@@ -264,7 +317,7 @@ impl<const W: usize> WakeBoard<W> {
         }
         s.taken.store(false, SeqCst);
         s.gen.store(s.gen.load(SeqCst).wrapping_add(1), SeqCst);
-        s.pending.store(false, SeqCst);
+        self.unpend(slot);
         s.implicit.store(false, SeqCst);
         s.next_free.store(self.free.load(SeqCst), SeqCst);
         self.free.store(slot, SeqCst);
@@ -339,7 +392,7 @@ impl<const W: usize> WakeBoard<W> {
         let s = self.slot(slot)?;
         s.taken.store(true, SeqCst);
         s.parent.store(NONE, SeqCst);
-        s.pending.store(false, SeqCst);
+        self.unpend(slot);
         Some(slot)
     }
 }
@@ -357,9 +410,14 @@ impl<const W: usize> Board for WakeBoard<W> {
             return;
         }
         // inner flag first: a drain that sees an outer flag sees the inner
-        s.pending.store(true, Release);
+        if let Some(p) = self.pending.get(usize::from(slot)) {
+            p.store(true, Release);
+        }
         if let Some(b) = self.blocks.get(usize::from(slot) / BLOCK) {
             b.store(true, Release);
+        }
+        if let Some(g) = self.groups.get(usize::from(slot) / (BLOCK * GROUP)) {
+            g.store(true, Release);
         }
         self.any.store(true, Release);
         if let Some(p) = self.pender {
@@ -376,29 +434,48 @@ impl<const W: usize> Board for WakeBoard<W> {
         if !self.any.load(Acquire) {
             return;
         }
-        // Each flag is lowered before what it covers is read (the fence
-        // keeps that order): a wake that comes meanwhile raises it again and
-        // is seen by the next drain, never lost.
+        // Each flag is lowered before what it covers is read (a fence keeps
+        // that order): a wake that comes meanwhile raises it again and is
+        // seen by the next drain, never lost. The flags of one level are
+        // lowered in one sweep of up to 64 groups, remembered in bits on
+        // the stack, then one fence.
         self.any.store(false, Relaxed);
         fence(SeqCst);
-        let blocks = W.div_ceil(BLOCK);
-        for (b, flag) in self.blocks.iter().take(blocks).enumerate() {
-            if !flag.load(Acquire) {
+        let groups = W.div_ceil(BLOCK * GROUP);
+        for window in 0..groups.div_ceil(64) {
+            let first = window * 64;
+            let flags = self
+                .groups
+                .get(first..groups.min(first + 64))
+                .unwrap_or(&[]);
+            let mut raised = 0u64;
+            for (k, flag) in flags.iter().enumerate() {
+                if flag.load(Acquire) {
+                    flag.store(false, Relaxed);
+                    raised |= 1 << k;
+                }
+            }
+            if raised == 0 {
                 continue;
             }
-            flag.store(false, Relaxed);
             fence(SeqCst);
-            let lo = b * BLOCK;
-            let hi = (lo + BLOCK).min(W);
-            for (k, s) in self.slots.get(lo..hi).unwrap_or(&[]).iter().enumerate() {
-                if s.pending.load(Acquire) {
-                    // lowered before the wake is applied: a wake that comes
-                    // after this runs the doer again, one before it is served
-                    s.pending.store(false, Relaxed);
-                    let parent = s.parent.load(Relaxed);
-                    if parent != NONE {
-                        f((lo + k) as u16, parent, s.index.load(Relaxed));
-                    }
+            // the block flags of the raised groups: 8 per group
+            let mut blocks = [0u64; GROUP];
+            let mut bits = raised;
+            while bits != 0 {
+                let k = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if let Some(word) = blocks.get_mut(k / GROUP) {
+                    *word |= u64::from(self.lower_blocks(first + k)) << (k % GROUP * GROUP);
+                }
+            }
+            fence(SeqCst);
+            for (w, &word) in blocks.iter().enumerate() {
+                let mut bits = word;
+                while bits != 0 {
+                    let b = (first + w * GROUP) * GROUP + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    self.drain_block(b, f);
                 }
             }
         }
@@ -417,8 +494,8 @@ impl<const W: usize> Board for WakeBoard<W> {
     }
 
     fn bind(&self, slot: u16, parent: u16, index: u16) {
+        self.unpend(slot);
         if let Some(s) = self.slot(slot) {
-            s.pending.store(false, SeqCst);
             s.index.store(index, SeqCst);
             s.parent.store(parent, SeqCst);
         }

@@ -547,3 +547,35 @@ fn a_room_wait_parks_a_producer_until_a_pull_makes_room() {
     assert_eq!(sent.get(), 8);
     assert_eq!(cons.got, (0..8).collect::<Vec<_>>());
 }
+
+#[test]
+fn wakes_scattered_over_a_large_board_each_reach_their_doer_once() {
+    const N: usize = 600;
+    static BOARD: WakeBoard<N> = WakeBoard::new();
+    let mut ps: Vec<Parker<'_>> = (0..N)
+        .map(|_| Parker::new("p", Some(BOARD.waker().unwrap())))
+        .collect();
+    let wakers: Vec<Waker> = ps.iter().filter_map(|p| p.waker).collect();
+    let mut d: Box<Doist<'_, N>> = Box::new(Doist::new(ms(10)).unwrap().with_limit(ms(100)));
+    d.wakes(&BOARD);
+    for p in ps.iter_mut() {
+        d.add(p).unwrap();
+    }
+    assert!(d.enter().is_none());
+    assert!(d.pass().is_none()); // every entry recur, at 0
+                                 // every 7th, twice each, across blocks and groups of the board
+    for w in wakers.iter().step_by(7).chain(wakers.iter().step_by(7)) {
+        w.wake();
+    }
+    assert!(d.pass().is_none());
+    assert_eq!(d.tyme(), Tyme::from_millis(100)); // nothing else is due
+    drop(d);
+    for (k, p) in ps.iter().enumerate() {
+        let want = if k % 7 == 0 {
+            vec![t(0), t(10)]
+        } else {
+            vec![t(0)]
+        };
+        assert_eq!(p.recurs, want, "doer {k}");
+    }
+}

@@ -90,6 +90,8 @@ pub trait Group {
     /// from this level down); `env` is the running chain. Returns whether
     /// the owner of this scheduler is to be brought forward too.
     fn wake_path(&self, path: &[u16], board: &dyn Board, t: Tyme, env: &Env<'_>) -> bool;
+    /// Applies a wake at `t` to the deed at `index` if its slot is `slot`.
+    fn wake_here(&self, index: u16, slot: u16, t: Tyme);
     /// Binds `waker` to the deed at `index`.
     fn attach_at(&self, index: u16, waker: Waker) -> Result<(), WakeError>;
     /// Entered and not yet ended.
@@ -589,6 +591,13 @@ impl<const N: usize, const S: usize, const B: usize> Group for Deeds<'_, N, S, B
 
     fn wake_path(&self, path: &[u16], board: &dyn Board, t: Tyme, env: &Env<'_>) -> bool {
         self.wake_along(path, board, t, env)
+    }
+
+    fn wake_here(&self, index: u16, slot: u16, t: Tyme) {
+        let i = usize::from(index);
+        if self.slots.get(i).map(Cell::get) == Some(slot) {
+            self.lower(i, t);
+        }
     }
 
     fn attach_at(&self, index: u16, waker: Waker) -> Result<(), WakeError> {

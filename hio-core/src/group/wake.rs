@@ -19,7 +19,7 @@ pub(crate) fn drain_wakes(env: &Env<'_>) {
     board.drain(&mut |slot, parent, index| {
         if parent == ROOT {
             // a doer of the Doist's own: one level
-            shared.root.wake_path(&[slot], board, t, env);
+            shared.root.wake_here(index, slot, t);
             return;
         }
         // the path of slots from the top level down to the woken deed
@@ -41,7 +41,6 @@ pub(crate) fn drain_wakes(env: &Env<'_>) {
         }
         let path = path.get_mut(..n).unwrap_or(&mut []);
         path.reverse();
-        let _ = index;
         shared.root.wake_path(path, board, t, env);
     });
 }
@@ -167,7 +166,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
     /// Brings the deed at `i` forward to `t`. A deed the walk of the pass
     /// in progress has passed is remembered for the pass's end; one ahead
     /// of it is run by it.
-    fn lower(&self, i: usize, t: Tyme) {
+    pub(super) fn lower(&self, i: usize, t: Tyme) {
         let Some(r) = self.retymes.get(i) else { return };
         if t < r.get() {
             r.set(t);
