@@ -23,7 +23,7 @@ const NANOS_PER_SEC: u64 = 1_000_000_000;
 /// assert_eq!(Tyme::from_nanos(93_750_000).to_string(), "0.09375");
 /// assert_eq!(Tyme::from_nanos(1_000_000_000).to_string(), "1.0");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Tyme(u64);
 
@@ -32,12 +32,18 @@ pub struct Tyme(u64);
 /// A tock of zero means "every time my parent runs".
 ///
 /// ```
-/// use hio_core::Tock;
+/// use core::time::Duration;
+/// use hio_core::{Tock, TymeError};
 /// let t = Tock::from_millis(100);
 /// assert_eq!(t * 10, Tock::from_secs(1)); // exact, unlike f64
 /// assert_eq!("0.03125".parse::<Tock>(), Ok(Tock::from_nanos(31_250_000)));
+/// // to and from `Duration`, exactly or not at all
+/// assert_eq!(Tock::try_from(Duration::from_micros(250)), Ok(Tock::from_micros(250)));
+/// assert_eq!(Duration::from(Tock::from_millis(5)), Duration::from_millis(5));
+/// assert_eq!(Tock::try_from(Duration::MAX), Err(TymeError::Overflow));
+/// assert_eq!(format!("{:?}", Tock::from_millis(250)), "Tock(0.25 s)");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Tock(u64);
 
@@ -143,6 +149,40 @@ macro_rules! common {
         impl fmt::Display for $t {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 write_secs(f, self.0)
+            }
+        }
+
+        /// In seconds, exactly: `Tock(0.25 s)`; the largest value is
+        /// `never`.
+        impl fmt::Debug for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($t), "("))?;
+                if self.0 == u64::MAX {
+                    f.write_str("never")?;
+                } else {
+                    write_secs(f, self.0)?;
+                    f.write_str(" s")?;
+                }
+                f.write_str(")")
+            }
+        }
+
+        /// Exactly: a [`Duration`](core::time::Duration) is a whole number
+        /// of nanoseconds; one past about 584 years is
+        /// [`TymeError::Overflow`].
+        impl TryFrom<core::time::Duration> for $t {
+            type Error = TymeError;
+            fn try_from(d: core::time::Duration) -> Result<Self, TymeError> {
+                u64::try_from(d.as_nanos())
+                    .map($t)
+                    .map_err(|_| TymeError::Overflow)
+            }
+        }
+
+        /// Exactly (the largest value, never, is about 584 years).
+        impl From<$t> for core::time::Duration {
+            fn from(t: $t) -> core::time::Duration {
+                core::time::Duration::from_nanos(t.0)
             }
         }
 
