@@ -2,8 +2,9 @@
 
 use core::fmt;
 
+use crate::group::DoerRef;
 use crate::group::Group;
-use crate::group::{DoerRef, Full};
+use crate::Full;
 use crate::{Cx, Deeds, Doer, Fault, Step, Tock, Waker};
 
 /// A doer that runs up to `N` child doers (and keeps up to `S` spares that
@@ -123,6 +124,29 @@ impl<'a, const N: usize, const S: usize, const B: usize> DoDoer<'a, N, S, B> {
     /// full (or when the DoDoer is already running: use a spare then).
     pub fn add(&mut self, doer: DoerRef<'a>) -> Result<(), Full<DoerRef<'a>>> {
         self.deeds.add(doer)
+    }
+
+    /// Adds children in order. On a refusal the children before it are
+    /// added, the refused one is handed back, and the rest are left with
+    /// the caller.
+    ///
+    /// ```
+    /// use hio_core::{Cx, DoDoer, Doer, Fault, Step};
+    /// struct Nop;
+    /// impl Doer for Nop {
+    ///     fn recur(&mut self, _: &mut Cx<'_>) -> Result<Step, Fault> { Ok(Step::Done) }
+    /// }
+    /// let (mut a, mut b, mut c) = (Nop, Nop, Nop);
+    /// let mut g: DoDoer<'_, 2> = DoDoer::new("g");
+    /// let refused = g.add_all([&mut a as &mut dyn Doer, &mut b, &mut c]).unwrap_err();
+    /// assert_eq!(g.deeds().len(), 2);
+    /// assert_eq!(refused.scheduler(), "g");
+    /// ```
+    pub fn add_all<I>(&mut self, doers: I) -> Result<(), Full<DoerRef<'a>>>
+    where
+        I: IntoIterator<Item = DoerRef<'a>>,
+    {
+        doers.into_iter().try_for_each(|d| self.deeds.add(d))
     }
 
     /// Keeps a spare child that a run-time request can add by name.

@@ -6,11 +6,12 @@ use core::fmt;
 use core::sync::atomic::Ordering;
 
 use crate::cx::{Env, Shared, NEVER_WOKEN};
-use crate::group::{drain_wakes, DoerRef, Full};
+use crate::group::{drain_wakes, DoerRef};
 use crate::wake::Board;
+use crate::Full;
 #[cfg(feature = "observe")]
 use crate::Observer;
-use crate::{Clock, Deeds, Fault, StopFlag, Tock, Tyme, WakeBoard};
+use crate::{Clock, Deeds, Fault, StopFlag, Tick, Tock, Tyme, WakeBoard};
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +62,9 @@ pub enum DoistError {
 impl fmt::Display for DoistError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DoistError::ZeroTock => f.write_str("the Doist's tock is zero; give a positive tock"),
+            DoistError::ZeroTock => f.write_str(
+                "the Doist's tock is zero, so its tyme would never advance; give a positive tock (or build it from a `Tick`)",
+            ),
         }
     }
 }
@@ -166,12 +169,28 @@ pub struct Doist<'a, const N: usize, const S: usize = 0, const B: usize = 0> {
 }
 
 impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
-    /// A Doist whose tyme advances by `tock` each pass.
+    /// A Doist whose tyme advances by `tock` each pass; a zero tock is
+    /// refused. With a tock known when the program is written,
+    /// [`ticking`](Doist::ticking) cannot fail.
+    ///
+    /// ```
+    /// use hio_core::{Doist, DoistError, Tock};
+    /// let e = Doist::<'_, 1>::new(Tock::ZERO).unwrap_err();
+    /// assert_eq!(e, DoistError::ZeroTock);
+    /// assert!(e.to_string().contains("give a positive tock"));
+    /// ```
     pub const fn new(tock: Tock) -> Result<Self, DoistError> {
-        if tock.is_zero() {
-            return Err(DoistError::ZeroTock);
+        match Tick::new(tock) {
+            Some(tick) => Ok(Self::ticking(tick)),
+            None => Err(DoistError::ZeroTock),
         }
-        Ok(Doist {
+    }
+
+    /// A Doist whose tyme advances by `tick` each pass: cannot fail, and
+    /// `const`, so a whole tree can live in `static`s.
+    pub const fn ticking(tick: Tick) -> Self {
+        let tock = tick.tock();
+        Doist {
             tock,
             start: Tyme::ZERO,
             limit: None,
@@ -187,7 +206,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             origin_len: 0,
             blamed: false,
             floor: Tyme::ZERO,
-        })
+        }
     }
 
     /// Ends the run `limit` after the start (every doer ceased). Zero means
@@ -239,6 +258,16 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
     /// Adds a top-level doer, entered at the start. Hands it back when full.
     pub fn add(&mut self, doer: DoerRef<'a>) -> Result<(), Full<DoerRef<'a>>> {
         self.root.add(doer)
+    }
+
+    /// Adds top-level doers in order. On a refusal the doers before it are
+    /// added, the refused one is handed back, and the rest are left with
+    /// the caller.
+    pub fn add_all<I>(&mut self, doers: I) -> Result<(), Full<DoerRef<'a>>>
+    where
+        I: IntoIterator<Item = DoerRef<'a>>,
+    {
+        doers.into_iter().try_for_each(|d| self.root.add(d))
     }
 
     /// Keeps a spare top-level doer for a run-time request to add.

@@ -75,6 +75,7 @@ mod deck;
 mod dodoer;
 mod doer;
 mod doist;
+mod full;
 mod future;
 mod group;
 #[cfg(feature = "requests")]
@@ -82,6 +83,7 @@ mod requests;
 #[cfg(feature = "scenario")]
 #[cfg_attr(docsrs, doc(cfg(feature = "scenario")))]
 pub mod scenario;
+mod tick;
 mod tyme;
 mod tymer;
 pub mod wake;
@@ -96,11 +98,13 @@ pub use deck::{Deck, Pull, Push};
 pub use dodoer::DoDoer;
 pub use doer::{Context, Doer, Fault, FaultKind, Outcome, Step};
 pub use doist::{Doist, DoistError, End, Report};
+pub use full::{Full, Refusal};
 pub use future::{FutureDoer, Yield, Yielder};
-pub use group::{Deeds, DoerRef, Full, Group, DEED_BYTES, SUMMARY_BLOCK};
+pub use group::{Deeds, DoerRef, Group, DEED_BYTES, SUMMARY_BLOCK};
 #[cfg(feature = "requests")]
 #[cfg_attr(docsrs, doc(cfg(feature = "requests")))]
 pub use requests::{RequestError, Requests, Target};
+pub use tick::Tick;
 pub use tyme::{Tock, Tyme, TymeError};
 pub use tymer::Tymer;
 pub use wake::{Pender, WakeBoard, WakeError, Waker};

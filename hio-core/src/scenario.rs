@@ -8,7 +8,8 @@
 
 use core::fmt;
 
-use crate::group::{DoerRef, Full, Group};
+use crate::group::{DoerRef, Group};
+use crate::Full;
 use crate::{Cx, DoDoer, Doer, Fault, Requests, Step, Target, Tock, Waker};
 
 /// One doer of a scenario.

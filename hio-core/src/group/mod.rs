@@ -24,7 +24,7 @@ use crate::cx::{Env, GroupRef};
 use crate::wake::Board;
 #[cfg(feature = "requests")]
 use crate::RequestError;
-use crate::{Context, Cx, Doer, Fault, Step, Tock, Tyme, WakeError, Waker};
+use crate::{Context, Cx, Doer, Fault, Full, Refusal, Step, Tock, Tyme, WakeError, Waker};
 
 use skip::WIDE;
 pub(crate) use wake::drain_wakes;
@@ -54,23 +54,6 @@ const _: () = assert!(
     DEED_BYTES <= 18,
     "a deed must cost at most 18 bytes on 32-bit targets"
 );
-
-/// The capacity of a scheduler was exhausted; the doer is handed back.
-pub struct Full<T>(pub T);
-
-impl<T> fmt::Debug for Full<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Full(..)")
-    }
-}
-
-impl<T> fmt::Display for Full<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the scheduler is full (or has capacity 0); build it with a larger capacity")
-    }
-}
-
-impl<T> core::error::Error for Full<T> {}
 
 /// Operations every scheduler offers to wakes and run-time requests,
 /// whatever its capacity. Implemented by [`Deeds`] only.
@@ -258,17 +241,23 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
     /// the scheduler is full or already entered.
     pub fn add(&self, doer: DoerRef<'a>) -> Result<(), Full<DoerRef<'a>>> {
         let n = self.len.get() as usize;
-        if self.state.get() != State::Idle || n >= Self::cap() {
-            return Err(Full(doer));
+        if self.state.get() != State::Idle {
+            return Err(Full::new(doer, self.name, Refusal::Running));
         }
-        match self.doers.get(n) {
+        match self.doers.get(n).filter(|_| n < Self::cap()) {
             Some(cell) => {
                 cell.set(Some(doer));
                 self.len.set(n as u16 + 1);
                 self.live.set(self.live.get() + 1);
                 Ok(())
             }
-            None => Err(Full(doer)),
+            None => Err(Full::new(
+                doer,
+                self.name,
+                Refusal::AtCapacity {
+                    capacity: Self::cap(),
+                },
+            )),
         }
     }
 
@@ -282,7 +271,11 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 cell.set(Some(doer));
                 Ok(())
             }
-            None => Err(Full(doer)),
+            None => Err(Full::new(
+                doer,
+                self.name,
+                Refusal::AtCapacity { capacity: S },
+            )),
         }
     }
 
