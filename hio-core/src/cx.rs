@@ -7,7 +7,7 @@ use core::sync::atomic::AtomicBool;
 
 use crate::group::Group;
 use crate::wake::Board;
-use crate::{Context, Tyme, WakeError, Waker};
+use crate::{Context, Fault, Tyme, WakeError, Waker};
 
 /// Sees every lifecycle event of a tree: which doer, which context, at what
 /// tyme. `hio trace` prints traces through it; firmware can count or log.
@@ -19,6 +19,14 @@ use crate::{Context, Tyme, WakeError, Waker};
 pub trait Observer {
     /// One event. Called before the context runs.
     fn event(&self, doer: &str, context: Context, tyme: Tyme);
+
+    /// The fault that makes `doer` abort, seen just before its `abort`
+    /// event: its kind and reason, and `origin`, the doer where it arose
+    /// (`doer` itself, or a child whose fault came up to it). A contained
+    /// fault is seen too. The default does nothing.
+    fn fault(&self, doer: &str, fault: &Fault, origin: &str, tyme: Tyme) {
+        let _ = (doer, fault, origin, tyme);
+    }
 }
 
 /// Room for a doer name as a Doist keeps a fault's origin: 32 bytes, a longer
@@ -62,6 +70,45 @@ impl Shared<'_> {
         }
         #[cfg(not(feature = "observe"))]
         let _ = (doer, context);
+    }
+
+    /// The name of the doer where the fault now aborting `doer` arose:
+    /// the one blamed, if any, else `doer`.
+    pub(crate) fn origin_of(&self, doer: &dyn crate::Doer) -> Name {
+        let mut name = Name::new();
+        if self.blamed.get() {
+            let len = usize::from(self.origin_len.get());
+            let mut bytes = [0u8; 32];
+            for (b, c) in bytes.iter_mut().zip(self.origin.iter().take(len)) {
+                *b = c.get();
+            }
+            let bytes = bytes.get(..len).unwrap_or(&[]);
+            let text = match core::str::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(e) => {
+                    core::str::from_utf8(bytes.get(..e.valid_up_to()).unwrap_or(&[])).unwrap_or("")
+                }
+            };
+            let _ = name.push_str(text);
+        } else {
+            for c in doer.name().chars() {
+                if name.push(c).is_err() {
+                    break;
+                }
+            }
+        }
+        name
+    }
+
+    /// Shows the fault that makes `doer` abort to the observer.
+    #[inline]
+    pub(crate) fn note_fault(&self, doer: &dyn crate::Doer, fault: &Fault, origin: &str) {
+        #[cfg(feature = "observe")]
+        if let Some(o) = self.observer {
+            o.fault(doer.name(), fault, origin, self.tyme);
+        }
+        #[cfg(not(feature = "observe"))]
+        let _ = (doer, fault, origin);
     }
 
     pub(crate) fn blame(&self, doer: &dyn crate::Doer) {

@@ -15,7 +15,7 @@ use std::rc::Rc;
 use common::*;
 use hio_core::{
     Context, Cx, Deck, DoDoer, Doer, Doist, DoistError, End, Fault, FaultKind, FutureDoer,
-    Observer, SimClock, Step, StopFlag, Tock, Tyme, Tymer, Yielder,
+    Observer, Refusal, SimClock, Step, StopFlag, Tock, Tyme, Tymer, Yielder,
 };
 
 // ===========================================================================
@@ -458,8 +458,8 @@ fn dodoer_add_past_capacity_hands_the_doer_back() {
     assert!(g.add(&mut a).is_ok());
     assert!(g.add(&mut b).is_ok());
     let back = g.add(&mut c).unwrap_err();
-    assert_eq!(back.0.name(), "c");
     assert!(back.to_string().contains("full"));
+    assert_eq!(back.into_inner().name(), "c");
     assert_eq!(g.deeds().len(), 2);
     assert_eq!(g.deeds().capacity(), 2);
 }
@@ -469,10 +469,18 @@ fn zero_capacity_everywhere() {
     let mut a = Node::leaf("a");
     let mut g: DoDoer<'_, 0> = DoDoer::new("G");
     let back = g.add(&mut a).unwrap_err();
-    assert_eq!(back.0.name(), "a");
+    assert_eq!(
+        (back.scheduler(), back.reason()),
+        ("G", Refusal::AtCapacity { capacity: 0 })
+    );
+    assert_eq!(
+        back.to_string(),
+        "\"G\" is full (it holds 0 doers); build it with a larger capacity"
+    );
     let mut d: Doist<'_, 0> = Doist::new(ms(10)).unwrap();
-    let back = d.add(back.0).unwrap_err();
-    assert_eq!(back.0.name(), "a");
+    let back = d.add(back.into_inner()).unwrap_err();
+    assert_eq!(back.scheduler(), "root");
+    assert_eq!(back.into_inner().name(), "a");
     // an empty Doist still makes one pass and ends done
     let r = d.run(&mut SimClock::new(), None);
     assert_eq!((r.end, r.tyme), (End::Done, ms(10).into()));
@@ -487,7 +495,10 @@ fn add_after_the_run_started_hands_the_doer_back() {
     d.observe(&log);
     d.add(&mut a).unwrap();
     assert!(d.enter().is_none());
-    assert_eq!(d.deeds().add(&mut late).unwrap_err().0.name(), "late");
+    let refused = d.deeds().add(&mut late).unwrap_err();
+    assert_eq!(refused.reason(), Refusal::Running);
+    assert!(refused.to_string().contains("already running"), "{refused}");
+    assert_eq!(refused.into_inner().name(), "late");
     let r = d.run(&mut SimClock::new(), None);
     assert_eq!(r.end, End::Limit);
     assert!(log.of("late").is_empty());

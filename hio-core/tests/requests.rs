@@ -20,7 +20,10 @@ fn zero_capacity_spares_hand_the_doer_back() {
     let mut g: DoDoer<'_, 0, 0> = DoDoer::new("G");
     let back = g.spare(&mut a).unwrap_err();
     let mut d: Doist<'_, 0, 0> = Doist::new(ms(10)).unwrap();
-    assert_eq!(d.spare(back.0).unwrap_err().0.name(), "a");
+    assert_eq!(
+        d.spare(back.into_inner()).unwrap_err().into_inner().name(),
+        "a"
+    );
 }
 
 #[test]
@@ -648,7 +651,7 @@ fn spare_past_capacity_hands_the_doer_back() {
     let mut b = Node::leaf("b");
     let mut d: Doist<'_, 1, 1> = Doist::new(ms(10)).unwrap();
     assert!(d.spare(&mut a).is_ok());
-    assert_eq!(d.spare(&mut b).unwrap_err().0.name(), "b");
+    assert_eq!(d.spare(&mut b).unwrap_err().into_inner().name(), "b");
 }
 
 #[test]

@@ -1,9 +1,9 @@
 //! Squeezing out the holes that finished and removed doers leave, keeping
 //! canonical order, and appending doers added at run time.
 
+use super::{Deeds, NONE, REQ};
 #[cfg(feature = "requests")]
-use super::DoerRef;
-use super::{Deeds, NONE, REQ, SUMMARY_BLOCK};
+use super::{DoerRef, SUMMARY_BLOCK};
 use crate::wake;
 #[cfg(feature = "requests")]
 use crate::Tyme;

@@ -24,7 +24,7 @@ use crate::cx::{Env, GroupRef};
 use crate::wake::Board;
 #[cfg(feature = "requests")]
 use crate::RequestError;
-use crate::{Context, Cx, Doer, Fault, Full, Refusal, Step, Tock, Tyme, WakeError, Waker};
+use crate::{Context, Cx, Doer, Fault, Full, Name, Refusal, Step, Tock, Tyme, WakeError, Waker};
 
 use skip::WIDE;
 pub(crate) use wake::drain_wakes;
@@ -137,6 +137,11 @@ pub struct Deeds<'a, const N: usize, const S: usize, const B: usize = 0> {
     state: Cell<State>,
     contain: Cell<bool>,
     contained: Cell<u32>,
+    /// The last contained fault.
+    last_fault: Cell<Option<Fault>>,
+    /// Where it arose: the name's first `last_origin_len` bytes.
+    last_origin: [Cell<u8>; 32],
+    last_origin_len: Cell<u8>,
     /// Lower bounds of each block's retymes (opt-in summary).
     mins: [Cell<Tyme>; B],
     /// Each deed's waker slot (`wake::NONE` when it has none).
@@ -181,6 +186,9 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             state: Cell::new(State::Idle),
             contain: Cell::new(false),
             contained: Cell::new(0),
+            last_fault: Cell::new(None),
+            last_origin: [const { Cell::new(0) }; 32],
+            last_origin_len: Cell::new(0),
             mins: [const { Cell::new(Tyme::ZERO) }; B],
             slots: [const { Cell::new(wake::NONE) }; N],
             board: Cell::new(None),
@@ -230,6 +238,33 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
     /// How many child faults it has contained.
     pub fn contained(&self) -> u32 {
         self.contained.get()
+    }
+
+    /// The last child fault it contained, and the name of the doer where
+    /// it arose (the child, or a doer below it).
+    pub fn last_contained(&self) -> Option<(Fault, Name)> {
+        let fault = self.last_fault.get()?;
+        let mut bytes = [0u8; 32];
+        for (b, c) in bytes.iter_mut().zip(&self.last_origin) {
+            *b = c.get();
+        }
+        let bytes = bytes
+            .get(..usize::from(self.last_origin_len.get()))
+            .unwrap_or(&[]);
+        let mut name = Name::new();
+        let _ = name.push_str(core::str::from_utf8(bytes).unwrap_or(""));
+        Some((fault, name))
+    }
+
+    /// Keeps a contained fault and where it arose.
+    pub(super) fn keep_fault(&self, fault: Fault, origin: &str) {
+        self.last_fault.set(Some(fault));
+        let bytes = origin.as_bytes();
+        for (c, b) in self.last_origin.iter().zip(bytes) {
+            c.set(*b);
+        }
+        self.last_origin_len
+            .set(bytes.len().min(self.last_origin.len()) as u8);
     }
 
     /// The earliest retyme among its doers (`Tyme::MAX` when none).
@@ -559,6 +594,7 @@ fn enter_one<'a>(env: &Env<'_>, d: DoerRef<'a>, i: usize) -> Result<Option<DoerR
         }
         Err(f) => {
             env.shared.blame(d);
+            env.shared.note_fault(d, &f, &env.shared.origin_of(d));
             finish(&mut cx, d, Context::Abort);
             Err(f)
         }

@@ -92,8 +92,11 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 if self.contain.get() {
                     // opt-in containment: the child ends aborted, its
                     // siblings go on, the fault goes no further
+                    let origin = shared.origin_of(d);
+                    shared.note_fault(d, &f, &origin);
                     finish(&mut cx, d, Context::Abort);
                     self.contained.set(self.contained.get().wrapping_add(1));
+                    self.keep_fault(f, &origin);
                     // a fault from deeper down was blamed on its way here:
                     // it ends nothing, so it is the origin of nothing
                     shared.blamed.set(false);
@@ -101,6 +104,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                     return Ok(w);
                 }
                 shared.blame(d);
+                shared.note_fault(d, &f, &shared.origin_of(d));
                 finish(&mut cx, d, Context::Abort);
                 return Err((Err(f), w.min_due));
             }

@@ -124,6 +124,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
 
     /// A request added or removed a doer: a lazy or parked owner is brought
     /// forward to now, with its lazy or parked ancestors, as for a wake.
+    #[cfg(feature = "requests")]
     pub(super) fn poke_owner(&self) {
         let own = self.own.get();
         if !self.propagate.get() || own == NONE || own == ROOT {
