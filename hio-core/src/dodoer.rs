@@ -109,6 +109,50 @@ impl<'a, const N: usize, const S: usize, const B: usize> DoDoer<'a, N, S, B> {
         self
     }
 
+    /// Supervises its children (feature `requests`): a child whose recur
+    /// (or enter, when restarted) fails ends aborted as with
+    /// [`contain`](DoDoer::contain), and is entered again `restart.delay`
+    /// later, appended to its siblings as a doer added at run time. After
+    /// `restart.max` restarts within `restart.window` it gives up: the next
+    /// fault passes up as without containment. A child waiting for its
+    /// restart takes a spare slot (`S` ≥ 1); with none free the fault
+    /// passes up.
+    ///
+    /// ```
+    /// use hio_core::{Cx, DoDoer, Doer, Doist, End, Fault, Restart, SimClock, Step, Tock};
+    ///
+    /// /// Fails on every second recur.
+    /// struct Flaky(u32);
+    /// impl Doer for Flaky {
+    ///     fn name(&self) -> &str { "flaky" }
+    ///     fn enter(&mut self, _: &mut Cx<'_>) -> Result<Step, Fault> { self.0 = 0; Ok(Step::Continue) }
+    ///     fn recur(&mut self, _: &mut Cx<'_>) -> Result<Step, Fault> {
+    ///         self.0 += 1;
+    ///         if self.0 == 2 { Err(Fault::failed("flaked")) } else { Ok(Step::Continue) }
+    ///     }
+    /// }
+    ///
+    /// let mut f = Flaky(0);
+    /// let mut sup: DoDoer<'_, 1, 1> = DoDoer::new("sup").restart(Restart {
+    ///     delay: Tock::from_millis(500),
+    ///     max: 2,
+    ///     window: Tock::from_secs(60),
+    /// });
+    /// sup.add(&mut f).unwrap();
+    /// let mut doist: Doist<'_, 1> = Doist::new(Tock::from_millis(100)).unwrap();
+    /// doist.add(&mut sup).unwrap();
+    /// let report = doist.run(&mut SimClock::new(), None);
+    /// // two restarts, then the third failure ends the run
+    /// assert_eq!(report.end, End::Fault(Fault::failed("flaked")));
+    /// assert_eq!(doist.origin(), Some("flaky"));
+    /// ```
+    #[cfg(feature = "requests")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "requests")))]
+    pub fn restart(self, restart: crate::Restart) -> Self {
+        self.deeds.set_restart(restart);
+        self
+    }
+
     /// Changes its tock (also from inside a run).
     pub fn set_tock(&mut self, tock: Tock) {
         self.tock = tock;
@@ -189,11 +233,13 @@ impl<const N: usize, const S: usize, const B: usize> Doer for DoDoer<'_, N, S, B
         if self.lazy && self.deeds.has_board() {
             cx.due = Some(self.deeds.next_due());
         }
-        Ok(if self.deeds.is_empty() && !self.always {
-            Step::Done
-        } else {
-            Step::Continue
-        })
+        Ok(
+            if self.deeds.is_empty() && !self.always && !self.deeds.awaits_restart() {
+                Step::Done
+            } else {
+                Step::Continue
+            },
+        )
     }
 
     fn cease(&mut self, cx: &mut Cx<'_>) {

@@ -9,6 +9,8 @@
 mod compact;
 #[cfg(feature = "requests")]
 mod requests;
+#[cfg(feature = "requests")]
+mod restart;
 mod settle;
 mod skip;
 mod wake;
@@ -144,6 +146,21 @@ pub struct Deeds<'a, const N: usize, const S: usize, const B: usize = 0> {
     last_origin_len: Cell<u8>,
     /// Lower bounds of each block's retymes (opt-in summary).
     mins: [Cell<Tyme>; B],
+    /// The restart policy (supervision), if any.
+    #[cfg(feature = "requests")]
+    restart: Cell<Option<crate::Restart>>,
+    /// When the current window of restarts began, and how many it had.
+    #[cfg(feature = "requests")]
+    window_start: Cell<Tyme>,
+    #[cfg(feature = "requests")]
+    restarts: Cell<u32>,
+    /// For each spare slot holding a failed child: when it is entered
+    /// again (`Tyme::MAX` for a plain spare).
+    #[cfg(feature = "requests")]
+    spare_due: [Cell<Tyme>; S],
+    /// The earliest of those.
+    #[cfg(feature = "requests")]
+    next_restart: Cell<Tyme>,
     /// Each deed's waker slot (`wake::NONE` when it has none).
     slots: [Cell<u16>; N],
     /// The board of the tree, once entered under a Doist that drains one.
@@ -190,6 +207,16 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             last_origin: [const { Cell::new(0) }; 32],
             last_origin_len: Cell::new(0),
             mins: [const { Cell::new(Tyme::ZERO) }; B],
+            #[cfg(feature = "requests")]
+            restart: Cell::new(None),
+            #[cfg(feature = "requests")]
+            window_start: Cell::new(Tyme::ZERO),
+            #[cfg(feature = "requests")]
+            restarts: Cell::new(0),
+            #[cfg(feature = "requests")]
+            spare_due: [const { Cell::new(Tyme::MAX) }; S],
+            #[cfg(feature = "requests")]
+            next_restart: Cell::new(Tyme::MAX),
             slots: [const { Cell::new(wake::NONE) }; N],
             board: Cell::new(None),
             own: Cell::new(wake::NONE),
@@ -365,6 +392,10 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         if self.min_due.get() > t {
             return Ok(());
         }
+        #[cfg(feature = "requests")]
+        if self.next_restart.get() <= t {
+            self.reenter_due(env, t)?;
+        }
         let end = if REQ && self.fresh_tyme.get() == t {
             self.fresh_from.get()
         } else {
@@ -375,6 +406,11 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         let (result, mut min_due) = self.run_pass(env, period);
         // deeds the walk had passed that a wake brought forward
         min_due = min_due.min(self.woke.replace(Tyme::MAX));
+        // failed children held for a restart
+        #[cfg(feature = "requests")]
+        {
+            min_due = min_due.min(self.next_restart.get());
+        }
         // doers added during this pass are due at `t` too
         if REQ && self.fresh_tyme.get() == t {
             min_due = min_due.min(t);
@@ -515,6 +551,14 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         self
     }
 
+    /// Whether it holds failed children to be entered again.
+    pub(crate) fn awaits_restart(&self) -> bool {
+        #[cfg(feature = "requests")]
+        return self.next_restart.get() != Tyme::MAX;
+        #[cfg(not(feature = "requests"))]
+        return false;
+    }
+
     /// Whether its deeds can be woken (it runs under a Doist that drains a
     /// board).
     pub(crate) fn has_board(&self) -> bool {
@@ -584,6 +628,16 @@ fn finish(cx: &mut Cx<'_>, d: &mut dyn Doer, first: Context) {
 /// Enters one doer: `Ok(Some)` to keep it, `Ok(None)` if it finished in
 /// enter (clean, exit done), `Err` if it failed (abort, exit done).
 fn enter_one<'a>(env: &Env<'_>, d: DoerRef<'a>, i: usize) -> Result<Option<DoerRef<'a>>, Fault> {
+    enter_keep(env, d, i).map_err(|(f, _)| f)
+}
+
+/// [`enter_one`], handing the doer back with a fault.
+#[allow(clippy::type_complexity)]
+fn enter_keep<'a>(
+    env: &Env<'_>,
+    d: DoerRef<'a>,
+    i: usize,
+) -> Result<Option<DoerRef<'a>>, (Fault, DoerRef<'a>)> {
     let mut cx = Cx::at(env, i);
     env.shared.note(d, Context::Enter);
     match d.enter(&mut cx) {
@@ -596,7 +650,7 @@ fn enter_one<'a>(env: &Env<'_>, d: DoerRef<'a>, i: usize) -> Result<Option<DoerR
             env.shared.blame(d);
             env.shared.note_fault(d, &f, &env.shared.origin_of(d));
             finish(&mut cx, d, Context::Abort);
-            Err(f)
+            Err((f, d))
         }
     }
 }
@@ -688,6 +742,18 @@ struct Walk {
     moves: u32,
     /// The least retyme seen.
     min_due: Tyme,
+}
+
+/// A supervising DoDoer's restart policy ([`DoDoer::restart`](crate::DoDoer::restart)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Restart {
+    /// How long after its failure a child is entered again.
+    pub delay: Tock,
+    /// How many restarts are allowed within one window.
+    pub max: u32,
+    /// The window: restarts are counted from the first failure in it.
+    pub window: Tock,
 }
 
 /// What a recur left for [`Deeds::settle`] to handle.

@@ -89,7 +89,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 }
                 self.unbind_at(i);
                 self.leave();
-                if self.contain.get() {
+                if self.contains(t) {
                     // opt-in containment: the child ends aborted, its
                     // siblings go on, the fault goes no further
                     let origin = shared.origin_of(d);
@@ -97,6 +97,9 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                     finish(&mut cx, d, Context::Abort);
                     self.contained.set(self.contained.get().wrapping_add(1));
                     self.keep_fault(f, &origin);
+                    // with a restart policy, it is entered again later
+                    #[cfg(feature = "requests")]
+                    self.hold(d, t);
                     // a fault from deeper down was blamed on its way here:
                     // it ends nothing, so it is the origin of nothing
                     shared.blamed.set(false);
@@ -148,5 +151,16 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         }
         w.i = i + 1;
         Ok(w)
+    }
+
+    /// Whether a child's fault at `t` is contained: containment is on and,
+    /// with a restart policy, the child may be restarted.
+    fn contains(&self, t: Tyme) -> bool {
+        #[cfg(feature = "requests")]
+        if self.restart.get().is_some() {
+            return self.may_restart(t);
+        }
+        let _ = t;
+        self.contain.get()
     }
 }
