@@ -308,3 +308,42 @@ impl<F> fmt::Debug for FutureDoer<'_, F> {
             .finish()
     }
 }
+
+/// Declares a [`FutureDoer`] from an `async` body, without the ceremony of
+/// a [`Yielder`] and a pinned `Option`: both are made in the caller's scope
+/// (no heap), and the body sees the yielder under the name given.
+///
+/// `future_doer!(let mut NAME = "doer name", |y| { BODY })` binds `NAME` to
+/// the doer; `BODY` is the `async` block's body and returns
+/// `Result<(), Fault>`. Add `, waker = W` to give it a [`Waker`]: awaiting
+/// [`Yielder::park`], [`Yielder::pull`] or [`Yielder::room`] then parks it.
+///
+/// ```
+/// use hio_core::{future_doer, Doist, End, Fault, SimClock, Tock, Tyme};
+///
+/// let mut seen = Vec::new();
+/// future_doer!(let mut gen = "gen", |y| {
+///     for _ in 0..3 {
+///         seen.push(y.tyme());
+///         y.tock(Tock::from_millis(500)).await; // run again in 0.5 s
+///     }
+///     Ok::<(), Fault>(())
+/// });
+/// let mut doist: Doist<'_, 1> = Doist::new(Tock::from_millis(100)).unwrap();
+/// doist.add(&mut gen).unwrap();
+/// assert_eq!(doist.run(&mut SimClock::new(), None).end, End::Done);
+/// drop(doist);
+/// drop(gen);
+/// assert_eq!(seen, [Tyme::ZERO, Tyme::from_millis(500), Tyme::from_secs(1)]);
+/// ```
+#[macro_export]
+macro_rules! future_doer {
+    (let mut $doer:ident = $name:expr, |$y:ident| $body:block $(, waker = $waker:expr)? $(,)?) => {
+        let __hio_yielder = $crate::Yielder::new();
+        let $y: &$crate::Yielder = &__hio_yielder;
+        let __hio_future = ::core::pin::pin!(::core::option::Option::Some(async $body));
+        #[allow(unused_mut)]
+        let mut $doer = $crate::FutureDoer::new($name, $y, __hio_future);
+        $( let mut $doer = $doer.with_waker($waker); )?
+    };
+}

@@ -579,3 +579,29 @@ fn wakes_scattered_over_a_large_board_each_reach_their_doer_once() {
         assert_eq!(p.recurs, want, "doer {k}");
     }
 }
+
+#[test]
+fn future_doer_macro_with_a_waker_parks_on_a_deck() {
+    static BOARD: WakeBoard<2> = WakeBoard::new();
+    let deck: Deck<u32, 4> = Deck::new();
+    let mut got = Vec::new();
+    hio_core::future_doer!(let mut fd = "reader", |y| {
+        while got.len() < 2 {
+            let x = y.pull(&deck).await;
+            got.push((y.tyme(), x));
+        }
+        Ok::<(), Fault>(())
+    }, waker = BOARD.waker().unwrap());
+    let mut prod = Parker::new("prod", None);
+    prod.tock = Tock::from_secs(2);
+    prod.into = Some(&deck);
+    let mut d: Doist<'_, 2> = Doist::new(ms(10)).unwrap().with_limit(Tock::from_secs(10));
+    d.wakes(&BOARD);
+    d.add(&mut fd).unwrap();
+    d.add(&mut prod).unwrap();
+    d.run(&mut SimClock::new(), None);
+    drop(d);
+    drop(fd);
+    // the reader came before the producer: each item at the next tick
+    assert_eq!(got, [(t(10), 1), (t(2010), 2)]);
+}
