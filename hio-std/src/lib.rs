@@ -16,6 +16,7 @@
 
 mod clock;
 pub mod demo;
+pub mod logger;
 pub mod net;
 pub mod reactor;
 pub mod scenario;
