@@ -17,6 +17,7 @@ pub use model::{Action, ActionKind, DoerSpec, Scenario, Wake, Where, TOCK_NEVER}
 pub use parse::parse;
 pub use place::{counts, place, Placement};
 pub use run::{
-    trace, trace_json, RunError, GROUP_CAPACITY, ROOT_CAPACITY, SPARE_CAPACITY, WAKE_CAPACITY,
+    trace, trace_json, trace_to, RunError, GROUP_CAPACITY, MAX_PASSES, ROOT_CAPACITY,
+    SPARE_CAPACITY, WAKE_CAPACITY,
 };
 pub use trace::{compare_traces, format_tyme, DiffKind, TraceDiff, TraceWriter};

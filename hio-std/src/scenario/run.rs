@@ -8,7 +8,8 @@ use std::fmt;
 use hio_core::scenario::{Action, ActionKind as CoreAction, ScnGroup, ScnLeaf, Spec};
 use hio_core::wake::MAX_DEPTH;
 use hio_core::{
-    Context, Doer, Doist, Observer, SimClock, Target, Tock, Tyme, WakeBoard, WakeError, Waker,
+    Clock, Context, Doer, Doist, Observer, SimClock, StopFlag, Target, Tock, Tyme, WakeBoard,
+    WakeError, Waker,
 };
 
 use super::place::{counts, place, Placement};
@@ -20,6 +21,10 @@ pub const GROUP_CAPACITY: usize = 256;
 pub const SPARE_CAPACITY: usize = 64;
 /// Most top-level doers of a scenario.
 pub const ROOT_CAPACITY: usize = 1024;
+/// Most passes a scenario may run before it is stopped with
+/// [`RunError::NoEnd`]: a scenario without a limit whose doers never finish
+/// would otherwise run (and print) forever.
+pub const MAX_PASSES: u64 = 1_000_000;
 /// Most doers (in `doers` and `spares`, at every depth) of a scenario: each
 /// gets a [`Waker`] of the run's [`WakeBoard`], so that it can be woken.
 pub const WAKE_CAPACITY: usize = 4096;
@@ -54,6 +59,15 @@ pub enum RunError {
         /// The deepest level allowed.
         max: usize,
     },
+    /// The run had not ended after [`MAX_PASSES`] passes (no limit, and a
+    /// doer that never finishes): it was stopped there. The trace up to
+    /// that point was written.
+    NoEnd {
+        /// The passes it ran.
+        passes: u64,
+    },
+    /// Writing the trace failed (a closed pipe, a full disk).
+    Write(String),
     /// The scenario has more doers and spares than the runner has wakers
     /// for.
     TooManyDoers {
@@ -68,6 +82,11 @@ impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RunError::Scenario(e) => write!(f, "{e}"),
+            RunError::NoEnd { passes } => write!(
+                f,
+                "the scenario had not ended after {passes} passes (no limit, and a doer that never finishes); give it a \"limit\""
+            ),
+            RunError::Write(e) => write!(f, "cannot write the trace: {e}"),
             RunError::TooLarge { name, capacity } => write!(
                 f,
                 "\"{name}\" would hold more than the {capacity} doers (or spares) a scenario scheduler holds; split it into nested DoDoers"
@@ -117,8 +136,63 @@ pub fn trace_json(json: &str) -> Result<String, RunError> {
 /// [`RunError::TooManyDoers`] if the scenario does not fit the runner's
 /// capacities; nothing has run then.
 pub fn trace(scenario: &Scenario) -> Result<String, RunError> {
+    let mut out = Vec::new();
+    trace_to(scenario, &mut out, MAX_PASSES)?;
+    String::from_utf8(out).map_err(|e| RunError::Write(e.to_string()))
+}
+
+/// Runs a parsed scenario and streams its trace to `out` as it runs (so a
+/// long run does not grow memory), stopping with [`RunError::NoEnd`] after
+/// `max_passes` passes (the trace so far is written, without an end line).
+///
+/// ```
+/// let s = hio_std::scenario::parse(
+///     r#"{"name": "forever", "tock": 1, "doers": [{"name": "a"}]}"#,
+/// ).unwrap();
+/// let mut out = Vec::new();
+/// let e = hio_std::scenario::trace_to(&s, &mut out, 10).unwrap_err();
+/// assert_eq!(e, hio_std::scenario::RunError::NoEnd { passes: 10 });
+/// assert!(e.to_string().contains("give it a \"limit\""));
+/// // the doers were stopped as at any stop: their cease and exit are there
+/// let text = String::from_utf8(out).unwrap();
+/// assert!(text.lines().count() > 10);
+/// assert!(text.lines().last().is_some_and(|l| l.contains("\"exit\"")));
+/// ```
+///
+/// # Errors
+///
+/// As [`trace`], and [`RunError::NoEnd`] past the bound, and
+/// [`RunError::Write`] if `out` fails.
+pub fn trace_to(
+    scenario: &Scenario,
+    out: &mut dyn std::io::Write,
+    max_passes: u64,
+) -> Result<(), RunError> {
     let plan = Plan::new(scenario)?;
-    plan.run(scenario)
+    plan.run(scenario, out, max_passes)
+}
+
+/// A simulated clock that raises `stop` once it has been asked to wait
+/// `max` times (a pass in simulated time is one wait).
+struct Bounded<'w, 's> {
+    clock: SimClock<'w>,
+    waits: u64,
+    max: u64,
+    stop: &'s StopFlag,
+}
+
+impl Clock for Bounded<'_, '_> {
+    fn now(&mut self) -> Tyme {
+        self.clock.now()
+    }
+
+    fn wait_until(&mut self, deadline: Tyme) {
+        self.waits += 1;
+        if self.waits >= self.max {
+            self.stop.stop();
+        }
+        self.clock.wait_until(deadline);
+    }
 }
 
 /// The hio-core tock of a scenario tock ([`TOCK_NEVER`] is [`Tock::NEVER`]).
@@ -130,14 +204,40 @@ fn tock(ns: u64) -> Tock {
     }
 }
 
-/// Collects events into a [`TraceWriter`].
-struct Tracer(RefCell<TraceWriter>);
+/// Streams events through a [`TraceWriter`] to a sink.
+struct Tracer<'o> {
+    writer: RefCell<TraceWriter>,
+    out: RefCell<&'o mut dyn std::io::Write>,
+    error: RefCell<Option<String>>,
+}
 
-impl Observer for Tracer {
+impl Tracer<'_> {
+    /// Writes what the writer holds (when `all`, or past a few KiB).
+    fn flush(&self, all: bool) {
+        let mut w = self.writer.borrow_mut();
+        if !all && w.as_str().len() < 1 << 14 {
+            return;
+        }
+        let text = w.take();
+        let mut error = self.error.borrow_mut();
+        if error.is_none() {
+            let mut out = self.out.borrow_mut();
+            if let Err(e) =
+                out.write_all(text.as_bytes())
+                    .and_then(|()| if all { out.flush() } else { Ok(()) })
+            {
+                *error = Some(e.to_string());
+            }
+        }
+    }
+}
+
+impl Observer for Tracer<'_> {
     fn event(&self, doer: &str, context: Context, tyme: Tyme) {
-        self.0
+        self.writer
             .borrow_mut()
             .event(doer, context.as_str(), tyme.as_nanos());
+        self.flush(false);
     }
 }
 
@@ -242,7 +342,12 @@ impl<'s> Plan<'s> {
         }
     }
 
-    fn run(&self, scenario: &Scenario) -> Result<String, RunError> {
+    fn run(
+        &self,
+        scenario: &Scenario,
+        out: &mut dyn std::io::Write,
+        max_passes: u64,
+    ) -> Result<(), RunError> {
         // one waker per doer and spare, from this thread's board
         let board = BOARD.with(|b| *b);
         board.reset();
@@ -356,13 +461,18 @@ impl<'s> Plan<'s> {
                 None => Built::Leaf(ScnLeaf::new(spec)),
             })
             .collect();
-        let tracer = Tracer(RefCell::new(TraceWriter::new()));
+        let tracer = Tracer {
+            writer: RefCell::new(TraceWriter::new()),
+            out: RefCell::new(out),
+            error: RefCell::new(None),
+        };
+        let bound = StopFlag::new();
         let (report, origin) = {
             let mut refs: Vec<Option<&mut Built<'_>>> = doers.iter_mut().map(Some).collect();
             let doist: Doist<'_, ROOT_CAPACITY, SPARE_CAPACITY> =
                 match Doist::new(Tock::from_nanos(scenario.tock)) {
                     Ok(d) => d,
-                    Err(e) => return Ok(format!("{{\"error\": \"{e}\"}}\n")),
+                    Err(e) => return Err(RunError::Write(format!("the scenario's Doist: {e}"))),
                 };
             let mut doist = doist_with(doist, scenario);
             doist.observe(&tracer);
@@ -397,16 +507,32 @@ impl<'s> Plan<'s> {
                     doist.add(d.doer())
                 };
             }
-            let report = doist.run(&mut SimClock::with_wakes(&planned), None);
+            let mut clock = Bounded {
+                clock: SimClock::with_wakes(&planned),
+                waits: 0,
+                max: max_passes,
+                stop: &bound,
+            };
+            let report = doist.run(&mut clock, Some(&bound));
             (report, doist.origin().map(String::from))
         };
-        let mut w = tracer.0.into_inner();
-        w.end(
+        if bound.is_stopped() {
+            tracer.flush(true);
+            return match tracer.error.into_inner() {
+                Some(e) => Err(RunError::Write(e)),
+                None => Err(RunError::NoEnd { passes: max_passes }),
+            };
+        }
+        tracer.writer.borrow_mut().end(
             report.end.as_str(),
             report.tyme.as_nanos(),
             origin.as_deref(),
         );
-        Ok(w.into_string())
+        tracer.flush(true);
+        match tracer.error.into_inner() {
+            Some(e) => Err(RunError::Write(e)),
+            None => Ok(()),
+        }
     }
 }
 

@@ -154,6 +154,12 @@ impl TraceWriter {
     pub fn into_string(self) -> String {
         self.out
     }
+
+    /// Takes the text written since the last take (for streaming); what
+    /// the writer knows of the doers stays, for the end line.
+    pub fn take(&mut self) -> String {
+        std::mem::take(&mut self.out)
+    }
 }
 
 /// Appends `text` as a JSON string the way Python's `json.dumps` writes it:
