@@ -256,7 +256,9 @@ mod tests {
         let mut seen = Vec::new();
         let mut next = 0u8;
         for round in 0..50usize {
-            let chunk: Vec<u8> = (0..(round % 4 + 1) as u8).map(|k| next.wrapping_add(k)).collect();
+            let chunk: Vec<u8> = (0..(round % 4 + 1) as u8)
+                .map(|k| next.wrapping_add(k))
+                .collect();
             let n = r.push(&chunk);
             next = next.wrapping_add(n as u8);
             let mut out = [0u8; 3];

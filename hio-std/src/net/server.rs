@@ -408,11 +408,14 @@ impl<'r> Server<'r> {
     ///
     /// [`NetError::Closed`] if `id` is closed.
     pub fn recv(&self, id: ConnId, out: &mut [u8]) -> Result<usize, NetError> {
-        self.with_io(id, |io, s| {
+        let (n, refilled) = self.with_io(id, |io, s| {
             let n = io.rx.pop(out);
-            Self::unblock_rx(io, s);
-            n
-        })
+            (n, self.refill(io, s))
+        })?;
+        if refilled > 0 {
+            self.count(|st| st.bytes_in += refilled as u64);
+        }
+        Ok(n)
     }
 
     /// Takes the next line of `id` (without its `\n`, and without a `\r`
@@ -427,11 +430,21 @@ impl<'r> Server<'r> {
     /// its `\n` (counted in `overlong`); the next line comes on the next
     /// call.
     pub fn recv_line(&self, id: ConnId, line: &mut Vec<u8>) -> Result<bool, NetError> {
-        let r = self.with_io(id, |io, s| {
-            let r = take_line(&mut io.rx, &mut io.discarding, io.rx_eof, line);
-            Self::unblock_rx(io, s);
-            r
+        let (r, refilled) = self.with_io(id, |io, s| {
+            let mut total = 0;
+            loop {
+                let r = take_line(&mut io.rx, &mut io.discarding, io.rx_eof, line);
+                let n = self.refill(io, s);
+                total += n;
+                // nothing whole yet, but more came in: look again
+                if r != Ok(false) || n == 0 {
+                    return (r, total);
+                }
+            }
         })?;
+        if refilled > 0 {
+            self.count(|st| st.bytes_in += refilled as u64);
+        }
         if r == Err(NetError::TooLong) {
             self.count(|s| s.overlong += 1);
             log::warn!("server: {id}: line longer than the receive buffer, dropped");
@@ -440,14 +453,38 @@ impl<'r> Server<'r> {
     }
 
     /// The receive buffer had stopped reading for lack of room: now that
-    /// there is some, wake the remoter.
-    fn unblock_rx(io: &mut Io, s: &Slot) {
-        if io.rx_blocked && !io.rx.is_full() {
-            io.rx_blocked = false;
-            if let Some(w) = s.waker.get() {
-                w.wake();
+    /// the application made some, read the socket into it at once (a
+    /// stream then flows without waiting for the remoter's next pass).
+    /// Returns the bytes read; an end or an error is left for the remoter,
+    /// which is woken.
+    fn refill(&self, io: &mut Io, s: &Slot) -> usize {
+        if !io.rx_blocked || io.rx.is_full() {
+            return 0;
+        }
+        let Some(stream) = io.stream.as_mut() else {
+            return 0;
+        };
+        let room = io.rx.free();
+        let (r, n) = io.rx.read_from(stream, room);
+        if n > 0 {
+            io.last_active = Instant::now();
+        }
+        match r {
+            Ok(Filled::Full | Filled::Budget) => {}
+            Ok(Filled::Drained) => io.rx_blocked = false,
+            Ok(Filled::Eof) => {
+                io.rx_blocked = false;
+                io.rx_eof = true;
+            }
+            Err(e) => {
+                io.rx_blocked = false;
+                io.broken = Some(reason_of(&e));
+                if let Some(w) = s.waker.get() {
+                    w.wake();
+                }
             }
         }
+        n
     }
 
     /// Sends as much of `bytes` on `id` as the socket and the send buffer

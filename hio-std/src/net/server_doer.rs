@@ -257,6 +257,9 @@ pub struct EchoServerDoer<'a> {
     server: &'a Server<'a>,
     waker: Waker,
     buf: Box<[u8]>,
+    /// Connections that used up their budget: served again next pass.
+    again: Vec<super::ConnId>,
+    tock: Tock,
 }
 
 impl<'a> EchoServerDoer<'a> {
@@ -272,13 +275,21 @@ impl<'a> EchoServerDoer<'a> {
             server,
             waker,
             buf: vec![0; size].into_boxed_slice(),
+            again: Vec::new(),
+            tock: Tock::NEVER,
         })
     }
 
-    fn echo(&mut self, id: super::ConnId) {
+    /// Echoes what `id` has, up to the read budget; returns whether it
+    /// stopped at the budget (more may be waiting).
+    fn echo(&mut self, id: super::ConnId) -> bool {
         let server = self.server;
+        let mut budget = server.config().read_budget.max(1);
         loop {
-            let room = server.tx_free(id).min(self.buf.len());
+            if budget == 0 {
+                return true;
+            }
+            let room = server.tx_free(id).min(self.buf.len()).min(budget);
             if room == 0 {
                 break; // a Ready comes when there is room
             }
@@ -287,18 +298,20 @@ impl<'a> EchoServerDoer<'a> {
             };
             let n = match server.recv(id, chunk) {
                 Ok(n) => n,
-                Err(_) => return,
+                Err(_) => return false,
             };
             if n == 0 {
                 break;
             }
+            budget = budget.saturating_sub(n);
             if server.send(id, chunk.get(..n).unwrap_or(&[])).is_err() {
-                return;
+                return false;
             }
         }
         if server.is_eof(id) && server.rx_len(id) == 0 {
             let _ = server.close(id);
         }
+        false
     }
 }
 
@@ -308,7 +321,7 @@ impl Doer for EchoServerDoer<'_> {
     }
 
     fn tock(&self) -> Tock {
-        Tock::NEVER
+        self.tock
     }
 
     fn enter(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
@@ -319,11 +332,25 @@ impl Doer for EchoServerDoer<'_> {
     }
 
     fn recur(&mut self, _cx: &mut Cx<'_>) -> Result<Step, Fault> {
-        while let Some(ev) = self.server.next_event() {
-            if let ServerEvent::Ready(id) = ev {
-                self.echo(id);
+        let mut next = Vec::new();
+        for id in std::mem::take(&mut self.again) {
+            if self.echo(id) {
+                next.push(id);
             }
         }
+        while let Some(ev) = self.server.next_event() {
+            if let ServerEvent::Ready(id) = ev {
+                if self.echo(id) && !next.contains(&id) {
+                    next.push(id);
+                }
+            }
+        }
+        self.tock = if next.is_empty() {
+            Tock::NEVER
+        } else {
+            Tock::ZERO
+        };
+        self.again = next;
         Ok(Step::Continue)
     }
 

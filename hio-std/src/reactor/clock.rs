@@ -4,6 +4,14 @@ use hio_core::{Clock, Tyme};
 
 use super::Reactor;
 
+/// Waits shorter than this (nanoseconds) are not slept: the Doist checks
+/// the time again at once. A sleep in the poll ends tens of microseconds
+/// late on a typical host (more under virtualisation), which would turn
+/// the wait for the next tick of a fine grid into several ticks; the
+/// Doist's own waits are at most one tock, so this spins at most 50 µs,
+/// and only right after a wake.
+const SPIN: u64 = 50_000;
+
 /// The real-time [`Clock`] of a [`Reactor`]: `now` is the time since the
 /// reactor was made; waiting polls the reactor until the deadline, so
 /// socket readiness (which wakes the socket's doer), a wake from another
@@ -12,7 +20,8 @@ use super::Reactor;
 /// server makes no wake-ups at all.
 ///
 /// Making one tightens the calling thread's timer slack to 1 µs, so that
-/// short waits (the next tick of the grid) end on time.
+/// short waits end on time; waits under 50 µs (the next tick of a fine
+/// grid, right after a wake) are not slept at all.
 #[derive(Debug)]
 pub struct ReactorClock<'r> {
     reactor: &'r Reactor,
@@ -31,9 +40,9 @@ impl Clock for ReactorClock<'_> {
     }
 
     fn wait_until(&mut self, deadline: Tyme) {
-        // within a microsecond: not worth a sleep (the Doist checks again)
+        // too close to sleep for (see SPIN): the Doist checks again
         let now = self.reactor.now();
-        if deadline <= now || (deadline - now).as_nanos() < 1_000 {
+        if deadline <= now || (deadline - now).as_nanos() < SPIN {
             return;
         }
         self.reactor.poll_until(deadline);
@@ -46,7 +55,7 @@ impl Clock for ReactorClock<'_> {
         self.reactor.set_sleeping(true);
         if !woken() {
             let now = self.reactor.now();
-            if deadline > now && (deadline - now).as_nanos() >= 1_000 {
+            if deadline > now && (deadline - now).as_nanos() >= SPIN {
                 self.reactor.poll_until(deadline);
             } else {
                 self.reactor.poll_until(now);

@@ -298,6 +298,8 @@ impl Reactor {
         }
         let mut events = self.events.borrow_mut();
         let polled = self.poll.borrow_mut().poll(&mut events, timeout);
+        // awake again: the wakes below (and any from now on) need no pend
+        self.set_sleeping(false);
         if let Err(e) = polled {
             if e.kind() != io::ErrorKind::Interrupted {
                 log::error!("reactor: poll failed: {e}");
