@@ -42,7 +42,7 @@ impl Default for ServerConfig {
             idle_timeout: None,
             rx_capacity: 4096,
             tx_capacity: 4096,
-            read_budget: 16 * 1024,
+            read_budget: 64 * 1024,
             accept_budget: 64,
             backlog: 1024,
         }

@@ -408,14 +408,60 @@ impl<'r> Server<'r> {
     ///
     /// [`NetError::Closed`] if `id` is closed.
     pub fn recv(&self, id: ConnId, out: &mut [u8]) -> Result<usize, NetError> {
-        let (n, refilled) = self.with_io(id, |io, s| {
+        let (n, came) = self.with_io(id, |io, s| {
             let n = io.rx.pop(out);
-            (n, self.refill(io, s))
+            let rest = out.get_mut(n..).unwrap_or(&mut []);
+            let direct = self.read_through(io, s, rest);
+            // what did not go straight to `out` may refill the buffer
+            let refilled = self.refill(io, s);
+            (n + direct, direct + refilled)
         })?;
-        if refilled > 0 {
-            self.count(|st| st.bytes_in += refilled as u64);
+        if came > 0 {
+            self.count(|st| st.bytes_in += came as u64);
         }
         Ok(n)
+    }
+
+    /// After the receive buffer is emptied into `out`: if it had stopped
+    /// reading for lack of room (so more is likely waiting), read the
+    /// socket straight into the rest of `out` — a stream then moves in
+    /// large reads, not buffer-sized ones. Returns the bytes read; an end
+    /// or an error is kept for the remoter, which is woken.
+    fn read_through(&self, io: &mut Io, s: &Slot, out: &mut [u8]) -> usize {
+        if !io.rx_blocked || !io.rx.is_empty() || out.is_empty() {
+            return 0;
+        }
+        let Some(stream) = io.stream.as_mut() else {
+            return 0;
+        };
+        let mut done = 0;
+        while done < out.len() {
+            match std::io::Read::read(stream, out.get_mut(done..).unwrap_or(&mut [])) {
+                Ok(0) => {
+                    io.rx_blocked = false;
+                    io.rx_eof = true;
+                    break;
+                }
+                Ok(k) => done += k,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    io.rx_blocked = false;
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    io.rx_blocked = false;
+                    io.broken = Some(reason_of(&e));
+                    if let Some(w) = s.waker.get() {
+                        w.wake();
+                    }
+                    break;
+                }
+            }
+        }
+        if done > 0 {
+            io.last_active = Instant::now();
+        }
+        done
     }
 
     /// Takes the next line of `id` (without its `\n`, and without a `\r`

@@ -270,7 +270,9 @@ impl<'a> EchoServerDoer<'a> {
     /// [`NetError::NoWaker`] if the reactor's board is full.
     pub fn new(server: &'a Server<'a>) -> Result<Self, NetError> {
         let waker = server.reactor().waker()?;
-        let size = server.config().rx_capacity.max(1);
+        // one scratch buffer for all connections: large, so that a stream
+        // moves in large reads (see `Server::recv`)
+        let size = server.config().rx_capacity.max(64 * 1024);
         Ok(EchoServerDoer {
             server,
             waker,
