@@ -98,7 +98,6 @@ fn a_wake_from_another_thread_ends_the_poll() {
     });
     let report = doist.run(&mut reactor.clock(), None);
     assert_eq!(report.end, End::Done, "{report:?}");
-    drop(doist);
     drop(p);
     waking.join().unwrap();
 }
