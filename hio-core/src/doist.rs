@@ -407,6 +407,11 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
                 return Some(self.end(End::Limit));
             }
         }
+        if self.tyme == Tyme::NEVER {
+            // every doer parked, no limit, nothing woken: nothing can ever
+            // run again (`run` ends the same way)
+            return Some(self.end(End::Stopped));
+        }
         self.floor = self.tyme + self.tock;
         let tock = self.tock;
         let result = self.with_env(|root, env| {

@@ -409,7 +409,7 @@ fn actions(c: &Case, f: &Flat) -> HashMap<String, Vec<(u32, Vec<String>)>> {
                     .map(|w| f.names[w % f.names.len()].clone())
                     .collect();
                 out.entry(f.names[me].clone())
-                    .or_insert_with(Vec::new)
+                    .or_default()
                     .push((*r, names));
             }
         }
