@@ -72,43 +72,42 @@ impl Shared<'_> {
         let _ = (doer, context);
     }
 
-    /// The name of the doer where the fault now aborting `doer` arose:
-    /// the one blamed, if any, else `doer`.
-    pub(crate) fn origin_of(&self, doer: &dyn crate::Doer) -> Name {
-        let mut name = Name::new();
+    /// The name of the doer where the fault now aborting `doer` arose
+    /// (the one blamed, if any, else `doer`), as bytes copied into `dst`;
+    /// returns how many.
+    pub(crate) fn origin_into(&self, doer: &dyn crate::Doer, dst: &[Cell<u8>]) -> usize {
         if self.blamed.get() {
-            let len = usize::from(self.origin_len.get());
-            let mut bytes = [0u8; 32];
-            for (b, c) in bytes.iter_mut().zip(self.origin.iter().take(len)) {
-                *b = c.get();
+            let len = usize::from(self.origin_len.get()).min(dst.len());
+            for (d, c) in dst.iter().zip(self.origin.iter().take(len)) {
+                d.set(c.get());
             }
-            let bytes = bytes.get(..len).unwrap_or(&[]);
-            let text = match core::str::from_utf8(bytes) {
-                Ok(t) => t,
-                Err(e) => {
-                    core::str::from_utf8(bytes.get(..e.valid_up_to()).unwrap_or(&[])).unwrap_or("")
-                }
-            };
-            let _ = name.push_str(text);
+            len
         } else {
-            for c in doer.name().chars() {
-                if name.push(c).is_err() {
-                    break;
-                }
+            let name = doer.name().as_bytes();
+            for (d, b) in dst.iter().zip(name) {
+                d.set(*b);
             }
+            name.len().min(dst.len())
         }
-        name
     }
 
-    /// Shows the fault that makes `doer` abort to the observer.
+    /// Shows the fault that makes `doer` abort to the observer, with the
+    /// name of the doer where it arose.
     #[inline]
-    pub(crate) fn note_fault(&self, doer: &dyn crate::Doer, fault: &Fault, origin: &str) {
+    pub(crate) fn note_fault(&self, doer: &dyn crate::Doer, fault: &Fault) {
         #[cfg(feature = "observe")]
         if let Some(o) = self.observer {
+            let cells = [const { Cell::new(0u8) }; 32];
+            let len = self.origin_into(doer, &cells);
+            let mut bytes = [0u8; 32];
+            for (b, c) in bytes.iter_mut().zip(&cells) {
+                *b = c.get();
+            }
+            let origin = utf8_prefix(bytes.get(..len).unwrap_or(&[]));
             o.fault(doer.name(), fault, origin, self.tyme);
         }
         #[cfg(not(feature = "observe"))]
-        let _ = (doer, fault, origin);
+        let _ = (doer, fault);
     }
 
     pub(crate) fn blame(&self, doer: &dyn crate::Doer) {
@@ -251,5 +250,14 @@ impl Cx<'_> {
 impl fmt::Debug for Cx<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cx").field("tyme", &self.tyme()).finish()
+    }
+}
+
+/// The longest prefix of `bytes` that is UTF-8 (a name cut at 32 bytes may
+/// end in the middle of a character).
+pub(crate) fn utf8_prefix(bytes: &[u8]) -> &str {
+    match core::str::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => core::str::from_utf8(bytes.get(..e.valid_up_to()).unwrap_or(&[])).unwrap_or(""),
     }
 }

@@ -50,12 +50,13 @@ pub struct Full<T> {
 
 impl<T> Full<T> {
     pub(crate) fn new(doer: T, scheduler: &str, reason: Refusal) -> Self {
-        let mut name = Name::new();
-        for c in scheduler.chars() {
-            if name.push(c).is_err() {
-                break;
-            }
+        // as much as fits, cut at a character boundary
+        let mut cut = scheduler.len().min(32);
+        while !scheduler.is_char_boundary(cut) {
+            cut -= 1;
         }
+        let mut name = Name::new();
+        let _ = name.push_str(scheduler.get(..cut).unwrap_or(""));
         Full {
             doer,
             scheduler: name,

@@ -107,6 +107,8 @@ pub(crate) const NONE: u16 = u16::MAX;
 pub(crate) const ROOT: u16 = u16::MAX - 1;
 /// Slots per block of the board's summary.
 const BLOCK: usize = 8;
+/// Boards of at most this many slots have no summary: a drain scans them.
+const SMALL: usize = 64;
 /// Blocks per group of the board's summary.
 const GROUP: usize = 8;
 
@@ -287,7 +289,12 @@ impl<const W: usize> WakeBoard<W> {
     /// The woken slots of block `b`, whose flag is lowered.
     fn drain_block(&self, b: usize, f: &mut dyn FnMut(u16, u16, u16)) {
         let lo = b * BLOCK;
-        let flags = self.pending.get(lo..(lo + BLOCK).min(W)).unwrap_or(&[]);
+        self.drain_slots(lo, (lo + BLOCK).min(W), f);
+    }
+
+    /// The woken slots from `lo` to `hi`.
+    fn drain_slots(&self, lo: usize, hi: usize, f: &mut dyn FnMut(u16, u16, u16)) {
+        let flags = self.pending.get(lo..hi).unwrap_or(&[]);
         for (k, p) in flags.iter().enumerate() {
             if !p.load(Acquire) {
                 continue;
@@ -413,11 +420,13 @@ impl<const W: usize> Board for WakeBoard<W> {
         if let Some(p) = self.pending.get(usize::from(slot)) {
             p.store(true, Release);
         }
-        if let Some(b) = self.blocks.get(usize::from(slot) / BLOCK) {
-            b.store(true, Release);
-        }
-        if let Some(g) = self.groups.get(usize::from(slot) / (BLOCK * GROUP)) {
-            g.store(true, Release);
+        if W > SMALL {
+            if let Some(b) = self.blocks.get(usize::from(slot) / BLOCK) {
+                b.store(true, Release);
+            }
+            if let Some(g) = self.groups.get(usize::from(slot) / (BLOCK * GROUP)) {
+                g.store(true, Release);
+            }
         }
         self.any.store(true, Release);
         if let Some(p) = self.pender {
@@ -441,6 +450,11 @@ impl<const W: usize> Board for WakeBoard<W> {
         // the stack, then one fence.
         self.any.store(false, Relaxed);
         fence(SeqCst);
+        if W <= SMALL {
+            // a small board (a microcontroller's): one scan of its flags
+            self.drain_slots(0, W, f);
+            return;
+        }
         let groups = W.div_ceil(BLOCK * GROUP);
         for window in 0..groups.div_ceil(64) {
             let first = window * 64;

@@ -20,7 +20,6 @@ use core::fmt;
 
 use core::sync::atomic::Ordering;
 
-#[cfg(feature = "requests")]
 use crate::cx::Shared;
 use crate::cx::{Env, GroupRef};
 use crate::wake::Board;
@@ -275,23 +274,17 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         for (b, c) in bytes.iter_mut().zip(&self.last_origin) {
             *b = c.get();
         }
-        let bytes = bytes
-            .get(..usize::from(self.last_origin_len.get()))
-            .unwrap_or(&[]);
+        let len = usize::from(self.last_origin_len.get());
         let mut name = Name::new();
-        let _ = name.push_str(core::str::from_utf8(bytes).unwrap_or(""));
+        let _ = name.push_str(crate::cx::utf8_prefix(bytes.get(..len).unwrap_or(&[])));
         Some((fault, name))
     }
 
-    /// Keeps a contained fault and where it arose.
-    pub(super) fn keep_fault(&self, fault: Fault, origin: &str) {
+    /// Keeps a contained fault and where it arose (the doer blamed, or `d`).
+    pub(super) fn keep_fault(&self, fault: Fault, shared: &Shared<'_>, d: &dyn Doer) {
         self.last_fault.set(Some(fault));
-        let bytes = origin.as_bytes();
-        for (c, b) in self.last_origin.iter().zip(bytes) {
-            c.set(*b);
-        }
-        self.last_origin_len
-            .set(bytes.len().min(self.last_origin.len()) as u8);
+        let len = shared.origin_into(d, &self.last_origin);
+        self.last_origin_len.set(len as u8);
     }
 
     /// The earliest retyme among its doers (`Tyme::MAX` when none).
@@ -648,7 +641,7 @@ fn enter_keep<'a>(
         }
         Err(f) => {
             env.shared.blame(d);
-            env.shared.note_fault(d, &f, &env.shared.origin_of(d));
+            env.shared.note_fault(d, &f);
             finish(&mut cx, d, Context::Abort);
             Err((f, d))
         }

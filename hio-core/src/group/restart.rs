@@ -115,8 +115,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 // it ran enter, abort, exit: a fault like any other
                 self.unbind_at(n);
                 self.contained.set(self.contained.get().wrapping_add(1));
-                let origin = shared.origin_of(d);
-                self.keep_fault(f, &origin);
+                self.keep_fault(f, shared, d);
                 if self.may_restart(t) {
                     shared.blamed.set(blamed);
                     self.hold(d, t);

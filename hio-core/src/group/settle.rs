@@ -92,11 +92,10 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 if self.contains(t) {
                     // opt-in containment: the child ends aborted, its
                     // siblings go on, the fault goes no further
-                    let origin = shared.origin_of(d);
-                    shared.note_fault(d, &f, &origin);
+                    shared.note_fault(d, &f);
+                    self.keep_fault(f, shared, d);
                     finish(&mut cx, d, Context::Abort);
                     self.contained.set(self.contained.get().wrapping_add(1));
-                    self.keep_fault(f, &origin);
                     // with a restart policy, it is entered again later
                     #[cfg(feature = "requests")]
                     self.hold(d, t);
@@ -107,7 +106,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                     return Ok(w);
                 }
                 shared.blame(d);
-                shared.note_fault(d, &f, &shared.origin_of(d));
+                shared.note_fault(d, &f);
                 finish(&mut cx, d, Context::Abort);
                 return Err((Err(f), w.min_due));
             }
