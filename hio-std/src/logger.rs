@@ -655,6 +655,12 @@ pub fn init(level: LevelFilter, capacity: usize) -> Result<&'static Logger, Init
     Ok(logger)
 }
 
+/// The logger [`init`] installed, if any: what a tool adds a [`LogDoer`]
+/// for.
+pub fn installed() -> Option<&'static Logger> {
+    INSTALLED.get()
+}
+
 /// The doer that writes a [`Logger`]'s lines out: at most
 /// [`per_pass`](LogDoer::with_per_pass) lines per recur, and everything
 /// left when it ends (`clean`, `cease`, `exit`). It never ends by itself

@@ -183,3 +183,76 @@ fn a_scenario_with_more_doers_than_wakers_is_refused_before_running() {
         other => panic!("expected TooManyDoers, got {other:?}"),
     }
 }
+
+#[test]
+fn a_scenario_that_never_ends_is_stopped_with_exit_2() {
+    let dir = std::env::temp_dir().join(format!("hio-cli-forever-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("forever.json");
+    std::fs::write(
+        &path,
+        r#"{"name": "f", "tock": 1, "doers": [{"name": "a"}]}"#,
+    )
+    .unwrap();
+    let out = hio().arg("trace").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("had not ended after 1000000 passes") && err.contains("\"limit\""),
+        "{err}"
+    );
+    // the trace streamed: it is all there, without an end line
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().count() > 1_000_000);
+    assert!(!text.contains("\"end\""));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn demo_with_zero_seconds_runs_until_sigterm_and_ends_stopped() {
+    use std::io::{BufRead, BufReader, Read};
+    let mut child = hio()
+        .args(["demo", "--seconds", "0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert_eq!(first.trim(), "hio demo: running until Ctrl-C or SIGTERM");
+    // wait until the tree is running, then stop it
+    let mut line = String::new();
+    while !line.contains("recur") && !line.contains("beat") {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the demo ended early"
+        );
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}: {rest}");
+    assert!(
+        rest.contains("pipeline: cease") && rest.contains("pipeline: exit"),
+        "{rest}"
+    );
+    assert!(rest.trim_end().ends_with("end: stopped"), "{rest}");
+}
+
+#[test]
+fn verbosity_flags_are_accepted_and_exclusive() {
+    let ok = hio()
+        .args(["-q", "demo", "--seconds", "1"])
+        .output()
+        .unwrap();
+    assert!(ok.status.success());
+    let bad = hio().args(["-q", "-v", "demo"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

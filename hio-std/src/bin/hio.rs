@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use clap::{ArgGroup, Parser, Subcommand};
 use hio_std::net::{tool, PeerConfig, ServerConfig};
-use hio_std::{demo, scenario, StdClock};
+use hio_std::reactor::Reactor;
+use hio_std::{demo, logger, scenario};
 
 #[derive(Parser)]
 #[command(
@@ -17,6 +18,13 @@ use hio_std::{demo, scenario, StdClock};
     about = "hio: hierarchical structured concurrency with asynchronous I/O"
 )]
 struct Cli {
+    /// More log lines on stderr (-v: debug, -vv: trace); the default is
+    /// warnings and errors.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// No log lines but errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -24,13 +32,22 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the demo flow in real time (no hardware needed).
+    #[command(after_help = "Examples:\n  hio demo                 # 5 s of tyme\n  \
+        hio demo --seconds 0     # until Ctrl-C or SIGTERM\n\n\
+        Ctrl-C or SIGTERM stops it at any time: every doer ceases and exits, and the run ends `stopped`.")]
     Demo {
-        /// Seconds of tyme to run for.
+        /// Seconds of tyme to run for; 0 runs until Ctrl-C or SIGTERM.
         #[arg(long, default_value_t = 5)]
         seconds: u64,
     },
     /// Run a scenario (SEMANTICS.md schema) in simulated time and print its
     /// trace as JSON Lines.
+    #[command(
+        after_help = "Example:\n  hio trace tests/conformance/nested_dodoers.json\n\n\
+        The trace streams as the run goes. A scenario that has not ended after \
+        1000000 passes (no limit, and a doer that never finishes) is stopped there: \
+        exit status 2 and a message. A malformed scenario exits 2 before anything runs."
+    )]
     Trace {
         /// The scenario file.
         scenario: PathBuf,
@@ -113,11 +130,44 @@ fn net_result<T>(what: &str, r: Result<T, tool::ToolError>) -> ExitCode {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => log::LevelFilter::Error,
+        (false, 0) => log::LevelFilter::Warn,
+        (false, 1) => log::LevelFilter::Debug,
+        (false, _) => log::LevelFilter::Trace,
+    };
+    if let Err(e) = logger::init(level, logger::DEFAULT_CAPACITY) {
+        eprintln!("hio: no logging: {e}");
+    }
+    let code = run(cli.command);
+    // what was logged after the tree's log writer ended
+    if let Some(l) = logger::installed() {
+        l.flush_to(&mut std::io::stderr());
+    }
+    code
+}
+
+fn run(command: Command) -> ExitCode {
+    match command {
         Command::Demo { seconds } => {
+            let reactor = match Reactor::new() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("hio demo: cannot start the reactor: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            if let Err(e) = reactor.stop_on_signals() {
+                eprintln!("hio demo: cannot catch Ctrl-C: {e}");
+                return ExitCode::from(1);
+            }
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
-            match demo::run(&mut out, &mut StdClock::new(), seconds, None) {
+            if seconds == 0 {
+                let _ = writeln!(out, "hio demo: running until Ctrl-C or SIGTERM");
+            }
+            let stop = reactor.stop_flag();
+            match demo::run(&mut out, &mut reactor.clock(), seconds, Some(stop)) {
                 Ok(r) if matches!(r.end, hio_core::End::Fault(_)) => ExitCode::from(1),
                 Ok(_) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -165,17 +215,22 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            match scenario::trace_json(&json) {
-                Ok(trace) => {
-                    let mut out = std::io::stdout().lock();
-                    if out
-                        .write_all(trace.as_bytes())
-                        .and_then(|()| out.flush())
-                        .is_err()
-                    {
-                        return ExitCode::from(1);
-                    }
-                    ExitCode::SUCCESS
+            let parsed = match scenario::parse(&json) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("hio trace: {}: {e}", path.display());
+                    return ExitCode::from(2);
+                }
+            };
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let r = scenario::trace_to(&parsed, &mut out, scenario::MAX_PASSES);
+            let _ = out.flush();
+            match r {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(scenario::RunError::Write(e)) => {
+                    eprintln!("hio trace: {e}");
+                    ExitCode::from(1)
                 }
                 Err(e) => {
                     eprintln!("hio trace: {}: {e}", path.display());

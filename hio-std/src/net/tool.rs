@@ -148,9 +148,14 @@ pub fn echo(
     let mut serve: ServerDoer<'_, { MAX_CONNS + 1 }> =
         ServerDoer::new("server", &mut parts).map_err(|e| ToolError::Io(e.kind()))?;
     let mut echo = EchoServerDoer::new(&server).map_err(|e| ToolError::Io(e.kind()))?;
-    let mut doist: Doist<'_, 2> =
+    let mut doist: Doist<'_, 3> =
         Doist::new(NET_TOCK).map_err(|_| ToolError::Io(io::ErrorKind::InvalidInput))?;
     doist.wakes(reactor.board());
+    // the log writer first: ceased last, it writes what the others log
+    let mut logs = log_doer(&reactor);
+    if let Some(l) = logs.as_mut() {
+        let _ = doist.add(l);
+    }
     let _ = doist.add(&mut serve);
     let _ = doist.add(&mut echo);
     ready(server.local_addr(), reactor.stop_flag());
@@ -180,9 +185,13 @@ pub fn udp_echo(
     })?;
     let mut doer = PeerDoer::new(&peer).map_err(|e| ToolError::Io(e.kind()))?;
     let mut echo = UdpEchoDoer::new(&peer).map_err(|e| ToolError::Io(e.kind()))?;
-    let mut doist: Doist<'_, 2> =
+    let mut doist: Doist<'_, 3> =
         Doist::new(NET_TOCK).map_err(|_| ToolError::Io(io::ErrorKind::InvalidInput))?;
     doist.wakes(reactor.board());
+    let mut logs = log_doer(&reactor);
+    if let Some(l) = logs.as_mut() {
+        let _ = doist.add(l);
+    }
     let _ = doist.add(&mut doer);
     let _ = doist.add(&mut echo);
     ready(peer.local_addr(), reactor.stop_flag());
@@ -632,4 +641,16 @@ pub fn send_udp(
         Some(r) => r,
         None => Err(ToolError::Stopped),
     }
+}
+
+/// A [`LogDoer`](crate::logger::LogDoer) writing the installed logger's
+/// lines to stderr, parked until a line is logged, if a logger is
+/// installed ([`logger::init`](crate::logger::init)).
+fn log_doer(reactor: &Reactor) -> Option<crate::logger::LogDoer<'static>> {
+    let logger = crate::logger::installed()?;
+    let doer = crate::logger::LogDoer::new(logger);
+    Some(match reactor.waker() {
+        Ok(w) => doer.with_waker(w),
+        Err(_) => doer,
+    })
 }
