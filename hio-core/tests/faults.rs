@@ -75,7 +75,6 @@ fn a_containing_dodoer_keeps_the_last_fault_and_where_it_arose() {
         d.observe(&seen);
         d.add(&mut g).unwrap();
         let end = d.run(&mut SimClock::new(), None).end;
-        drop(d);
         (end, g.deeds().last_contained(), g.deeds().contained())
     };
     assert_eq!(end, End::Limit);

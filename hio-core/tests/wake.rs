@@ -101,7 +101,6 @@ fn a_push_wakes_a_parked_consumer_in_the_same_pass_when_it_comes_after() {
     d.add(&mut prod).unwrap();
     d.add(&mut cons).unwrap();
     assert_eq!(d.run(&mut SimClock::new(), None).end, End::Limit);
-    drop(d);
     assert_eq!(cons.attach, Some(Ok(())));
     // the consumer runs at its entry and then exactly when the producer
     // pushed, in the same pass
@@ -126,7 +125,6 @@ fn a_push_reaches_a_consumer_before_the_producer_at_the_next_pass() {
     d.add(&mut cons).unwrap();
     d.add(&mut prod).unwrap();
     d.run(&mut SimClock::new(), None);
-    drop(d);
     assert_eq!(cons.recurs, [t(0), t(100), t(400), t(700)]);
     assert_eq!(cons.got, [1, 2, 3]);
 }
@@ -142,7 +140,6 @@ fn waking_an_ended_or_not_yet_entered_doer_does_nothing() {
     d.wakes(&BOARD);
     d.add(&mut p).unwrap();
     assert_eq!(d.run(&mut SimClock::new(), None).end, End::Limit);
-    drop(d);
     assert_eq!(p.recurs, [t(0)]);
     // ended: waking it is harmless and does nothing
     w.wake();
@@ -154,7 +151,6 @@ fn waking_an_ended_or_not_yet_entered_doer_does_nothing() {
     d.wakes(&BOARD);
     d.add(&mut q).unwrap();
     d.run(&mut SimClock::new(), None);
-    drop(d);
     assert_eq!(q.attach, Some(Err(WakeError::Stale)));
 }
 
@@ -169,7 +165,6 @@ fn attach_errors_name_what_is_wrong() {
     let mut d: Doist<'_, 1> = Doist::new(ms(100)).unwrap().with_limit(ms(100));
     d.add(&mut p).unwrap();
     d.run(&mut SimClock::new(), None);
-    drop(d);
     assert_eq!(p.attach, Some(Err(WakeError::Foreign)));
     // one that drains another
     let mut p = Parker::new("p", Some(w));
@@ -177,7 +172,6 @@ fn attach_errors_name_what_is_wrong() {
     d.wakes(&OTHER);
     d.add(&mut p).unwrap();
     d.run(&mut SimClock::new(), None);
-    drop(d);
     assert_eq!(p.attach, Some(Err(WakeError::Foreign)));
     for e in [
         WakeError::Full,
@@ -214,7 +208,6 @@ fn a_wake_storm_runs_each_doer_once_per_pass() {
         d.add(p).unwrap();
     }
     d.run(&mut SimClock::new(), None);
-    drop(d);
     for p in &ps {
         // once per pass, every pass
         let want: Vec<Tyme> = (0..10).map(|k| t(100 * k)).collect();
@@ -299,7 +292,6 @@ fn a_stop_from_another_thread_ends_an_hour_long_wait() {
     started.store(true, Ordering::SeqCst);
     let report = d.run(&mut clock, Some(&STOP));
     h.join().unwrap();
-    drop(d);
     assert_eq!(report.end, End::Stopped);
     // the run ended because its wait was cut short, not because an hour passed
     assert!(report.tyme < Tyme::from_secs(3600));
@@ -357,14 +349,12 @@ fn a_wake_from_another_thread_runs_the_doer_on_the_next_tick() {
             r
         }
     }
-    drop(d);
     let mut s = Seen(p, seen);
     let mut d: Doist<'_, 1> = Doist::new(ms(5)).unwrap().with_limit(Tock::from_secs(3600));
     d.wakes(&BOARD);
     d.add(&mut s).unwrap();
     let report = d.run(&mut clock, Some(&STOP));
     h.join().unwrap();
-    drop(d);
     assert_eq!(report.end, End::Stopped);
     assert_eq!(s.0.recurs.len(), 4, "{:?}", s.0.recurs);
     // each recur after a wake is on the Doist's grid of 5 ms ticks
@@ -383,7 +373,6 @@ fn all_parked_without_a_limit_ends_stopped_when_simulated_time_runs_out() {
     d.add(&mut p).unwrap();
     let plan = [(t(2_050), w)];
     let report = d.run(&mut SimClock::with_wakes(&plan), None);
-    drop(d);
     assert_eq!(report.end, End::Stopped);
     assert_eq!(p.recurs, [t(0), t(2_100)]);
 }
@@ -510,8 +499,6 @@ fn a_future_awaiting_a_deck_is_not_polled_until_a_push() {
     d.add(&mut fd).unwrap();
     let mut clock = SimClock::new();
     let report = d.run(&mut clock, None);
-    drop(d);
-    drop(fd);
     assert_eq!(report.end, End::Limit);
     assert_eq!(got, [(t(0), 1), (t(1000), 2), (t(2000), 3)]);
     assert_eq!(polls.get(), 3);
@@ -542,8 +529,6 @@ fn a_room_wait_parks_a_producer_until_a_pull_makes_room() {
     d.add(&mut fd).unwrap();
     d.add(&mut cons).unwrap();
     d.run(&mut SimClock::new(), None);
-    drop(d);
-    drop(fd);
     assert_eq!(sent.get(), 8);
     assert_eq!(cons.got, (0..8).collect::<Vec<_>>());
 }
@@ -569,7 +554,6 @@ fn wakes_scattered_over_a_large_board_each_reach_their_doer_once() {
     }
     assert!(d.pass().is_none());
     assert_eq!(d.tyme(), Tyme::from_millis(100)); // nothing else is due
-    drop(d);
     for (k, p) in ps.iter().enumerate() {
         let want = if k % 7 == 0 {
             vec![t(0), t(10)]
@@ -600,8 +584,6 @@ fn future_doer_macro_with_a_waker_parks_on_a_deck() {
     d.add(&mut fd).unwrap();
     d.add(&mut prod).unwrap();
     d.run(&mut SimClock::new(), None);
-    drop(d);
-    drop(fd);
     // the reader came before the producer: each item at the next tick
     assert_eq!(got, [(t(10), 1), (t(2010), 2)]);
 }

@@ -35,7 +35,10 @@ fn copies_of_the_shared_contract_are_exact() {
             a.display()
         );
     };
-    same(&shared.join("SEMANTICS.md"), &mine.join("docs/SEMANTICS.md"));
+    same(
+        &shared.join("SEMANTICS.md"),
+        &mine.join("docs/SEMANTICS.md"),
+    );
     let mut n = 0;
     for entry in fs::read_dir(shared.join("conformance")).expect("shared/conformance") {
         let path = entry.expect("a directory entry").path();
