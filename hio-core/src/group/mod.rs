@@ -738,6 +738,8 @@ struct Walk {
 }
 
 /// A supervising DoDoer's restart policy ([`DoDoer::restart`](crate::DoDoer::restart)).
+#[cfg(feature = "requests")]
+#[cfg_attr(docsrs, doc(cfg(feature = "requests")))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Restart {
