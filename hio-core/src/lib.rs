@@ -100,9 +100,9 @@ pub use doer::{Context, Doer, Fault, FaultKind, Outcome, Step};
 pub use doist::{Doist, DoistError, End, Report};
 pub use full::{Full, Refusal};
 pub use future::{FutureDoer, Yield, Yielder};
-pub use group::{Deeds, DoerRef, Group, DEED_BYTES, SUMMARY_BLOCK};
 #[cfg(feature = "requests")]
 pub use group::Restart;
+pub use group::{Deeds, DoerRef, Group, DEED_BYTES, SUMMARY_BLOCK};
 #[cfg(feature = "requests")]
 #[cfg_attr(docsrs, doc(cfg(feature = "requests")))]
 pub use requests::{RequestError, Requests, Target};
