@@ -51,6 +51,7 @@ struct Images {
     serial_flow: PathBuf,
     line_echo: PathBuf,
     sizes: PathBuf,
+    static_tree: PathBuf,
     conformance: PathBuf,
 }
 
@@ -128,12 +129,14 @@ fn build_images() -> Result<Images, String> {
         serial_flow: release.join("serial-flow"),
         line_echo: release.join("line-echo"),
         sizes: release.join("sizes"),
+        static_tree: release.join("static-tree"),
         conformance,
     };
     for p in [
         &images.serial_flow,
         &images.line_echo,
         &images.sizes,
+        &images.static_tree,
         &images.conformance,
     ] {
         if !p.is_file() {
@@ -721,5 +724,17 @@ fn sizes_of_the_serial_flow_tree() {
     assert!(
         total > 0 && total < 64 * 1024,
         "the tree fits the RAM: {total}"
+    );
+}
+
+#[test]
+#[ignore = "needs qemu-system-arm; run by cargo xtask test qemu"]
+fn a_tree_with_its_doers_in_statics_runs() {
+    let images = images();
+    let (status, out, stderr) = Qemu::start(&images.static_tree, None).finish(STEP);
+    assert_eq!(status.code(), Some(0), "stdout:\n{out}\nstderr:\n{stderr}");
+    assert!(
+        out.contains("static-tree: limit at 1.0: fast ran 10 times, slow 4 times"),
+        "{out}"
     );
 }
