@@ -91,9 +91,11 @@ fn a_containing_dodoer_keeps_the_last_fault_and_where_it_arose() {
 }
 
 /// Records `doer.context@tyme`.
+#[cfg(feature = "requests")]
 #[derive(Default)]
 struct Trace(RefCell<Vec<String>>);
 
+#[cfg(feature = "requests")]
 impl Observer for Trace {
     fn event(&self, doer: &str, context: Context, tyme: Tyme) {
         self.0.borrow_mut().push(format!("{doer}.{context}@{tyme}"));
@@ -101,8 +103,10 @@ impl Observer for Trace {
 }
 
 /// Fails on the second recur of each life.
+#[cfg(feature = "requests")]
 struct Flaky2(u32);
 
+#[cfg(feature = "requests")]
 impl Doer for Flaky2 {
     fn name(&self) -> &str {
         "flaky"
