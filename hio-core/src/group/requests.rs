@@ -1,11 +1,11 @@
 //! Run-time requests carried out on a scheduler (feature `requests`):
 //! finding a named DoDoer, adding a spare, removing doers.
 
-use super::{enter_one, finish, Deeds, Group, State};
+use super::{enter_keep, finish, Deeds, DoerRef, Group, State};
 use crate::cx::{Env, Shared};
-use crate::{Context, Cx, RequestError};
+use crate::{Context, Cx, Fault, RequestError};
 
-impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
+impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
     /// Calls `f` with the running DoDoer named `name` in this subtree.
     pub(super) fn find_named(&self, name: &str, f: &mut dyn FnMut(&dyn Group)) -> bool {
         let len = self.len.get() as usize;
@@ -55,6 +55,20 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         // an added doer's fault does not end the run: it may not take the
         // origin's place
         let blamed = shared.blamed.replace(true);
+        let entered = self.enter_appended(shared, d);
+        shared.blamed.set(blamed);
+        self.poke_owner();
+        entered.map_err(|(f, _)| RequestError::EnterFailed(f))
+    }
+
+    /// Enters `d` (a doer added at run time, or a child restarted) at the
+    /// current tyme and appends it; a doer that finishes in enter leaves no
+    /// deed. A failed enter hands the doer back (it has run abort, exit).
+    pub(super) fn enter_appended(
+        &self,
+        shared: &Shared<'_>,
+        d: DoerRef<'a>,
+    ) -> Result<(), (Fault, DoerRef<'a>)> {
         let env = Env {
             shared,
             group: self,
@@ -62,24 +76,23 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         };
         let n = self.append_index();
         self.place_child(n, d);
-        let entered = enter_one(&env, d, n);
-        shared.blamed.set(blamed);
-        self.poke_owner();
-        match entered {
-            Ok(Some(d)) => self.append(d, shared.tyme).map_err(|d| {
-                // not reached: room was checked before the enter; but an
-                // entered doer must exit, whatever happens
-                self.unbind_at(n);
-                finish(&mut Cx::new(&env), d, Context::Cease);
-                RequestError::Full
-            }),
+        match enter_keep(&env, d, n) {
+            Ok(Some(d)) => {
+                if let Err(d) = self.append(d, shared.tyme) {
+                    // not reached: room was checked before the enter; but
+                    // an entered doer must exit, whatever happens
+                    self.unbind_at(n);
+                    finish(&mut Cx::new(&env), d, Context::Cease);
+                }
+                Ok(())
+            }
             Ok(None) => {
                 self.unbind_at(n);
                 Ok(())
             }
-            Err(f) => {
+            Err(e) => {
                 self.unbind_at(n);
-                Err(RequestError::EnterFailed(f))
+                Err(e)
             }
         }
     }

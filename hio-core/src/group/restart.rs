@@ -4,7 +4,7 @@
 
 use core::cell::Cell;
 
-use super::{enter_keep, Deeds, DoerRef};
+use super::{Deeds, DoerRef};
 use crate::cx::{Env, Shared};
 use crate::{Fault, Restart, Tyme};
 
@@ -88,32 +88,14 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
     }
 
     fn enter_again(&self, shared: &Shared<'_>, d: DoerRef<'a>, t: Tyme) -> Result<(), Fault> {
-        let env = Env {
-            shared,
-            group: self,
-            up: None,
-        };
-        let n = self.append_index();
-        self.place_child(n, d);
         let blamed = shared.blamed.get();
-        match enter_keep(&env, d, n) {
-            Ok(Some(d)) => {
+        match self.enter_appended(shared, d) {
+            Ok(()) => {
                 shared.blamed.set(blamed);
-                if let Err(d) = self.append(d, t) {
-                    // not reached: a held child's place was kept free
-                    self.unbind_at(n);
-                    super::finish(&mut crate::Cx::new(&env), d, crate::Context::Cease);
-                }
-                Ok(())
-            }
-            Ok(None) => {
-                shared.blamed.set(blamed);
-                self.unbind_at(n);
                 Ok(())
             }
             Err((f, d)) => {
                 // it ran enter, abort, exit: a fault like any other
-                self.unbind_at(n);
                 self.contained.set(self.contained.get().wrapping_add(1));
                 self.keep_fault(f, shared, d);
                 if self.may_restart(t) {

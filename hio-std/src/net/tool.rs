@@ -136,10 +136,7 @@ pub fn echo(
     if config.max_conns == 0 || config.max_conns > MAX_CONNS {
         return Err(ToolError::MaxConns(config.max_conns));
     }
-    let reactor = Reactor::new().map_err(|e| io_err(&e))?;
-    if signals {
-        reactor.stop_on_signals().map_err(|e| io_err(&e))?;
-    }
+    let reactor = reactor(signals)?;
     let server = Server::bind(&reactor, listen, config).map_err(|e| ToolError::Bind {
         addr: listen,
         kind: e.kind(),
@@ -175,10 +172,7 @@ pub fn udp_echo(
     signals: bool,
     ready: &mut dyn FnMut(SocketAddr, &'static StopFlag),
 ) -> Result<Report, ToolError> {
-    let reactor = Reactor::new().map_err(|e| io_err(&e))?;
-    if signals {
-        reactor.stop_on_signals().map_err(|e| io_err(&e))?;
-    }
+    let reactor = reactor(signals)?;
     let peer = Peer::bind(&reactor, bind, config).map_err(|e| ToolError::Bind {
         addr: bind,
         kind: e.kind(),
@@ -427,10 +421,7 @@ pub fn send(
     timeout: Duration,
     signals: bool,
 ) -> Result<(), ToolError> {
-    let reactor = Reactor::new().map_err(|e| io_err(&e))?;
-    if signals {
-        reactor.stop_on_signals().map_err(|e| io_err(&e))?;
-    }
+    let reactor = reactor(signals)?;
     let config = ClientConfig::default()
         .connect_timeout(timeout)
         .buffers(64 * 1024, 64 * 1024);
@@ -597,10 +588,7 @@ pub fn send_udp(
     timeout: Duration,
     signals: bool,
 ) -> Result<(), ToolError> {
-    let reactor = Reactor::new().map_err(|e| io_err(&e))?;
-    if signals {
-        reactor.stop_on_signals().map_err(|e| io_err(&e))?;
-    }
+    let reactor = reactor(signals)?;
     let local: SocketAddr = if to.is_ipv6() {
         SocketAddr::from(([0u16; 8], 0))
     } else {
@@ -653,4 +641,13 @@ fn log_doer(reactor: &Reactor) -> Option<crate::logger::LogDoer<'static>> {
         Ok(w) => doer.with_waker(w),
         Err(_) => doer,
     })
+}
+
+/// A reactor, stopped by SIGINT and SIGTERM with `signals`.
+fn reactor(signals: bool) -> Result<Reactor, ToolError> {
+    let reactor = Reactor::new().map_err(|e| io_err(&e))?;
+    if signals {
+        reactor.stop_on_signals().map_err(|e| io_err(&e))?;
+    }
+    Ok(reactor)
 }
