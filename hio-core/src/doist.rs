@@ -441,6 +441,11 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
         if let Some(u) = self.until {
             target = target.min(u);
         }
+        if target == Tyme::NEVER {
+            // all parked, no limit: only a wake brings a next pass
+            self.tyme = Tyme::NEVER;
+            return;
+        }
         let (from, tock) = (self.tyme.as_nanos(), self.tock.as_nanos());
         self.tyme = Tyme::from_nanos(grid_ceil(from, target.as_nanos(), tock));
     }
