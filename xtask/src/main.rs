@@ -310,6 +310,7 @@ fn test(root: &Path) -> Result<(), String> {
         &["deck_flow"],
         &["future_doer"],
         &["supervised"],
+        &["large_tree"],
         &["realtime", "--", "2"],
     ] {
         let mut cmd = vec!["run", "-q", "-p", "hio-examples", "--example"];
