@@ -1,11 +1,11 @@
-//! A tree whose doers live in `static`s: each is built by a `const fn`
-//! into a `ConstStaticCell` (so nothing is built on the stack and copied:
-//! the values are in the image's data) and borrowed for `'static` once, at
-//! start-up. The schedulers (a DoDoer and the Doist, also `const fn`) hold
-//! `&mut dyn Doer`s, which are not `Send`, so they live in `main`'s frame,
-//! which never returns: the whole tree's memory is still fixed at link
-//! time. It runs one second of simulated tyme and prints what the doers did
-//! over semihosting.
+//! A whole tree in `static`s: two doers in a DoDoer under a Doist. The
+//! doers are built by `const fn`s into `ConstStaticCell`s (their values are
+//! in the image's data: nothing is built on the stack and copied) and
+//! borrowed for `'static` once. The schedulers hold `&mut dyn Doer`s, which
+//! are not `Send`, so a `StaticCell` will not take them: `cortex_m`'s
+//! `singleton!` (a static of its own, taken once in a critical section)
+//! does. The tree runs one second of simulated tyme and prints what the
+//! doers did over semihosting.
 //!
 //! ```text
 //! cargo run --release --bin static-tree
@@ -13,6 +13,9 @@
 #![no_std]
 #![no_main]
 
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use cortex_m::singleton;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::hprintln;
 use hio_core::{Cx, DoDoer, Doer, Doist, End, Fault, SimClock, Step, Tick, Tock};
@@ -21,20 +24,16 @@ use static_cell::ConstStaticCell;
 
 vector_table!();
 
-/// Counts its recurs.
+/// Counts its recurs into a static counter.
 struct Counter {
     name: &'static str,
     tock: Tock,
-    runs: u32,
+    runs: &'static AtomicU32,
 }
 
 impl Counter {
-    const fn new(name: &'static str, tock: Tock) -> Self {
-        Counter {
-            name,
-            tock,
-            runs: 0,
-        }
+    const fn new(name: &'static str, tock: Tock, runs: &'static AtomicU32) -> Self {
+        Counter { name, tock, runs }
     }
 }
 
@@ -46,37 +45,44 @@ impl Doer for Counter {
         self.tock
     }
     fn recur(&mut self, _: &mut Cx<'_>) -> Result<Step, Fault> {
-        self.runs += 1;
+        self.runs.fetch_add(1, Ordering::Relaxed);
         Ok(Step::Continue)
     }
 }
 
+static FAST_RUNS: AtomicU32 = AtomicU32::new(0);
+static SLOW_RUNS: AtomicU32 = AtomicU32::new(0);
 static FAST: ConstStaticCell<Counter> =
-    ConstStaticCell::new(Counter::new("fast", Tock::from_millis(100)));
+    ConstStaticCell::new(Counter::new("fast", Tock::from_millis(100), &FAST_RUNS));
 static SLOW: ConstStaticCell<Counter> =
-    ConstStaticCell::new(Counter::new("slow", Tock::from_millis(250)));
+    ConstStaticCell::new(Counter::new("slow", Tock::from_millis(250), &SLOW_RUNS));
+
 #[entry]
 fn main() -> ! {
     let fast: &'static mut Counter = FAST.take();
     let slow: &'static mut Counter = SLOW.take();
-    let report = {
-        let mut group: DoDoer<'_, 2> = DoDoer::new("group");
-        let mut doist: Doist<'_, 1> =
-            Doist::ticking(Tick::millis::<50>()).with_limit(Tock::from_secs(1));
-        if group.add(&mut *fast).is_err()
-            || group.add(&mut *slow).is_err()
-            || doist.add(&mut group).is_err()
-        {
-            exit(false)
-        }
-        doist.run(&mut SimClock::new(), None)
+    // the schedulers, in statics of their own, taken once
+    let (Some(group), Some(doist)) = (
+        singleton!(GROUP: DoDoer<'static, 2> = DoDoer::new("group")),
+        singleton!(DOIST: Doist<'static, 1> =
+            Doist::ticking(Tick::millis::<50>()).with_limit(Tock::from_secs(1))),
+    ) else {
+        exit(false)
     };
+    if group.add(fast).is_err() || group.add(slow).is_err() || doist.add(group).is_err() {
+        exit(false)
+    }
+    let report = doist.run(&mut SimClock::new(), None);
+    let (fast_runs, slow_runs) = (
+        FAST_RUNS.load(Ordering::Relaxed),
+        SLOW_RUNS.load(Ordering::Relaxed),
+    );
     hprintln!(
         "static-tree: {} at {}: fast ran {} times, slow {} times",
         report.end.as_str(),
         report.tyme,
-        fast.runs,
-        slow.runs
+        fast_runs,
+        slow_runs
     );
-    exit(report.end == End::Limit && fast.runs == 10 && slow.runs == 4)
+    exit(report.end == End::Limit && fast_runs == 10 && slow_runs == 4)
 }
