@@ -14,6 +14,7 @@ use mio::{Interest, Token};
 use super::config::ClientConfig;
 use super::ring::{Filled, Ring};
 use super::server::take_line;
+use super::tls::{Broken, ClientTls, Session};
 use super::NetError;
 use crate::reactor::Reactor;
 
@@ -50,6 +51,8 @@ pub struct ClientStats {
     pub bytes_in: u64,
     /// Bytes sent.
     pub bytes_out: u64,
+    /// TLS handshakes completed.
+    pub tls_handshakes: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +80,8 @@ struct Io {
     failures: u32,
     last_error: Option<NetError>,
     local: Option<SocketAddr>,
+    /// The TLS session while connected, on a TLS client.
+    tls: Option<Box<Session>>,
 }
 
 /// An outgoing TCP connection: a non-blocking connect with a timeout,
@@ -111,6 +116,7 @@ pub struct Client<'r> {
     waker: Cell<Option<Waker>>,
     app: Cell<Option<Waker>>,
     stats: Cell<ClientStats>,
+    tls: Option<ClientTls>,
 }
 
 impl<'r> Client<'r> {
@@ -135,11 +141,42 @@ impl<'r> Client<'r> {
                 failures: 0,
                 last_error: None,
                 local: None,
+                tls: None,
             }),
             waker: Cell::new(None),
             app: Cell::new(None),
             stats: Cell::new(ClientStats::default()),
+            tls: None,
         }
+    }
+
+    /// Speaks TLS on every connection, with `tls` (see
+    /// [`tls`](crate::net::tls)): the application reads and writes
+    /// plaintext as before; what it sends before the handshake is done
+    /// waits in the send buffer. The server's certificate is checked
+    /// against the configuration's server name, or the IP address
+    /// connected to.
+    pub fn with_tls(mut self, tls: ClientTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Whether the TLS handshake is done (`false` without TLS).
+    pub fn is_handshaken(&self) -> bool {
+        self.io
+            .borrow()
+            .tls
+            .as_ref()
+            .is_some_and(|s| !s.is_handshaking())
+    }
+
+    /// The application protocol (ALPN) agreed on, once handshaken.
+    pub fn alpn(&self) -> Option<Vec<u8>> {
+        self.io
+            .borrow()
+            .tls
+            .as_ref()
+            .and_then(|s| s.alpn().map(<[u8]>::to_vec))
     }
 
     /// The address it connects to.
@@ -273,7 +310,11 @@ impl<'r> Client<'r> {
         }
         let mut wrote = 0;
         if io.phase == Phase::Connected && io.tx.is_empty() {
-            if let Some(stream) = io.stream.as_mut() {
+            let io = &mut *io;
+            if let (Some(stream), Some(session)) = (io.stream.as_mut(), io.tls.as_mut()) {
+                // an error is found again by the doer
+                wrote = session.send_now(stream, bytes).unwrap_or(0);
+            } else if let Some(stream) = io.stream.as_mut() {
                 wrote = write_some(stream, bytes);
             }
         }
@@ -342,6 +383,7 @@ impl<'r> Client<'r> {
 
     /// Drops the stream (deregistered).
     fn drop_stream(&self, io: &mut Io) {
+        io.tls = None;
         if let Some(mut s) = io.stream.take() {
             if let Some(t) = io.token.take() {
                 self.reactor.deregister(&mut s, t);
@@ -387,7 +429,12 @@ impl<'r> Client<'r> {
         let mut guard = self.io.borrow_mut();
         let io = &mut *guard;
         if let Some(stream) = io.stream.as_mut() {
-            let _ = io.tx.write_to(stream);
+            match io.tls.as_mut() {
+                Some(session) => session.close(stream, &mut io.tx),
+                None => {
+                    let _ = io.tx.write_to(stream);
+                }
+            }
         }
         self.drop_stream(io);
         if io.phase != Phase::Closed {
@@ -446,6 +493,18 @@ impl<'r> Client<'r> {
         };
         match status {
             Ok(true) => {
+                if let Some(tls) = &self.tls {
+                    let name = tls.server_name().cloned().unwrap_or_else(|| {
+                        rustls::pki_types::ServerName::IpAddress(self.remote.ip().into())
+                    });
+                    match Session::client(tls, name, self.config.tx_capacity) {
+                        Ok(s) => self.io.borrow_mut().tls = Some(Box::new(s)),
+                        Err(f) => {
+                            self.fail(NetError::Tls(f));
+                            return self.after_start();
+                        }
+                    }
+                }
                 {
                     let mut io = self.io.borrow_mut();
                     io.phase = Phase::Connected;
@@ -483,13 +542,37 @@ impl<'r> Client<'r> {
         let mut failed = None;
         let mut done = false;
         let (mut bytes_in, mut bytes_out) = (0u64, 0u64);
+        let mut handshaken = false;
+        let mut deadline = None;
         {
             let mut guard = self.io.borrow_mut();
             let io = &mut *guard;
             let Some(stream) = io.stream.as_mut() else {
                 return Tock::NEVER;
             };
-            if !io.rx_eof {
+            if let Some(session) = io.tls.as_mut() {
+                let p = session.pump(stream, &mut io.rx, &mut io.tx, self.config.read_budget);
+                bytes_in = p.plain_in as u64;
+                bytes_out = p.plain_out as u64;
+                tell |= p.plain_in > 0 || p.plain_out > 0 || p.handshake_done || p.peer_closed;
+                more |= p.more;
+                io.rx_blocked |= p.rx_full;
+                if p.peer_closed && !io.rx_eof {
+                    io.rx_eof = true;
+                    log::debug!("client: close_notify from {}", self.remote);
+                }
+                if p.handshake_done {
+                    handshaken = true;
+                    log::debug!("client: TLS handshake with {} done", self.remote);
+                }
+                failed = match p.failed {
+                    Some(Broken::Tls(f)) => Some(NetError::Tls(f)),
+                    Some(Broken::Io(k)) => Some(NetError::from_io(&k.into())),
+                    None => None,
+                };
+                deadline = session.deadline();
+            }
+            if !io.rx_eof && io.tls.is_none() {
                 let (r, n) = io.rx.read_from(stream, self.config.read_budget);
                 bytes_in = n as u64;
                 tell |= n > 0;
@@ -505,7 +588,7 @@ impl<'r> Client<'r> {
                     Err(e) => failed = Some(NetError::from_io(&e)),
                 }
             }
-            if failed.is_none() && !io.tx.is_empty() {
+            if failed.is_none() && !io.tx.is_empty() && io.tls.is_none() {
                 let (r, n) = io.tx.write_to(stream);
                 bytes_out = n as u64;
                 // room to send again: the application may have more
@@ -518,6 +601,9 @@ impl<'r> Client<'r> {
                 if io.closing {
                     done = true;
                 } else if io.shut_requested && !io.shut_done {
+                    if let Some(session) = io.tls.as_mut() {
+                        session.close(stream, &mut io.tx);
+                    }
                     let _ = stream.shutdown(Shutdown::Write);
                     io.shut_done = true;
                 }
@@ -529,6 +615,7 @@ impl<'r> Client<'r> {
         self.count(|s| {
             s.bytes_in += bytes_in;
             s.bytes_out += bytes_out;
+            s.tls_handshakes += u64::from(handshaken);
         });
         if let Some(e) = failed {
             self.fail(e);
@@ -550,6 +637,8 @@ impl<'r> Client<'r> {
         }
         if more {
             Tock::ZERO
+        } else if let Some(d) = deadline {
+            tock_of(d.saturating_duration_since(Instant::now()))
         } else {
             Tock::NEVER
         }

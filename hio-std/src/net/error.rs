@@ -42,6 +42,8 @@ pub enum NetError {
     Capacity,
     /// Any other error of the system, by kind.
     Io(io::ErrorKind),
+    /// TLS failed (the handshake, a bad record, a missing close_notify).
+    Tls(super::tls::TlsFailure),
 }
 
 impl NetError {
@@ -71,6 +73,7 @@ impl NetError {
             NetError::TooLong => io::ErrorKind::InvalidData,
             NetError::Limit | NetError::NoWaker | NetError::Capacity => io::ErrorKind::OutOfMemory,
             NetError::Io(k) => *k,
+            NetError::Tls(t) => t.kind(),
         }
     }
 }
@@ -102,6 +105,7 @@ impl fmt::Display for NetError {
                 "the doers' storage is smaller than the configuration; build it with a larger capacity",
             ),
             NetError::Io(k) => write!(f, "i/o error: {k}"),
+            NetError::Tls(t) => write!(f, "TLS: {t}"),
         }
     }
 }

@@ -22,6 +22,7 @@ mod lines;
 mod ring;
 mod server;
 mod server_doer;
+pub mod tls;
 pub mod tool;
 mod udp;
 

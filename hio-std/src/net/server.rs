@@ -15,6 +15,7 @@ use mio::{Interest, Token};
 
 use super::config::ServerConfig;
 use super::ring::{Filled, Ring};
+use super::tls::{Broken, ServerTls, Session, TlsFailure};
 use super::NetError;
 use crate::reactor::Reactor;
 
@@ -56,6 +57,8 @@ pub enum CloseReason {
     Stopped,
     /// Another error of the system.
     Error(io::ErrorKind),
+    /// TLS failed: the handshake, a bad record, a missing close_notify.
+    Tls(TlsFailure),
 }
 
 impl fmt::Display for CloseReason {
@@ -67,6 +70,7 @@ impl fmt::Display for CloseReason {
             CloseReason::Idle => f.write_str("idle timeout"),
             CloseReason::Stopped => f.write_str("server stopped"),
             CloseReason::Error(k) => write!(f, "error: {k}"),
+            CloseReason::Tls(t) => write!(f, "TLS: {t}"),
         }
     }
 }
@@ -116,12 +120,20 @@ pub struct ServerStats {
     pub overlong: u64,
     /// Events dropped because the application's queue was full.
     pub events_dropped: u64,
-    /// Bytes received.
+    /// Bytes received (plaintext, with TLS).
     pub bytes_in: u64,
-    /// Bytes sent.
+    /// Bytes sent (plaintext, with TLS).
     pub bytes_out: u64,
     /// Connections open now.
     pub open: usize,
+    /// TLS handshakes completed.
+    pub tls_handshakes: u64,
+    /// Connections closed for a TLS failure (any: the next two too).
+    pub tls_failures: u64,
+    /// Of those, handshakes that did not finish within their timeout.
+    pub tls_timeouts: u64,
+    /// Of those, peers that closed TCP without a close_notify.
+    pub tls_truncated: u64,
 }
 
 /// How far the sending side of a connection is shut.
@@ -154,6 +166,8 @@ struct Io {
     /// A send of the application found the connection broken.
     broken: Option<CloseReason>,
     last_active: Instant,
+    /// The TLS session, on a TLS server.
+    tls: Option<Box<Session>>,
 }
 
 impl Io {
@@ -172,6 +186,7 @@ impl Io {
             discarding: false,
             broken: None,
             last_active: Instant::now(),
+            tls: None,
         }
     }
 }
@@ -217,6 +232,7 @@ pub struct Server<'r> {
     events: RefCell<VecDeque<ServerEvent>>,
     event_waker: Cell<Option<Waker>>,
     stats: Cell<ServerStats>,
+    tls: Option<ServerTls>,
 }
 
 impl<'r> Server<'r> {
@@ -263,7 +279,32 @@ impl<'r> Server<'r> {
             events: RefCell::new(VecDeque::new()),
             event_waker: Cell::new(None),
             stats: Cell::new(ServerStats::default()),
+            tls: None,
         })
+    }
+
+    /// Speaks TLS on every connection, with `tls` (see
+    /// [`tls`](crate::net::tls)): the application reads and writes
+    /// plaintext as before.
+    ///
+    /// ```no_run
+    /// use hio_std::net::{tls::ServerTls, Server, ServerConfig};
+    /// use hio_std::reactor::Reactor;
+    /// let reactor = Reactor::new()?;
+    /// let tls = ServerTls::from_pem_files("server.pem", "server-key.pem")?.build()?;
+    /// let server = Server::bind(&reactor, "127.0.0.1:0".parse().unwrap(), ServerConfig::default())?
+    ///     .with_tls(tls);
+    /// assert!(server.is_tls());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn with_tls(mut self, tls: ServerTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Whether it speaks TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// The address it listens on.
@@ -428,7 +469,7 @@ impl<'r> Server<'r> {
     /// large reads, not buffer-sized ones. Returns the bytes read; an end
     /// or an error is kept for the remoter, which is woken.
     fn read_through(&self, io: &mut Io, s: &Slot, out: &mut [u8]) -> usize {
-        if !io.rx_blocked || !io.rx.is_empty() || out.is_empty() {
+        if !io.rx_blocked || !io.rx.is_empty() || out.is_empty() || io.tls.is_some() {
             return 0;
         }
         let Some(stream) = io.stream.as_mut() else {
@@ -507,6 +548,14 @@ impl<'r> Server<'r> {
         if !io.rx_blocked || io.rx.is_full() {
             return 0;
         }
+        if io.tls.is_some() {
+            // the remoter's session pump refills it
+            io.rx_blocked = false;
+            if let Some(w) = s.waker.get() {
+                w.wake();
+            }
+            return 0;
+        }
         let Some(stream) = io.stream.as_mut() else {
             return 0;
         };
@@ -549,7 +598,12 @@ impl<'r> Server<'r> {
             let mut failed = None;
             // straight to the socket when nothing waits before it
             if io.tx.is_empty() {
-                if let Some(stream) = io.stream.as_mut() {
+                if let (Some(stream), Some(session)) = (io.stream.as_mut(), io.tls.as_mut()) {
+                    match session.send_now(stream, bytes) {
+                        Ok(k) => wrote = k,
+                        Err(k) => failed = Some(io::Error::from(k)),
+                    }
+                } else if let Some(stream) = io.stream.as_mut() {
                     match write_some(stream, bytes) {
                         Ok(k) => wrote = k,
                         Err(e) => failed = Some(e),
@@ -704,6 +758,17 @@ impl<'r> Server<'r> {
             self.free.borrow_mut().push(slot);
             return;
         };
+        let session = match &self.tls {
+            Some(tls) => match Session::server(tls, self.config.tx_capacity) {
+                Ok(session) => Some(Box::new(session)),
+                Err(e) => {
+                    log::warn!("server: {peer}: no TLS session: {e}");
+                    self.free.borrow_mut().push(slot);
+                    return;
+                }
+            },
+            None => None,
+        };
         let _ = stream.set_nodelay(true);
         let token =
             match self
@@ -734,6 +799,7 @@ impl<'r> Server<'r> {
             io.discarding = false;
             io.broken = None;
             io.last_active = Instant::now();
+            io.tls = session;
         }
         s.gen.set(s.gen.get().wrapping_add(1));
         s.open.set(true);
@@ -770,6 +836,8 @@ impl<'r> Server<'r> {
         let mut more = false;
         let mut close;
         let (mut bytes_in, mut bytes_out) = (0u64, 0u64);
+        let mut handshaken = false;
+        let mut deadline = None;
         {
             let Ok(mut guard) = s.io.try_borrow_mut() else {
                 return Tock::ZERO;
@@ -779,8 +847,37 @@ impl<'r> Server<'r> {
                 return Tock::NEVER;
             };
             close = io.broken;
+            if let Some(session) = io.tls.as_mut() {
+                if close.is_none() {
+                    let p = session.pump(stream, &mut io.rx, &mut io.tx, self.config.read_budget);
+                    bytes_in = p.plain_in as u64;
+                    bytes_out = p.plain_out as u64;
+                    if p.wire_in > 0 || p.wire_out > 0 {
+                        io.last_active = Instant::now();
+                    }
+                    notify |= p.plain_in > 0;
+                    if p.plain_out > 0 && io.tx_blocked {
+                        io.tx_blocked = false;
+                        notify = true;
+                    }
+                    io.rx_blocked |= p.rx_full;
+                    more |= p.more;
+                    if p.peer_closed && !io.rx_eof {
+                        io.rx_eof = true;
+                        notify = true;
+                        log::debug!("server: {id}: close_notify from the peer");
+                    }
+                    handshaken = p.handshake_done;
+                    close = match p.failed {
+                        Some(Broken::Tls(f)) => Some(CloseReason::Tls(f)),
+                        Some(Broken::Io(k)) => Some(reason_of(&k.into())),
+                        None => None,
+                    };
+                    deadline = session.deadline();
+                }
+            }
             // read
-            if close.is_none() && !io.rx_eof && !io.closing {
+            if close.is_none() && !io.rx_eof && !io.closing && io.tls.is_none() {
                 let (r, n) = io.rx.read_from(stream, self.config.read_budget);
                 bytes_in = n as u64;
                 if n > 0 {
@@ -800,7 +897,7 @@ impl<'r> Server<'r> {
                 }
             }
             // write
-            if close.is_none() && !io.tx.is_empty() {
+            if close.is_none() && !io.tx.is_empty() && io.tls.is_none() {
                 let was_full = io.tx.is_full();
                 let (r, n) = io.tx.write_to(stream);
                 bytes_out = n as u64;
@@ -818,6 +915,9 @@ impl<'r> Server<'r> {
                 if io.closing {
                     close = Some(CloseReason::Local);
                 } else if io.shut == Shut::Requested {
+                    if let Some(session) = io.tls.as_mut() {
+                        session.close(stream, &mut io.tx);
+                    }
                     let _ = stream.shutdown(Shutdown::Write);
                     io.shut = Shut::Done;
                 } else if io.rx_eof && !self.has_app() {
@@ -833,11 +933,15 @@ impl<'r> Server<'r> {
                 }
             }
         }
-        if bytes_in > 0 || bytes_out > 0 {
+        if bytes_in > 0 || bytes_out > 0 || handshaken {
             self.count(|st| {
                 st.bytes_in += bytes_in;
                 st.bytes_out += bytes_out;
+                st.tls_handshakes += u64::from(handshaken);
             });
+        }
+        if handshaken {
+            log::debug!("server: {id}: TLS handshake done");
         }
         if let Some(reason) = close {
             self.close_slot(slot, reason);
@@ -849,13 +953,17 @@ impl<'r> Server<'r> {
         if more {
             return Tock::ZERO;
         }
-        match self.config.idle_timeout {
-            Some(idle) => {
-                let quiet = s.io.borrow().last_active.elapsed();
-                let left = idle.saturating_sub(quiet);
+        let idle_left = self.config.idle_timeout.map(|idle| {
+            let quiet = s.io.borrow().last_active.elapsed();
+            idle.saturating_sub(quiet)
+        });
+        let handshake_left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        match (idle_left, handshake_left) {
+            (None, None) => Tock::NEVER,
+            (a, b) => {
+                let left = a.into_iter().chain(b).min().unwrap_or_default();
                 Tock::from_nanos(u64::try_from(left.as_nanos()).unwrap_or(u64::MAX).max(1))
             }
-            None => Tock::NEVER,
         }
     }
 
@@ -877,7 +985,15 @@ impl<'r> Server<'r> {
             let mut io = s.io.borrow_mut();
             let io = &mut *io;
             if let Some(mut stream) = io.stream.take() {
-                if matches!(reason, CloseReason::Stopped | CloseReason::Local) {
+                if let Some(session) = io.tls.as_mut() {
+                    // a close_notify, unless the connection is broken
+                    if !matches!(
+                        reason,
+                        CloseReason::Tls(_) | CloseReason::Reset | CloseReason::Error(_)
+                    ) {
+                        session.close(&mut stream, &mut io.tx);
+                    }
+                } else if matches!(reason, CloseReason::Stopped | CloseReason::Local) {
                     sent = io.tx.write_to(&mut stream).1;
                 }
                 if let Some(t) = io.token.take() {
@@ -888,6 +1004,7 @@ impl<'r> Server<'r> {
             io.rx.clear();
             io.tx.clear();
             io.peer = None;
+            io.tls = None;
         }
         s.notified.set(false);
         self.free.borrow_mut().push(slot as u32);
@@ -898,10 +1015,19 @@ impl<'r> Server<'r> {
             match reason {
                 CloseReason::Reset => st.resets += 1,
                 CloseReason::Idle => st.idle_closed += 1,
+                CloseReason::Tls(f) => {
+                    st.tls_failures += 1;
+                    st.tls_timeouts += u64::from(f == TlsFailure::HandshakeTimeout);
+                    st.tls_truncated += u64::from(f == TlsFailure::Truncated);
+                }
                 _ => {}
             }
         });
-        log::info!("server: {id} closed: {reason}");
+        if let CloseReason::Tls(_) = reason {
+            log::warn!("server: {id} closed: {reason}");
+        } else {
+            log::info!("server: {id} closed: {reason}");
+        }
         self.emit(ServerEvent::Closed { id, reason });
     }
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use hio_core::{Cx, Doer, Doist, End, Fault, FaultKind, Report, Step, StopFlag, Tock, Waker};
 
+use super::tls::{ClientTls, ServerTls};
 use super::{
     Client, ClientConfig, ClientDoer, ClientState, EchoServerDoer, NetError, Peer, PeerConfig,
     PeerDoer, Server, ServerConfig, ServerDoer, ServerParts, UdpEchoDoer,
@@ -133,14 +134,32 @@ pub fn echo(
     signals: bool,
     ready: &mut dyn FnMut(SocketAddr, &'static StopFlag),
 ) -> Result<Report, ToolError> {
+    echo_with(listen, config, None, signals, ready)
+}
+
+/// [`echo`], speaking TLS with `tls` if given (`hio echo --tls-cert`).
+///
+/// # Errors
+///
+/// As [`echo`].
+pub fn echo_with(
+    listen: SocketAddr,
+    config: ServerConfig,
+    tls: Option<ServerTls>,
+    signals: bool,
+    ready: &mut dyn FnMut(SocketAddr, &'static StopFlag),
+) -> Result<Report, ToolError> {
     if config.max_conns == 0 || config.max_conns > MAX_CONNS {
         return Err(ToolError::MaxConns(config.max_conns));
     }
     let reactor = reactor(signals)?;
-    let server = Server::bind(&reactor, listen, config).map_err(|e| ToolError::Bind {
+    let mut server = Server::bind(&reactor, listen, config).map_err(|e| ToolError::Bind {
         addr: listen,
         kind: e.kind(),
     })?;
+    if let Some(tls) = tls {
+        server = server.with_tls(tls);
+    }
     let mut parts = ServerParts::new(&server).map_err(|e| ToolError::Io(e.kind()))?;
     let mut serve: ServerDoer<'_, { MAX_CONNS + 1 }> =
         ServerDoer::new("server", &mut parts).map_err(|e| ToolError::Io(e.kind()))?;
@@ -350,7 +369,10 @@ impl Doer for SendLines<'_> {
         match self.client.state() {
             ClientState::Closed => {
                 let error = self.client.last_error();
-                let r = if self.client.stats().connects == 0 {
+                let stats = self.client.stats();
+                let tls_refused =
+                    matches!(error, Some(NetError::Tls(_))) && stats.tls_handshakes == 0;
+                let r = if stats.connects == 0 || tls_refused {
                     Err(ToolError::Connect {
                         addr: self.client.remote(),
                         error: error.unwrap_or(NetError::Closed),
@@ -421,11 +443,31 @@ pub fn send(
     timeout: Duration,
     signals: bool,
 ) -> Result<(), ToolError> {
+    send_with(connect, None, input, out, timeout, signals)
+}
+
+/// [`send`], speaking TLS with `tls` if given (`hio send --tls-ca`).
+///
+/// # Errors
+///
+/// As [`send`]; a failed TLS handshake is a [`ToolError::Connect`] with
+/// [`NetError::Tls`].
+pub fn send_with(
+    connect: SocketAddr,
+    tls: Option<ClientTls>,
+    input: Box<dyn BufRead + Send>,
+    out: &mut dyn Write,
+    timeout: Duration,
+    signals: bool,
+) -> Result<(), ToolError> {
     let reactor = reactor(signals)?;
     let config = ClientConfig::default()
         .connect_timeout(timeout)
         .buffers(64 * 1024, 64 * 1024);
-    let client = Client::new(&reactor, connect, config);
+    let mut client = Client::new(&reactor, connect, config);
+    if let Some(tls) = tls {
+        client = client.with_tls(tls);
+    }
     let mut doer = ClientDoer::new(&client).map_err(|e| ToolError::Io(e.kind()))?;
     let mut app = SendLines {
         client: &client,
