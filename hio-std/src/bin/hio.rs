@@ -2,12 +2,12 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{ArgGroup, Parser, Subcommand};
-use hio_std::net::{tool, PeerConfig, ServerConfig};
+use hio_std::net::{tls, tool, PeerConfig, ServerConfig};
 use hio_std::reactor::Reactor;
 use hio_std::{demo, logger, scenario};
 
@@ -52,10 +52,15 @@ enum Command {
         /// The scenario file.
         scenario: PathBuf,
     },
-    /// Run a TCP echo server until Ctrl-C or SIGTERM.
+    /// Run a TCP echo server until Ctrl-C or SIGTERM (TLS with --tls-cert).
     #[command(
-        after_help = "Example:\n  hio echo --listen 127.0.0.1:7000 --max-conns 100 --idle-timeout 30\n\n\
-        Prints `listening on IP:PORT` once it accepts (port 0 picks a free port)."
+        after_help = "Examples:\n  hio echo --listen 127.0.0.1:7000 --max-conns 100 --idle-timeout 30\n  \
+        hio cert --out /tmp/c\n  \
+        hio echo --listen 127.0.0.1:7443 --tls-cert /tmp/c/server.pem --tls-key /tmp/c/server-key.pem\n  \
+        hio echo --listen 127.0.0.1:7443 --tls-cert /tmp/c/server.pem --tls-key /tmp/c/server-key.pem \\\n      \
+        --tls-client-ca /tmp/c/ca.pem    # mutual TLS\n\n\
+        Prints `listening on IP:PORT` once it accepts (port 0 picks a free port). \
+        A certificate or key file that cannot be read or used exits 2 with a message."
     )]
     Echo {
         /// Address to listen on, IP:PORT (IPv6 in brackets, e.g. `[::1]:7000`).
@@ -68,12 +73,38 @@ enum Command {
         /// Close a connection after this many seconds without traffic.
         #[arg(long, value_name = "SECS", value_parser = parse_secs)]
         idle_timeout: Option<Duration>,
+        /// Speak TLS: the certificate chain, PEM.
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key of --tls-cert, PEM.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Require client certificates signed by a CA in this PEM file
+        /// (mutual TLS).
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_client_ca: Option<PathBuf>,
+    },
+    /// Write a CA and a server certificate for localhost and 127.0.0.1
+    /// signed by it: ca.pem, ca-key.pem, server.pem, server-key.pem.
+    #[command(after_help = "Example (TLS in three commands):\n  \
+        hio cert --out /tmp/c\n  \
+        hio echo --listen 127.0.0.1:7443 --tls-cert /tmp/c/server.pem --tls-key /tmp/c/server-key.pem\n  \
+        echo hi | hio send --connect 127.0.0.1:7443 --tls-ca /tmp/c/ca.pem --server-name localhost\n\n\
+        Keys are written readable by their owner only. For tests and private use: \
+        anyone holding ca-key.pem can make certificates your clients trust.")]
+    Cert {
+        /// The folder to write into (made if missing).
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out: PathBuf,
     },
     /// Send each line of standard input and print each reply line.
     #[command(
         group(ArgGroup::new("to").required(true).args(["connect", "udp"])),
         after_help = "Examples:\n  printf 'hello\\nworld\\n' | hio send --connect 127.0.0.1:7000\n  \
-            echo ping | hio send --udp [::1]:7001\n\n\
+            echo ping | hio send --udp [::1]:7001\n  \
+            echo hi | hio send --connect 127.0.0.1:7443 --tls-ca /tmp/c/ca.pem --server-name localhost\n  \
+            echo hi | hio send --connect 127.0.0.1:7443 --tls-ca /tmp/c/ca.pem --server-name localhost \\\n      \
+            --tls-cert client.pem --tls-key client-key.pem    # mutual TLS\n\n\
             Exits 0 after the last reply, 1 with a message if the connection fails."
     )]
     Send {
@@ -87,6 +118,20 @@ enum Command {
         /// Give up after this many seconds without a reply (or a connect).
         #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
         timeout: Duration,
+        /// Speak TLS, trusting the CA certificates in this PEM file.
+        #[arg(long, value_name = "FILE", requires = "connect")]
+        tls_ca: Option<PathBuf>,
+        /// The name the server's certificate must hold (default: its IP
+        /// address).
+        #[arg(long, value_name = "NAME", requires = "tls_ca")]
+        server_name: Option<String>,
+        /// A client certificate chain, PEM, for servers that ask (mutual
+        /// TLS).
+        #[arg(long, value_name = "FILE", requires_all = ["tls_ca", "tls_key"])]
+        tls_cert: Option<PathBuf>,
+        /// The private key of --tls-cert, PEM.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Run a UDP echo peer until Ctrl-C or SIGTERM.
     #[command(after_help = "Example:\n  hio udp-echo --bind 127.0.0.1:7001\n\n\
@@ -102,6 +147,33 @@ fn parse_addr(s: &str) -> Result<SocketAddr, String> {
     hio_std::net::parse_addr(s).map_err(|_| {
         format!("`{s}` is not an address: give IP:PORT, e.g. 127.0.0.1:7000 or [::1]:7000")
     })
+}
+
+fn server_tls(
+    cert: &Path,
+    key: &Path,
+    client_ca: Option<&Path>,
+) -> Result<tls::ServerTls, tls::TlsError> {
+    let mut b = tls::ServerTls::from_pem_files(cert, key)?;
+    if let Some(ca) = client_ca {
+        b = b.client_ca_file(ca)?;
+    }
+    b.build()
+}
+
+fn client_tls(
+    ca: &Path,
+    server_name: Option<&str>,
+    cert: Option<(&Path, &Path)>,
+) -> Result<tls::ClientTls, tls::TlsError> {
+    let mut b = tls::ClientTls::with_ca_file(ca)?;
+    if let Some(n) = server_name {
+        b = b.server_name(n)?;
+    }
+    if let Some((c, k)) = cert {
+        b = b.client_cert_files(c, k)?;
+    }
+    b.build()
 }
 
 fn parse_secs(s: &str) -> Result<Duration, String> {
@@ -180,13 +252,40 @@ fn run(command: Command) -> ExitCode {
             listen,
             max_conns,
             idle_timeout,
+            tls_cert,
+            tls_key,
+            tls_client_ca,
         } => {
             let config = ServerConfig::default()
                 .max_conns(max_conns as usize)
                 .idle_timeout(idle_timeout);
-            let r = tool::echo(listen, config, true, &mut |addr, _| ready_line(addr));
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => {
+                    match server_tls(&cert, &key, tls_client_ca.as_deref()) {
+                        Ok(t) => Some(t),
+                        Err(e) => {
+                            eprintln!("hio echo: {e}");
+                            return ExitCode::from(2);
+                        }
+                    }
+                }
+                _ => None,
+            };
+            let r = tool::echo_with(listen, config, tls, true, &mut |addr, _| ready_line(addr));
             net_result("echo", r)
         }
+        Command::Cert { out } => match tls::write_cert_set(&out) {
+            Ok(paths) => {
+                for p in paths {
+                    println!("wrote {}", p.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("hio cert: {e}");
+                ExitCode::from(1)
+            }
+        },
         Command::UdpEcho { bind } => {
             let r = tool::udp_echo(bind, PeerConfig::default(), true, &mut |addr, _| {
                 ready_line(addr)
@@ -197,11 +296,28 @@ fn run(command: Command) -> ExitCode {
             connect,
             udp,
             timeout,
+            tls_ca,
+            server_name,
+            tls_cert,
+            tls_key,
         } => {
+            let tls = match tls_ca {
+                Some(ca) => {
+                    let cert = tls_cert.as_deref().zip(tls_key.as_deref());
+                    match client_tls(&ca, server_name.as_deref(), cert) {
+                        Ok(t) => Some(t),
+                        Err(e) => {
+                            eprintln!("hio send: {e}");
+                            return ExitCode::from(2);
+                        }
+                    }
+                }
+                None => None,
+            };
             let input = Box::new(std::io::BufReader::new(std::io::stdin()));
             let mut out = std::io::stdout();
             let r = match (connect, udp) {
-                (Some(addr), _) => tool::send(addr, input, &mut out, timeout, true),
+                (Some(addr), _) => tool::send_with(addr, tls, input, &mut out, timeout, true),
                 (None, Some(addr)) => tool::send_udp(addr, input, &mut out, timeout, true),
                 (None, None) => Ok(()),
             };
