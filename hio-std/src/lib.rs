@@ -10,15 +10,19 @@
 //! - [`logger`]: the `log` facade into a bounded queue, written out by a
 //!   parked doer, so logging never blocks the tree.
 //! - [`StdClock`]: a plain real-time clock on `Instant`.
-//! - [`scenario`]: the runner behind `hio trace`; [`demo`]: the flow behind
-//!   `hio demo`.
-//!
-//! TLS and Linux ttys are not built yet.
+//! - [`tty`]: Linux serial devices and pseudo-terminals as `embedded-io`
+//!   UARTs, so hio-embedded's SerialDoer drives them unchanged, parked until
+//!   the tty is ready.
+//! - [`bridge`]: the serial-to-network bridge behind `hio bridge`.
+//! - [`scenario`]: the runner behind `hio trace`; [`demo`]: the main job
+//!   behind `hio demo` (a simulated board on a pseudo-terminal, bridged to
+//!   TCP, and a client talking to it).
 //!
 //! The `hio` command line:
 //!
 //! ```text
-//! hio demo [--seconds N]                    run the demo flow in real time (0: until Ctrl-C)
+//! hio demo [--seconds N]                    a simulated board, bridged to TCP, and a client's conversation
+//! hio bridge --serial DEV --listen ADDR     bridge a serial device's frames to TCP clients
 //! hio trace SCENARIO.json                   run a scenario in simulated time, print its trace
 //! hio echo --listen ADDR                    a TCP echo server
 //! hio udp-echo --bind ADDR                  a UDP echo peer
@@ -30,11 +34,13 @@
 #![warn(missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod bridge;
 mod clock;
 pub mod demo;
 pub mod logger;
 pub mod net;
 pub mod reactor;
 pub mod scenario;
+pub mod tty;
 
 pub use clock::StdClock;

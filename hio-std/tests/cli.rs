@@ -119,12 +119,32 @@ fn malformed_park_and_wake_scenarios_exit_2_before_running() {
 }
 
 #[test]
-fn demo_runs_and_ends_at_its_limit() {
+fn demo_runs_its_conversation_and_ends_cleanly() {
     let out = hio().args(["demo", "--seconds", "1"]).output().unwrap();
-    assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("[0.0] heartbeat 1"), "{text}");
-    assert!(text.trim_end().ends_with("[1.0] end: limit"), "{text}");
+    assert!(out.status.success(), "{text}");
+    // the board answered every command through the pty and the bridge
+    for line in [
+        "client → board: echo hello",
+        "client ← board: hello   (round trip",
+        "client → board: stats",
+        "client ← board: in 3 out ",
+        "client → board: quit",
+        "client ← board: bye   (round trip",
+        "round trips: 4, min",
+    ] {
+        assert!(text.contains(line), "{line:?} in:\n{text}");
+    }
+    // `quit` went at 1 s of tyme, then every doer ceased and exited
+    assert!(text.contains("[1.0] client → board: quit"), "{text}");
+    for doer in ["board", "uart", "bridge", "serial", "hub", "user"] {
+        assert!(
+            text.contains(&format!("] {doer}: exit")),
+            "{doer} exits:\n{text}"
+        );
+    }
+    assert!(text.contains("bridge: clients 1 accepted 1 "), "{text}");
+    assert!(text.trim_end().ends_with("end: stopped"), "{text}");
 }
 
 #[test]
@@ -219,10 +239,15 @@ fn demo_with_zero_seconds_runs_until_sigterm_and_ends_stopped() {
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     out.read_line(&mut first).unwrap();
-    assert_eq!(first.trim(), "hio demo: running until Ctrl-C or SIGTERM");
-    // wait until the tree is running, then stop it
+    assert!(
+        first
+            .trim_end()
+            .ends_with("running until Ctrl-C or SIGTERM"),
+        "{first}"
+    );
+    // wait until the board's heartbeat comes through the bridge, then stop it
     let mut line = String::new();
-    while !line.contains("recur") && !line.contains("beat") {
+    while !line.contains("client ← board: beat") {
         line.clear();
         assert!(
             out.read_line(&mut line).unwrap() > 0,
@@ -239,10 +264,19 @@ fn demo_with_zero_seconds_runs_until_sigterm_and_ends_stopped() {
     out.read_to_string(&mut rest).unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "{status}: {rest}");
-    assert!(
-        rest.contains("pipeline: cease") && rest.contains("pipeline: exit"),
-        "{rest}"
-    );
+    for doer in [
+        "board", "bridge", "user", "serial", "uart", "console", "hub",
+    ] {
+        assert!(
+            rest.contains(&format!("] {doer}: cease"))
+                || rest.contains(&format!("] {doer}: clean")),
+            "{doer} ceased:\n{rest}"
+        );
+        assert!(
+            rest.contains(&format!("] {doer}: exit")),
+            "{doer} exited:\n{rest}"
+        );
+    }
     assert!(rest.trim_end().ends_with("end: stopped"), "{rest}");
 }
 

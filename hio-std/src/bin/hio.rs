@@ -31,14 +31,64 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the demo flow in real time (no hardware needed).
-    #[command(after_help = "Examples:\n  hio demo                 # 5 s of tyme\n  \
-        hio demo --seconds 0     # until Ctrl-C or SIGTERM\n\n\
-        Ctrl-C or SIGTERM stops it at any time: every doer ceases and exits, and the run ends `stopped`.")]
+    /// Run the main job with no hardware: a simulated board on a
+    /// pseudo-terminal, bridged to TCP, and a client talking to it.
+    #[command(
+        after_help = "Examples:\n  hio demo                 # `quit` at 3 s of tyme, then the run stops\n  \
+        hio demo --seconds 0     # never quit: heartbeats until Ctrl-C or SIGTERM\n\n\
+        The client sends `echo hello`, `tyme` and `stats` at once and `quit` at --seconds; \
+        every line out and in is shown as it happens, with each reply's round trip, and the counters at the end. \
+        Ctrl-C or SIGTERM stops it at any time: every doer ceases and exits, and the run ends `stopped`. \
+        Exits 0 when the conversation went through (or was stopped by a signal with nothing failed)."
+    )]
     Demo {
-        /// Seconds of tyme to run for; 0 runs until Ctrl-C or SIGTERM.
-        #[arg(long, default_value_t = 5)]
+        /// Seconds of tyme before the client says `quit`; 0 never quits
+        /// (runs until Ctrl-C or SIGTERM).
+        #[arg(long, default_value_t = 3)]
         seconds: u64,
+        /// Record every frame through the bridge, with tyme and direction
+        /// (JSON Lines).
+        #[arg(long, value_name = "FILE")]
+        wirelog: Option<PathBuf>,
+    },
+    /// Bridge a serial device to TCP: device frames to every client,
+    /// client frames to the device.
+    #[command(
+        after_help = "Example:\n  hio bridge --serial /dev/ttyUSB0 --baud 115200 --listen 127.0.0.1:7000\n\n\
+        Prints `listening on IP:PORT` once it accepts (port 0 picks a free port). Frames are lines \
+        (`--framing cobs`: COBS with a CRC-16, binary). A client that falls more than --client-queue \
+        bytes behind is dropped with a log line; a device that goes away is reported and reopened \
+        when it is back, and the clients stay connected. Runs until Ctrl-C or SIGTERM."
+    )]
+    Bridge {
+        /// The serial device, e.g. /dev/ttyUSB0 or /dev/serial/by-id/...
+        #[arg(long, value_name = "DEV")]
+        serial: PathBuf,
+        /// Its baud rate.
+        #[arg(long, value_name = "N", default_value_t = 115_200)]
+        baud: u32,
+        /// Its parity: none, even or odd.
+        #[arg(long, default_value = "none", value_parser = ["none", "even", "odd"])]
+        parity: String,
+        /// Its stop bits: 1 or 2.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+        stop_bits: u8,
+        /// Address to listen on, IP:PORT.
+        #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+        listen: SocketAddr,
+        /// How frames are cut: lines or cobs.
+        #[arg(long, default_value = "lines", value_parser = ["lines", "cobs"])]
+        framing: String,
+        /// Clients served at once.
+        #[arg(long, value_name = "N", default_value_t = 64,
+              value_parser = clap::value_parser!(u64).range(1..=hio_std::bridge::MAX_CLIENTS as u64))]
+        max_clients: u64,
+        /// Bytes a client may fall behind before it is dropped.
+        #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
+        client_queue: usize,
+        /// Record every frame in and out, with tyme and direction (JSON Lines).
+        #[arg(long, value_name = "FILE")]
+        wirelog: Option<PathBuf>,
     },
     /// Run a scenario (SEMANTICS.md schema) in simulated time and print its
     /// trace as JSON Lines.
@@ -221,7 +271,7 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> ExitCode {
     match command {
-        Command::Demo { seconds } => {
+        Command::Demo { seconds, wirelog } => {
             let reactor = match Reactor::new() {
                 Ok(r) => r,
                 Err(e) => {
@@ -235,15 +285,53 @@ fn run(command: Command) -> ExitCode {
             }
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
-            if seconds == 0 {
-                let _ = writeln!(out, "hio demo: running until Ctrl-C or SIGTERM");
-            }
-            let stop = reactor.stop_flag();
-            match demo::run(&mut out, &mut reactor.clock(), seconds, Some(stop)) {
-                Ok(r) if matches!(r.end, hio_core::End::Fault(_)) => ExitCode::from(1),
-                Ok(_) => ExitCode::SUCCESS,
+            match demo::run(&mut out, &reactor, seconds, wirelog) {
+                Ok(r) if r.ok() => ExitCode::SUCCESS,
+                Ok(_) => ExitCode::from(1),
                 Err(e) => {
                     eprintln!("hio demo: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::Bridge {
+            serial,
+            baud,
+            parity,
+            stop_bits,
+            listen,
+            framing,
+            max_clients,
+            client_queue,
+            wirelog,
+        } => {
+            use hio_std::bridge::{BridgeConfig, Framing};
+            use hio_std::tty::{Parity, StopBits, TtyConfig};
+            let parity = match parity.as_str() {
+                "even" => Parity::Even,
+                "odd" => Parity::Odd,
+                _ => Parity::None,
+            };
+            let stop_bits = if stop_bits == 2 {
+                StopBits::Two
+            } else {
+                StopBits::One
+            };
+            let framing = if framing == "cobs" {
+                Framing::Cobs
+            } else {
+                Framing::Lines
+            };
+            let config = BridgeConfig::new(serial, listen)
+                .tty(TtyConfig::new(baud).parity(parity).stop_bits(stop_bits))
+                .framing(framing)
+                .max_clients(max_clients as usize)
+                .client_queue(client_queue)
+                .wirelog(wirelog);
+            match hio_std::bridge::run(&config, true, &mut |addr, _| ready_line(addr)) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("hio bridge: {e}");
                     ExitCode::from(1)
                 }
             }

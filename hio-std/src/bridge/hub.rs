@@ -1,0 +1,401 @@
+//! [`Hub`]: the bridge's application doer, between the device's Decks and
+//! the TCP clients.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+
+use hio_core::{Cx, Doer, Fault, FaultKind, Pull, Push, Step, Tock, Tyme, Waker};
+use hio_embedded::{Frame, Framer};
+
+use super::wirelog::{Direction, WireLog};
+use crate::net::{CloseReason, ConnId, Server, ServerEvent};
+use crate::tty::TtyStatus;
+
+/// Bytes taken from one client per pass at most, so one fast client cannot
+/// starve the others.
+const CLIENT_BUDGET: usize = 64 * 1024;
+
+/// Counters of a bridge. Every fault a client or the device can cause is
+/// counted here; none stops the bridge.
+#[derive(Debug, Default)]
+pub struct BridgeStats {
+    /// Clients connected now.
+    pub clients: Cell<usize>,
+    /// Clients accepted so far.
+    pub accepted: Cell<u64>,
+    /// Clients dropped because their queue overflowed (too slow).
+    pub slow_dropped: Cell<u64>,
+    /// Frames from the device (each sent to every client).
+    pub from_device: Cell<u64>,
+    /// Frames from clients handed to the device.
+    pub to_device: Cell<u64>,
+    /// Frames from clients that were malformed or too long (dropped).
+    pub bad_frames: Cell<u64>,
+    /// Frames from clients dropped because the device was away.
+    pub device_away: Cell<u64>,
+    /// Times a client was held back because the device took frames slower
+    /// than they came (its bytes wait in TCP: nothing is lost).
+    pub held_back: Cell<u64>,
+}
+
+fn add(c: &Cell<u64>, n: u64) {
+    c.set(c.get().wrapping_add(n));
+}
+
+impl fmt::Display for BridgeStats {
+    /// One line of counters.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "clients {} accepted {} from-device {} to-device {} slow-dropped {} bad-frames {} device-away {} held-back {}",
+            self.clients.get(),
+            self.accepted.get(),
+            self.from_device.get(),
+            self.to_device.get(),
+            self.slow_dropped.get(),
+            self.bad_frames.get(),
+            self.device_away.get(),
+            self.held_back.get(),
+        )
+    }
+}
+
+/// One connected client.
+struct Client<F> {
+    id: ConnId,
+    label: String,
+    framer: F,
+    inbuf: Vec<u8>,
+    pos: usize,
+    end: usize,
+}
+
+/// Moves frames between the device's Decks and every connected client of
+/// a [`Server`]: a frame from the device goes to every client (each with a
+/// bounded queue: the server's send buffer; a client whose queue
+/// overflows is dropped with a log line, and the others and the device go
+/// on); a frame from any client goes to the device, in the order the
+/// frames came, with backpressure (a client's bytes wait in TCP while the
+/// device's Deck is full). Parked until the server has an event, the
+/// device a frame, or the device's Deck room.
+pub struct Hub<'a, F, const M: usize> {
+    server: &'a Server<'a>,
+    waker: Waker,
+    from_dev: &'a dyn Pull<Frame<M>>,
+    to_dev: &'a dyn Push<Frame<M>>,
+    status: &'a TtyStatus,
+    stats: &'a BridgeStats,
+    framer: F,
+    clients: Vec<Option<Client<F>>>,
+    /// Clients with bytes to take: woken, or held back.
+    pending: VecDeque<ConnId>,
+    out: Vec<u8>,
+    wire: Option<&'a RefCell<WireLog>>,
+    /// The device was away at the last look (for the log lines).
+    away: bool,
+    tock: Tock,
+}
+
+impl<'a, F: Framer + Clone, const M: usize> Hub<'a, F, M> {
+    /// A hub between `server`'s clients and the device's Decks
+    /// (`from_dev`: frames from the device; `to_dev`: frames to it), each
+    /// frame cut and encoded with `framer`.
+    ///
+    /// Wire the Decks to its [`waker`](Hub::waker):
+    /// `from_dev.wake_on_push` and `to_dev.wake_on_pull`.
+    ///
+    /// # Errors
+    ///
+    /// [`hio_core::WakeError`] if the reactor's board has no room.
+    pub fn new(
+        server: &'a Server<'a>,
+        from_dev: &'a dyn Pull<Frame<M>>,
+        to_dev: &'a dyn Push<Frame<M>>,
+        framer: F,
+        status: &'a TtyStatus,
+        stats: &'a BridgeStats,
+    ) -> Result<Self, hio_core::WakeError> {
+        let waker = server.reactor().waker()?;
+        Ok(Hub {
+            server,
+            waker,
+            from_dev,
+            to_dev,
+            status,
+            stats,
+            framer,
+            clients: Vec::new(),
+            pending: VecDeque::new(),
+            out: vec![0; M + M / 254 + 16],
+            wire: None,
+            away: false,
+            tock: Tock::NEVER,
+        })
+    }
+
+    /// Records every frame in `wire`.
+    pub fn with_wirelog(mut self, wire: &'a RefCell<WireLog>) -> Self {
+        self.wire = Some(wire);
+        self
+    }
+
+    /// Its waker, for the Decks.
+    pub fn waker(&self) -> Waker {
+        self.waker
+    }
+
+    fn client(&mut self, id: ConnId) -> Option<&mut Client<F>> {
+        self.clients
+            .get_mut(id.slot())
+            .and_then(|c| c.as_mut())
+            .filter(|c| c.id == id)
+    }
+
+    fn events(&mut self, t: Tyme) {
+        while let Some(ev) = self.server.next_event() {
+            match ev {
+                ServerEvent::Opened { id, peer } => {
+                    if self.clients.len() <= id.slot() {
+                        self.clients.resize_with(id.slot() + 1, || None);
+                    }
+                    let label = format!("{id} ({peer})");
+                    if let Some(slot) = self.clients.get_mut(id.slot()) {
+                        *slot = Some(Client {
+                            id,
+                            label: label.clone(),
+                            framer: self.framer.clone(),
+                            inbuf: vec![0; 4096],
+                            pos: 0,
+                            end: 0,
+                        });
+                    }
+                    self.stats.clients.set(self.stats.clients.get() + 1);
+                    add(&self.stats.accepted, 1);
+                    log::info!(
+                        "bridge: client {label} connected ({} now)",
+                        self.stats.clients.get()
+                    );
+                    if let Some(w) = self.wire {
+                        let peer = peer.to_string();
+                        w.borrow_mut()
+                            .event(t, "open", Some(&id.to_string()), Some(&peer));
+                    }
+                    self.pending.push_back(id);
+                }
+                ServerEvent::Ready(id) => {
+                    if !self.pending.contains(&id) {
+                        self.pending.push_back(id);
+                    }
+                }
+                ServerEvent::Closed { id, reason } => {
+                    let gone = self
+                        .clients
+                        .get_mut(id.slot())
+                        .and_then(|c| c.take_if(|c| c.id == id));
+                    if let Some(c) = gone {
+                        self.stats
+                            .clients
+                            .set(self.stats.clients.get().saturating_sub(1));
+                        log::info!("bridge: client {} left: {reason}", c.label);
+                        if let Some(w) = self.wire {
+                            let reason = reason.to_string();
+                            w.borrow_mut()
+                                .event(t, "close", Some(&id.to_string()), Some(&reason));
+                        }
+                    }
+                    self.pending.retain(|p| *p != id);
+                }
+            }
+        }
+    }
+
+    /// Sends each frame from the device to every client.
+    fn fan_out(&mut self, t: Tyme) {
+        while let Some(frame) = self.from_dev.pull() {
+            let n = match self.framer.encode(&frame, &mut self.out) {
+                Ok(n) => n,
+                Err(e) => {
+                    log::warn!("bridge: a frame from the device cannot be encoded: {e}");
+                    continue;
+                }
+            };
+            add(&self.stats.from_device, 1);
+            if let Some(w) = self.wire {
+                w.borrow_mut().frame(t, Direction::FromDevice, None, &frame);
+            }
+            let bytes = self.out.get(..n).unwrap_or(&[]);
+            let mut slow = Vec::new();
+            for c in self.clients.iter().flatten() {
+                if self.server.tx_free(c.id) < n && self.server.tx_len(c.id) > 0 {
+                    slow.push(c.id);
+                    continue;
+                }
+                match self.server.send(c.id, bytes) {
+                    Ok(k) if k == n => {}
+                    Ok(_) => slow.push(c.id),
+                    Err(_) => {} // closing: its Closed event comes
+                }
+            }
+            for id in slow {
+                self.drop_slow(id);
+            }
+        }
+    }
+
+    fn drop_slow(&mut self, id: ConnId) {
+        let queue = self.server.config().tx_capacity;
+        let label = self
+            .client(id)
+            .map(|c| c.label.clone())
+            .unwrap_or_else(|| id.to_string());
+        add(&self.stats.slow_dropped, 1);
+        log::warn!(
+            "bridge: client {label} is too slow: its queue of {queue} bytes overflowed; dropped (raise --client-queue if it must keep up with bursts)"
+        );
+        self.server.close_slot(id.slot(), CloseReason::Local);
+    }
+
+    /// Takes what client `id` sent, frame by frame, to the device; `true`
+    /// when it stopped with bytes left (the device's Deck is full, or the
+    /// client used its budget).
+    fn take_from(&mut self, id: ConnId, t: Tyme) -> bool {
+        let server = self.server;
+        let (to_dev, stats, status, wire) = (self.to_dev, self.stats, self.status, self.wire);
+        let Some(c) = self.client(id) else {
+            return false;
+        };
+        let mut budget = CLIENT_BUDGET;
+        loop {
+            while c.pos < c.end {
+                if status.up.get() && to_dev.is_full() {
+                    add(&stats.held_back, 1);
+                    return true;
+                }
+                let byte = c.inbuf.get(c.pos).copied().unwrap_or(0);
+                c.pos += 1;
+                let Some(r) = c.framer.feed(byte) else {
+                    continue;
+                };
+                let payload = match r {
+                    Ok(p) if p.len() <= M => p,
+                    Ok(_) | Err(_) => {
+                        add(&stats.bad_frames, 1);
+                        log::warn!("bridge: client {}: a bad frame dropped", c.label);
+                        continue;
+                    }
+                };
+                if let Some(w) = wire {
+                    let who = c.id.to_string();
+                    w.borrow_mut()
+                        .frame(t, Direction::ToDevice, Some(&who), payload);
+                }
+                if !status.up.get() {
+                    add(&stats.device_away, 1);
+                    continue;
+                }
+                let mut frame: Frame<M> = Frame::new();
+                let _ = frame.extend_from_slice(payload);
+                if to_dev.push(frame).is_ok() {
+                    add(&stats.to_device, 1);
+                }
+            }
+            if budget == 0 {
+                return true;
+            }
+            let want = c.inbuf.len().min(budget);
+            let n = match c.inbuf.get_mut(..want) {
+                Some(buf) => server.recv(id, buf).unwrap_or(0),
+                None => 0,
+            };
+            if n == 0 {
+                if server.is_eof(id) && server.rx_len(id) == 0 {
+                    let _ = server.close(id);
+                }
+                return false;
+            }
+            budget -= n;
+            c.pos = 0;
+            c.end = n;
+        }
+    }
+
+    fn note_device(&mut self, t: Tyme) {
+        let away = !self.status.up.get();
+        if away != self.away {
+            self.away = away;
+            if let Some(w) = self.wire {
+                let detail = self.status.error.get().map(|e| e.to_string());
+                let event = if away { "device-lost" } else { "device-back" };
+                w.borrow_mut().event(t, event, None, detail.as_deref());
+            }
+            if away {
+                log::warn!("bridge: the device is away: frames from clients are dropped (counted) until it is back; clients stay connected");
+            }
+        }
+    }
+}
+
+impl<F: Framer + Clone, const M: usize> Doer for Hub<'_, F, M> {
+    fn name(&self) -> &str {
+        "hub"
+    }
+
+    fn tock(&self) -> Tock {
+        self.tock
+    }
+
+    fn enter(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        cx.attach(self.waker)
+            .map_err(|_| Fault::new(FaultKind::Capacity, "hub: no waker"))?;
+        self.server.wake_on_event(Some(self.waker));
+        Ok(Step::Continue)
+    }
+
+    fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        let t = cx.tyme();
+        self.note_device(t);
+        self.events(t);
+        self.fan_out(t);
+        let mut again = VecDeque::new();
+        let mut held = false;
+        while let Some(id) = self.pending.pop_front() {
+            if self.take_from(id, t) {
+                held |= self.status.up.get() && self.to_dev.is_full();
+                again.push_back(id);
+            }
+        }
+        self.pending = again;
+        // fan out anything a client's frames made the device answer at once
+        self.events(t);
+        self.fan_out(t);
+        if let Some(w) = self.wire {
+            w.borrow_mut().flush();
+        }
+        // held back by a full Deck: woken when the device pulls; a used
+        // budget: again next pass
+        self.tock = if self.pending.is_empty() || held {
+            Tock::NEVER
+        } else {
+            Tock::ZERO
+        };
+        Ok(Step::Continue)
+    }
+
+    fn exit(&mut self, _cx: &mut Cx<'_>) {
+        self.server.wake_on_event(None);
+        if let Some(w) = self.wire {
+            w.borrow_mut().flush();
+        }
+        self.server.reactor().release(self.waker);
+    }
+}
+
+impl<F, const M: usize> fmt::Debug for Hub<'_, F, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hub")
+            .field("clients", &self.clients.iter().flatten().count())
+            .field("pending", &self.pending.len())
+            .finish_non_exhaustive()
+    }
+}
