@@ -1,7 +1,9 @@
 //! Echo server throughput and latency: hio's `ServerDoer` + `EchoServerDoer`
 //! against a tokio echo server (current-thread runtime, a task per
 //! connection), both driven by the same load generator (one mio loop,
-//! loopback only) in the same run.
+//! loopback only) in the same run. The TLS rows do the same over TLS
+//! (hio's rustls sessions against tokio-rustls, the same certificates and
+//! rustls configuration), and count full handshakes per second.
 //!
 //! ```text
 //! cargo bench -p hio-std --bench echo            # the measurement (< 1 min)
@@ -13,8 +15,11 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use hio_core::StopFlag;
-use hio_std::net::{tool, ServerConfig};
+use hio_std::net::tls::{Authority, ClientTls, ServerTls, Session};
+use hio_std::net::{tool, Ring, ServerConfig};
 use mio::{Events, Interest, Poll, Token};
 
 /// One row's figures.
@@ -142,6 +147,157 @@ fn request_response(addr: SocketAddr, conns: usize, size: usize, run: Duration) 
     figures(lat.len(), elapsed, lat)
 }
 
+/// One TLS connection of the load generator: a mio stream driven through
+/// a client [`Session`] (the same sans-I/O pump as hio's client, so both
+/// servers face the same client).
+struct TlsConn {
+    s: mio::net::TcpStream,
+    sess: Session,
+    rx: Ring,
+    tx: Ring,
+    to_write: usize,
+    to_read: usize,
+    started: Instant,
+}
+
+fn tls_connect(addr: SocketAddr, tls: &ClientTls, size: usize) -> TlsConn {
+    let s = TcpStream::connect(addr).expect("connect");
+    s.set_nodelay(true).expect("nodelay");
+    s.set_nonblocking(true).expect("nonblocking");
+    let name = tls.server_name().cloned().expect("server name");
+    let cap = size.max(16 * 1024);
+    TlsConn {
+        s: mio::net::TcpStream::from_std(s),
+        sess: Session::client(tls, name, cap).expect("session"),
+        rx: Ring::new(cap),
+        tx: Ring::new(cap),
+        to_write: size,
+        to_read: size,
+        started: Instant::now(),
+    }
+}
+
+/// Pumps `c` until it would block; returns the round trips it finished.
+fn tls_pump(c: &mut TlsConn, request: &[u8], lat: &mut Vec<Duration>) -> usize {
+    let size = request.len();
+    let mut done = 0;
+    loop {
+        let pushed = if c.to_write > 0 {
+            let n = c.tx.push(&request[size - c.to_write..]);
+            c.to_write -= n;
+            n
+        } else {
+            0
+        };
+        let p = c.sess.pump(&mut c.s, &mut c.rx, &mut c.tx, usize::MAX);
+        if let Some(f) = p.failed {
+            panic!("load: TLS: {f:?}");
+        }
+        let got = c.rx.len().min(c.to_read);
+        c.rx.consume(got);
+        c.to_read -= got;
+        if c.to_read == 0 && c.to_write == 0 {
+            let now = Instant::now();
+            lat.push(now - c.started);
+            c.started = now;
+            c.to_write = size;
+            c.to_read = size;
+            done += 1;
+            continue;
+        }
+        if pushed == 0 && got == 0 && p.wire_in == 0 && p.wire_out == 0 {
+            return done;
+        }
+    }
+}
+
+/// [`request_response`] over TLS.
+fn tls_request_response(
+    addr: SocketAddr,
+    tls: &ClientTls,
+    conns: usize,
+    size: usize,
+    run: Duration,
+) -> Figures {
+    let mut poll = Poll::new().expect("poll");
+    let mut cs: Vec<TlsConn> = (0..conns).map(|_| tls_connect(addr, tls, size)).collect();
+    for (i, c) in cs.iter_mut().enumerate() {
+        poll.registry()
+            .register(&mut c.s, Token(i), Interest::READABLE | Interest::WRITABLE)
+            .expect("register");
+    }
+    let request = vec![0x5a_u8; size];
+    let mut lat = Vec::with_capacity(1 << 20);
+    let mut events = Events::with_capacity(1024);
+    for c in cs.iter_mut() {
+        c.started = Instant::now();
+        tls_pump(c, &request, &mut lat);
+    }
+    // the handshakes are part of the first round trips: leave them out
+    lat.clear();
+    let begin_measure = Instant::now();
+    while begin_measure.elapsed() < run {
+        poll.poll(&mut events, Some(Duration::from_millis(50)))
+            .expect("poll");
+        for ev in events.iter() {
+            if let Some(c) = cs.get_mut(ev.token().0) {
+                tls_pump(c, &request, &mut lat);
+            }
+        }
+    }
+    figures(lat.len(), begin_measure.elapsed(), lat)
+}
+
+/// Full handshakes per second: `conns` at a time, each connecting,
+/// handshaking, echoing one byte (so the server's side is done too), and
+/// closing with a close_notify, over and over.
+fn handshakes(addr: SocketAddr, tls: &ClientTls, conns: usize, run: Duration) -> Figures {
+    let mut poll = Poll::new().expect("poll");
+    let request = [0x5a_u8; 1];
+    let mut cs: Vec<TlsConn> = Vec::with_capacity(conns);
+    for i in 0..conns {
+        let mut c = tls_connect(addr, tls, 1);
+        poll.registry()
+            .register(&mut c.s, Token(i), Interest::READABLE | Interest::WRITABLE)
+            .expect("register");
+        cs.push(c);
+    }
+    let mut lat = Vec::with_capacity(1 << 16);
+    let mut events = Events::with_capacity(1024);
+    let begin = Instant::now();
+    let mut count = 0;
+    let step = |reg: &mio::Registry,
+                i: usize,
+                c: &mut TlsConn,
+                lat: &mut Vec<Duration>,
+                count: &mut usize| {
+        let mut scratch = Vec::new();
+        if tls_pump(c, &request, &mut scratch) > 0 {
+            lat.extend(scratch.first());
+            *count += 1;
+            c.sess.close(&mut c.s, &mut c.tx);
+            reg.deregister(&mut c.s).expect("deregister");
+            *c = tls_connect(addr, tls, 1);
+            reg.register(&mut c.s, Token(i), Interest::READABLE | Interest::WRITABLE)
+                .expect("register");
+        }
+    };
+    for (i, c) in cs.iter_mut().enumerate() {
+        step(poll.registry(), i, c, &mut lat, &mut count);
+    }
+    while begin.elapsed() < run {
+        poll.poll(&mut events, Some(Duration::from_millis(50)))
+            .expect("poll");
+        for ev in events.iter() {
+            let i = ev.token().0;
+            if let Some(c) = cs.get_mut(i) {
+                step(poll.registry(), i, c, &mut lat, &mut count);
+            }
+        }
+    }
+    figures(count, begin.elapsed(), lat)
+}
+
 /// hio's echo server on a thread.
 struct Hio {
     addr: SocketAddr,
@@ -150,6 +306,10 @@ struct Hio {
 }
 
 fn start_hio(buffers: usize) -> Hio {
+    start_hio_with(buffers, None)
+}
+
+fn start_hio_with(buffers: usize, tls: Option<ServerTls>) -> Hio {
     let (tx, rx) = mpsc::channel();
     let handle = std::thread::Builder::new()
         .stack_size(8 << 20)
@@ -157,9 +317,10 @@ fn start_hio(buffers: usize) -> Hio {
             let config = ServerConfig::default()
                 .max_conns(1024)
                 .buffers(buffers, buffers);
-            let r = tool::echo(
+            let r = tool::echo_with(
                 "127.0.0.1:0".parse().expect("addr"),
                 config,
+                tls,
                 false,
                 &mut |addr, stop| {
                     let _ = tx.send((addr, stop));
@@ -206,6 +367,64 @@ fn start_tokio() -> (
                                     Ok(0) | Err(_) => return,
                                     Ok(n) => {
                                         if s.write_all(&buf[..n]).await.is_err() {
+                                            return;
+                                        }
+                                    }
+                                }
+                            }
+                        });
+                    }
+                }
+            }
+        });
+    });
+    let addr = rx.recv().expect("tokio ready");
+    (addr, stop_tx, handle)
+}
+
+/// tokio-rustls' echo server (current-thread runtime, a task per
+/// connection) with the same rustls configuration as hio's.
+fn start_tokio_tls(
+    config: Arc<rustls::ServerConfig>,
+) -> (
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    std::thread::JoinHandle<()>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (tx, rx) = mpsc::channel();
+    let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let handle = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let _ = tx.send(listener.local_addr().expect("addr"));
+            loop {
+                tokio::select! {
+                    _ = &mut stop_rx => break,
+                    accepted = listener.accept() => {
+                        let Ok((s, _)) = accepted else { continue };
+                        let _ = s.set_nodelay(true);
+                        let acceptor = acceptor.clone();
+                        tokio::spawn(async move {
+                            let Ok(mut s) = acceptor.accept(s).await else { return };
+                            let mut buf = vec![0u8; 64 * 1024];
+                            loop {
+                                match s.read(&mut buf).await {
+                                    Ok(0) | Err(_) => {
+                                        let _ = s.shutdown().await;
+                                        return;
+                                    }
+                                    Ok(n) => {
+                                        if s.write_all(&buf[..n]).await.is_err()
+                                            || s.flush().await.is_err()
+                                        {
                                             return;
                                         }
                                     }
@@ -286,6 +505,57 @@ fn main() {
     }
     let _ = tokio_stop.send(());
     let _ = tokio_thread.join();
+
+    // TLS: the same certificates and rustls configuration on both sides
+    let ca = Authority::new("bench CA").expect("CA");
+    let id = ca.issue_server(&["localhost"]).expect("cert");
+    let server_tls = ServerTls::from_pem(id.cert_pem.as_bytes(), id.key_pem.as_bytes())
+        .and_then(|b| b.build())
+        .expect("server tls");
+    let client_tls = ClientTls::with_ca_pem(ca.cert_pem().as_bytes())
+        .and_then(|b| b.server_name("localhost"))
+        .and_then(|b| b.build())
+        .expect("client tls");
+    let hio_tls = start_hio_with(4096, Some(server_tls.clone()));
+    let (tokio_tls_addr, tokio_tls_stop, tokio_tls_thread) =
+        start_tokio_tls(Arc::clone(server_tls.rustls()));
+    let tls_rows: [(&str, usize, usize); 3] = [
+        ("TLS 64 B, C=1", 1, 64),
+        ("TLS 64 B, C=64", 64, 64),
+        ("TLS 64 KiB bulk, C=1", 1, 64 * 1024),
+    ];
+    for (name, conns, size) in tls_rows {
+        let ours = tls_request_response(hio_tls.addr, &client_tls, conns, size, run);
+        let theirs = tls_request_response(tokio_tls_addr, &client_tls, conns, size, run);
+        println!(
+            "{:<24} {:>12.0} {:>10.1} {:>10.1} | {:>12.0} {:>10.1} {:>10.1} | {:>8.2}",
+            name,
+            ours.per_sec,
+            micros(ours.p50),
+            micros(ours.p99),
+            theirs.per_sec,
+            micros(theirs.p50),
+            micros(theirs.p99),
+            ours.per_sec / theirs.per_sec.max(1e-9),
+        );
+    }
+    let ours = handshakes(hio_tls.addr, &client_tls, 8, run);
+    let theirs = handshakes(tokio_tls_addr, &client_tls, 8, run);
+    println!(
+        "{:<24} {:>12.0} {:>10.1} {:>10.1} | {:>12.0} {:>10.1} {:>10.1} | {:>8.2}",
+        "TLS handshakes/s, C=8",
+        ours.per_sec,
+        micros(ours.p50),
+        micros(ours.p99),
+        theirs.per_sec,
+        micros(theirs.p50),
+        micros(theirs.p99),
+        ours.per_sec / theirs.per_sec.max(1e-9),
+    );
+    hio_tls.stop.stop();
+    let _ = hio_tls.handle.join();
+    let _ = tokio_tls_stop.send(());
+    let _ = tokio_tls_thread.join();
     if smoke {
         println!("echo bench: smoke test passed (figures above are not a measurement)");
     } else {
