@@ -15,6 +15,7 @@ use mio::{Interest, Token};
 
 use super::config::ServerConfig;
 use super::ring::{Filled, Ring};
+use super::tls::session::ReadNow;
 use super::tls::{Broken, ServerTls, Session, TlsFailure};
 use super::NetError;
 use crate::reactor::Reactor;
@@ -469,8 +470,24 @@ impl<'r> Server<'r> {
     /// large reads, not buffer-sized ones. Returns the bytes read; an end
     /// or an error is kept for the remoter, which is woken.
     fn read_through(&self, io: &mut Io, s: &Slot, out: &mut [u8]) -> usize {
-        if !io.rx_blocked || !io.rx.is_empty() || out.is_empty() || io.tls.is_some() {
+        if !io.rx_blocked || !io.rx.is_empty() || out.is_empty() {
             return 0;
+        }
+        if let (Some(stream), Some(session)) = (io.stream.as_mut(), io.tls.as_mut()) {
+            // plaintext straight from the session; the remoter pumps the
+            // rest (ends, errors, what did not fit)
+            let done = session.read_now(stream, out);
+            if done > 0 {
+                io.last_active = Instant::now();
+            }
+            if done < out.len() {
+                // all there was: the remoter reads on from readiness
+                io.rx_blocked = false;
+                if let Some(w) = s.waker.get() {
+                    w.wake();
+                }
+            }
+            return done;
         }
         let Some(stream) = io.stream.as_mut() else {
             return 0;
@@ -548,13 +565,26 @@ impl<'r> Server<'r> {
         if !io.rx_blocked || io.rx.is_full() {
             return 0;
         }
-        if io.tls.is_some() {
-            // the remoter's session pump refills it
-            io.rx_blocked = false;
-            if let Some(w) = s.waker.get() {
-                w.wake();
+        if let (Some(stream), Some(session)) = (io.stream.as_mut(), io.tls.as_mut()) {
+            let room = io.rx.free();
+            let (_, n) = io.rx.read_from(
+                &mut ReadNow {
+                    session,
+                    sock: stream,
+                },
+                room,
+            );
+            if n > 0 {
+                io.last_active = Instant::now();
             }
-            return 0;
+            if !io.rx.is_full() {
+                // all there was: the remoter reads on from readiness
+                io.rx_blocked = false;
+                if let Some(w) = s.waker.get() {
+                    w.wake();
+                }
+            }
+            return n;
         }
         let Some(stream) = io.stream.as_mut() else {
             return 0;

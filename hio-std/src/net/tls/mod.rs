@@ -40,7 +40,7 @@ mod cert;
 mod config;
 mod drive;
 mod error;
-mod session;
+pub(crate) mod session;
 
 pub use cert::{write_cert_set, Authority, Date, Issued, Usage, CERT_SET_FILES};
 pub use config::{

@@ -275,13 +275,53 @@ impl Session {
         if self.conn.is_handshaking() || self.close_sent {
             return Ok(0);
         }
-        let n = self.conn.writer().write(bytes).unwrap_or(0);
+        let mut taken = 0;
         let mut p = Pumped::default();
-        match self.flush(sock, &mut p) {
-            Ok(()) => Ok(n),
-            Err(Broken::Io(k)) => Err(k),
-            Err(Broken::Tls(_)) => Err(io::ErrorKind::InvalidData),
+        // record by record while the socket takes them: a large send goes
+        // out at once, as on plain TCP
+        while let Some(rest) = bytes.get(taken..).filter(|r| !r.is_empty()) {
+            let n = self.conn.writer().write(rest).unwrap_or(0);
+            taken += n;
+            match self.flush(sock, &mut p) {
+                Ok(()) => {}
+                Err(Broken::Io(k)) => return Err(k),
+                Err(Broken::Tls(_)) => return Err(io::ErrorKind::InvalidData),
+            }
+            if n == 0 || self.conn.wants_write() {
+                break; // the session is full, or the socket would block
+            }
         }
+        Ok(taken)
+    }
+
+    /// Reads plaintext straight into `out`: what the session holds, then
+    /// what the socket has, until `out` is full or nothing more is there
+    /// now. Returns how many bytes. Ends, errors and handshake messages
+    /// are left for the next [`pump`](Session::pump) to find (the caller
+    /// has the connection's doer pump it).
+    pub fn read_now<S: Read + Write>(&mut self, sock: &mut S, out: &mut [u8]) -> usize {
+        let mut done = 0;
+        while let Some(rest) = out.get_mut(done..).filter(|r| !r.is_empty()) {
+            match self.conn.reader().read(rest) {
+                Ok(0) => break, // close_notify
+                Ok(n) => {
+                    done += n;
+                    continue;
+                }
+                Err(_) => {} // nothing held, or the end: try the socket
+            }
+            if self.conn.is_handshaking() || !self.conn.wants_read() {
+                break;
+            }
+            match self.conn.read_tls(sock) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            if self.conn.process_new_packets().is_err() || self.conn.wants_write() {
+                break; // an alert or an answer to send: the pump's work
+            }
+        }
+        done
     }
 
     /// Whether TLS bytes wait to be written.
@@ -300,6 +340,22 @@ impl Session {
         self.conn.send_close_notify();
         self.close_sent = true;
         let _ = self.flush(sock, &mut p);
+    }
+}
+
+/// [`Session::read_now`] as a [`Read`]: would-block when nothing is there
+/// now (for [`Ring::read_from`]).
+pub(crate) struct ReadNow<'a, S> {
+    pub(crate) session: &'a mut Session,
+    pub(crate) sock: &'a mut S,
+}
+
+impl<S: Read + Write> Read for ReadNow<'_, S> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        match self.session.read_now(self.sock, out) {
+            0 if !out.is_empty() => Err(io::ErrorKind::WouldBlock.into()),
+            n => Ok(n),
+        }
     }
 }
 
