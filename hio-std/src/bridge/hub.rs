@@ -349,6 +349,7 @@ impl<F: Framer + Clone, const M: usize> Doer for Hub<'_, F, M> {
         cx.attach(self.waker)
             .map_err(|_| Fault::new(FaultKind::Capacity, "hub: no waker"))?;
         self.server.wake_on_event(Some(self.waker));
+        self.status.wake_on_change(Some(self.waker));
         Ok(Step::Continue)
     }
 
@@ -384,6 +385,7 @@ impl<F: Framer + Clone, const M: usize> Doer for Hub<'_, F, M> {
 
     fn exit(&mut self, _cx: &mut Cx<'_>) {
         self.server.wake_on_event(None);
+        self.status.wake_on_change(None);
         if let Some(w) = self.wire {
             w.borrow_mut().flush();
         }

@@ -17,7 +17,7 @@ pub const RETRY: Tock = Tock::from_millis(250);
 
 /// What a [`TtyDoer`] tells the rest of its tree about its device, shared
 /// by reference.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct TtyStatus {
     /// The device is open now.
     pub up: Cell<bool>,
@@ -29,6 +29,14 @@ pub struct TtyStatus {
     pub dropped: Cell<u64>,
     /// Why it last went away, or why the last reopen failed.
     pub error: Cell<Option<TtyError>>,
+    /// Woken when the device goes away or comes back.
+    watcher: Cell<Option<Waker>>,
+}
+
+impl Default for TtyStatus {
+    fn default() -> Self {
+        TtyStatus::new()
+    }
 }
 
 impl TtyStatus {
@@ -40,6 +48,18 @@ impl TtyStatus {
             returns: Cell::new(0),
             dropped: Cell::new(0),
             error: Cell::new(None),
+            watcher: Cell::new(None),
+        }
+    }
+
+    /// Wakes `waker` whenever the device goes away or comes back.
+    pub fn wake_on_change(&self, waker: Option<Waker>) {
+        self.watcher.set(waker);
+    }
+
+    fn changed(&self) {
+        if let Some(w) = self.watcher.get() {
+            w.wake();
         }
     }
 }
@@ -71,9 +91,12 @@ pub struct TtyDoer<'a, F, const M: usize, const B: usize> {
     retry: Tock,
     /// The device's path (or the doer's name), for log lines.
     label: String,
+    name: &'a str,
+    framer: F,
+    stats: &'a SerialStats,
 }
 
-impl<'a, F: Framer, const M: usize, const B: usize> TtyDoer<'a, F, M, B> {
+impl<'a, F: Framer + Clone, const M: usize, const B: usize> TtyDoer<'a, F, M, B> {
     /// A doer named `name` moving frames between `tty` and the Decks
     /// (`rx`: frames from the device; `tx`: frames to it), counting in
     /// `stats` and `status`.
@@ -98,7 +121,7 @@ impl<'a, F: Framer, const M: usize, const B: usize> TtyDoer<'a, F, M, B> {
             Some(p) => p.display().to_string(),
             None => name.to_string(),
         };
-        let serial = SerialDoer::new(name, tty, framer, rx, tx, stats)
+        let serial = SerialDoer::new(name, tty, framer.clone(), rx, tx, stats)
             .with_waker(waker)
             .with_budget(64 * 1024);
         Ok(TtyDoer {
@@ -112,6 +135,9 @@ impl<'a, F: Framer, const M: usize, const B: usize> TtyDoer<'a, F, M, B> {
             tock: Tock::NEVER,
             retry: RETRY,
             label,
+            name,
+            framer,
+            stats,
         })
     }
 
@@ -158,10 +184,24 @@ impl<'a, F: Framer, const M: usize, const B: usize> TtyDoer<'a, F, M, B> {
         }
     }
 
-    /// The device went away: close it, drop what waits for it, retry.
+    /// The device went away: close it, drop what waits for it (in the
+    /// Deck, and a frame half written: a fresh SerialDoer takes over the
+    /// closed tty, with a fresh framer), retry.
     fn lost(&mut self, e: TtyError) {
         self.deregister();
         self.serial.uart().close();
+        let fresh = SerialDoer::new(
+            self.name,
+            Tty::closed(),
+            self.framer.clone(),
+            self.rx,
+            self.tx,
+            self.stats,
+        )
+        .with_waker(self.waker)
+        .with_budget(64 * 1024);
+        let old = std::mem::replace(&mut self.serial, fresh);
+        *self.serial.uart() = old.into_uart();
         let mut dropped = 0u64;
         while self.tx.pull().is_some() {
             dropped += 1;
@@ -171,6 +211,7 @@ impl<'a, F: Framer, const M: usize, const B: usize> TtyDoer<'a, F, M, B> {
         s.losses.set(s.losses.get().wrapping_add(1));
         s.dropped.set(s.dropped.get().wrapping_add(dropped));
         s.error.set(Some(e));
+        s.changed();
         log::warn!(
             "serial: {}: {e}; {dropped} frames for it dropped; trying to reopen it every {} s",
             self.name_of(),
@@ -200,12 +241,13 @@ impl<'a, F: Framer, const M: usize, const B: usize> TtyDoer<'a, F, M, B> {
         s.up.set(true);
         s.returns.set(s.returns.get().wrapping_add(1));
         s.error.set(None);
+        s.changed();
         log::warn!("serial: {}: the device is back", self.name_of());
         true
     }
 }
 
-impl<F: Framer, const M: usize, const B: usize> Doer for TtyDoer<'_, F, M, B> {
+impl<F: Framer + Clone, const M: usize, const B: usize> Doer for TtyDoer<'_, F, M, B> {
     fn name(&self) -> &str {
         self.serial.name()
     }
