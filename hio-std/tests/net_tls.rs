@@ -98,8 +98,23 @@ fn mutual_tls() {
         .and_then(|b| b.build())
         .expect("tls");
     assert!(send_lines(server.addr, tls, "nope\n").is_err());
+    // an expired client certificate of the right CA
+    let expired = pki
+        .ca
+        .issue(
+            &["old client"],
+            Usage::Client,
+            Some(((2000, 1, 1), (2001, 1, 1))),
+        )
+        .expect("cert");
+    let tls = ClientTls::with_ca_pem(pki.ca.cert_pem().as_bytes())
+        .and_then(|b| b.server_name("localhost"))
+        .and_then(|b| b.client_cert_pem(expired.cert_pem.as_bytes(), expired.key_pem.as_bytes()))
+        .and_then(|b| b.build())
+        .expect("tls");
+    assert!(send_lines(server.addr, tls, "nope\n").is_err());
     let stats = server.stop();
-    assert_eq!(stats.tls_failures, 3, "{stats:?}");
+    assert_eq!(stats.tls_failures, 4, "{stats:?}");
 }
 
 #[test]
@@ -303,4 +318,38 @@ fn bad_files_give_clear_errors() {
         .and_then(|b| b.server_name("not a name!"))
         .expect_err("bad name");
     assert!(e.to_string().contains("not a server name"), "{e}");
+}
+
+#[test]
+fn our_client_fails_on_a_drop_without_close_notify() {
+    let pki = Pki::new();
+    let config = std::sync::Arc::clone(pki.server_tls().rustls());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let peer = std::thread::spawn(move || {
+        let (sock, _) = listener.accept().expect("accept");
+        sock.set_read_timeout(Some(NET)).expect("timeout");
+        let conn = rustls::ServerConnection::new(config).expect("conn");
+        let mut s = rustls::StreamOwned::new(conn, sock);
+        let mut got = [0u8; 4];
+        s.read_exact(&mut got).expect("two lines");
+        assert_eq!(&got, b"a\nb\n");
+        s.write_all(b"a\n").expect("write");
+        s.flush().expect("flush");
+        // the end of TCP, without a close_notify
+        s.sock
+            .shutdown(std::net::Shutdown::Write)
+            .expect("shutdown");
+        let mut rest = Vec::new();
+        let _ = s.sock.read_to_end(&mut rest);
+    });
+    match send_lines(addr, pki.client_tls(TlsVersions::Both, false), "a\nb\n") {
+        Err(tool::ToolError::Closed {
+            replies: 1,
+            sent: 2,
+            error: Some(NetError::Tls(TlsFailure::Truncated)),
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    peer.join().expect("peer");
 }
