@@ -738,3 +738,160 @@ fn a_tree_with_its_doers_in_statics_runs() {
         "{out}"
     );
 }
+
+/// QEMU with UART0 on a pseudo-terminal (`-chardev pty`), as a board on a
+/// USB serial adapter looks to the host: the serial flow's image, and the
+/// path of the pty's slave end that QEMU made.
+struct QemuOnPty {
+    /// The `timeout` process that runs QEMU.
+    pid: u32,
+    exit: mpsc::Receiver<ExitStatus>,
+    status: Option<ExitStatus>,
+    path: PathBuf,
+}
+
+impl QemuOnPty {
+    fn start(image: &Path) -> QemuOnPty {
+        let mut child = Command::new("timeout")
+            .args(["-k", "5", &QEMU_LIMIT.as_secs().to_string()])
+            .arg("qemu-system-arm")
+            .args(["-cpu", "cortex-m3", "-machine", "lm3s6965evb"])
+            .args(["-nographic", "-monitor", "none"])
+            .args(["-semihosting-config", "enable=on,target=native"])
+            .args(["-chardev", "pty,id=s0", "-serial", "chardev:s0"])
+            .arg("-kernel")
+            .arg(image)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start qemu-system-arm under timeout: {e} (install qemu-system-arm)")
+            });
+        // QEMU names the pty on stdout: `char device redirected to /dev/pts/N (label s0)`
+        let (path_tx, path_rx) = mpsc::channel();
+        let stdout = child.stdout.take().expect("QEMU's stdout");
+        thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(rest) = line.strip_prefix("char device redirected to ") {
+                    let path = rest.split(" (").next().unwrap_or(rest).to_string();
+                    let _ = path_tx.send(PathBuf::from(path));
+                }
+            }
+        });
+        let pid = child.id();
+        let (tx, exit) = mpsc::channel();
+        thread::spawn(move || {
+            if let Ok(status) = child.wait() {
+                let _ = tx.send(status);
+            }
+        });
+        let path = path_rx
+            .recv_timeout(STEP)
+            .expect("QEMU names its pty on stdout");
+        QemuOnPty {
+            pid,
+            exit,
+            status: None,
+            path,
+        }
+    }
+
+    fn wait(&mut self, limit: Duration) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            self.status = self.exit.recv_timeout(limit).ok();
+        }
+        self.status
+    }
+}
+
+impl Drop for QemuOnPty {
+    fn drop(&mut self) {
+        if self.wait(Duration::ZERO).is_none() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.pid.to_string()])
+                .status();
+            let _ = self.wait(Duration::from_secs(10));
+        }
+    }
+}
+
+/// The serial flow's firmware under QEMU, its UART0 on a pty, bridged to
+/// TCP by hio-std's bridge (the pty opened as a serial device): a client
+/// on loopback holds the conversation, byte for byte, and `quit` ends the
+/// firmware with status 0.
+#[test]
+#[ignore = "needs qemu-system-arm; run by cargo xtask test qemu"]
+fn serial_flow_through_the_bridge_over_tcp() {
+    use hio_std::bridge::{self, BridgeConfig};
+    let images = images();
+    let mut qemu = QemuOnPty::start(&images.serial_flow);
+    let config = BridgeConfig::new(&qemu.path, "127.0.0.1:0".parse().expect("an address"));
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let (done_tx, done_rx) = mpsc::channel();
+    thread::spawn(move || {
+        let r = bridge::run(&config, false, &mut |addr, stop| {
+            let _ = ready_tx.send((addr, stop));
+        });
+        let _ = done_tx.send(r.map(|report| report.end));
+    });
+    let (addr, stop) = ready_rx.recv_timeout(STEP).expect("the bridge is ready");
+    let stream = TcpStream::connect(addr).expect("connect to the bridge");
+    stream.set_nodelay(true).expect("nodelay");
+    let mut link = Link::new(stream);
+    // the first beat through the bridge says UART0 is up (earlier beats
+    // went to no client)
+    let first = loop {
+        let line = link.line().expect("a beat through the bridge");
+        if let Some(b) = beat(&line) {
+            break b;
+        }
+    };
+    let mut flow = Flow {
+        link,
+        sent: 0,
+        received: 1,
+        beats: vec![first],
+    };
+    assert_eq!(flow.ask("echo hello world").0, "hello world");
+    let text = "byte for byte: 0123456789 !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~ \u{e9}\u{2192}\ttab";
+    assert_eq!(flow.ask(&format!("echo {text}")).0, text);
+    let tyme = flow.ask("tyme").0;
+    parse_seconds(&tyme).unwrap_or_else(|e| panic!("`tyme` gave {tyme:?}: {e}"));
+    // a burst: more lines than the firmware's Decks hold, all come back
+    let burst: Vec<String> = (0..24).map(|k| format!("line {k} of the burst")).collect();
+    let all: String = burst.iter().map(|l| format!("echo {l}\n")).collect();
+    flow.link
+        .stream
+        .write_all(all.as_bytes())
+        .expect("write to the bridge");
+    flow.sent += burst.len() as u32;
+    for l in &burst {
+        assert_eq!(&flow.reply(), l);
+    }
+    let (stats, _) = flow.ask("stats");
+    assert!(
+        stats.starts_with(&format!("in {} out ", flow.sent)),
+        "every line reached the firmware: {stats:?}"
+    );
+    assert!(
+        stats.contains(" overrun 0 framing 0 parity 0 noise 0 overlong 0 crc 0 malformed 0 "),
+        "nothing lost through the bridge: {stats:?}"
+    );
+    assert_eq!(flow.ask("quit").0, "bye");
+    let status = qemu.wait(STEP).expect("QEMU exits after `quit`");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "`quit` ends the firmware with status 0"
+    );
+    stop.stop();
+    let end = done_rx
+        .recv_timeout(STEP)
+        .expect("the bridge ends when stopped");
+    assert_eq!(end.map(|e| e.as_str()), Ok("stopped"));
+}
