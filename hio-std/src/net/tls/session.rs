@@ -146,6 +146,30 @@ impl Session {
             p.failed = Some(Broken::Tls(TlsFailure::HandshakeTimeout));
             return p;
         }
+        p = self.pump_io(sock, rx, tx, budget, p);
+        // done even if the same pump then failed (data and an end)
+        if was_handshaking && !self.conn.is_handshaking() {
+            p.handshake_done = true;
+            self.deadline = None;
+            if p.failed.is_none() {
+                // what the application sent during the handshake
+                self.feed(tx, &mut p);
+                if let Err(b) = self.flush(sock, &mut p) {
+                    p.failed = Some(b);
+                }
+            }
+        }
+        p
+    }
+
+    fn pump_io<S: Read + Write>(
+        &mut self,
+        sock: &mut S,
+        rx: &mut Ring,
+        tx: &mut Ring,
+        budget: usize,
+        mut p: Pumped,
+    ) -> Pumped {
         // plaintext left from the last pump
         if let Err(b) = self.drain(rx, &mut p) {
             p.failed = Some(b);
@@ -200,15 +224,6 @@ impl Session {
             }
             if eof || p.peer_closed {
                 break;
-            }
-        }
-        if was_handshaking && !self.conn.is_handshaking() {
-            p.handshake_done = true;
-            self.deadline = None;
-            // what the application sent during the handshake
-            self.feed(tx, &mut p);
-            if let Err(b) = self.flush(sock, &mut p) {
-                p.failed = Some(b);
             }
         }
         p
