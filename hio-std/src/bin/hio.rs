@@ -35,7 +35,8 @@ enum Command {
     /// pseudo-terminal, bridged to TCP, and a client talking to it.
     #[command(
         after_help = "Examples:\n  hio demo                 # `quit` at 3 s of tyme, then the run stops\n  \
-        hio demo --seconds 0     # never quit: heartbeats until Ctrl-C or SIGTERM\n\n\
+        hio demo --seconds 0     # never quit: heartbeats until Ctrl-C or SIGTERM\n  \
+        hio demo --qemu          # the real firmware on QEMU instead of the simulated board\n\n\
         The client sends `echo hello`, `tyme` and `stats` at once and `quit` at --seconds; \
         every line out and in is shown as it happens, with each reply's round trip, and the counters at the end. \
         Ctrl-C or SIGTERM stops it at any time: every doer ceases and exits, and the run ends `stopped`. \
@@ -50,6 +51,11 @@ enum Command {
         /// (JSON Lines).
         #[arg(long, value_name = "FILE")]
         wirelog: Option<PathBuf>,
+        /// Talk to the real firmware (examples/firmware's serial-flow,
+        /// built first) on QEMU's lm3s6965evb instead of the simulated
+        /// board; needs qemu-system-arm and the thumbv7m-none-eabi target.
+        #[arg(long)]
+        qemu: bool,
     },
     /// Bridge a serial device to TCP: device frames to every client,
     /// client frames to the device.
@@ -271,7 +277,11 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> ExitCode {
     match command {
-        Command::Demo { seconds, wirelog } => {
+        Command::Demo {
+            seconds,
+            wirelog,
+            qemu,
+        } => {
             let reactor = match Reactor::new() {
                 Ok(r) => r,
                 Err(e) => {
@@ -283,9 +293,24 @@ fn run(command: Command) -> ExitCode {
                 eprintln!("hio demo: cannot catch Ctrl-C: {e}");
                 return ExitCode::from(1);
             }
+            let board = if qemu {
+                eprintln!(
+                    "hio demo: building the firmware in {}",
+                    demo::firmware_dir().display()
+                );
+                match demo::build_firmware() {
+                    Ok(image) => demo::Board::Qemu(image),
+                    Err(e) => {
+                        eprintln!("hio demo: {e}");
+                        return ExitCode::from(1);
+                    }
+                }
+            } else {
+                demo::Board::Simulated
+            };
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
-            match demo::run(&mut out, &reactor, seconds, wirelog) {
+            match demo::run(&mut out, &reactor, seconds, wirelog, board) {
                 Ok(r) if r.ok() => ExitCode::SUCCESS,
                 Ok(_) => ExitCode::from(1),
                 Err(e) => {

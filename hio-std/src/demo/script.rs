@@ -73,6 +73,8 @@ pub(crate) struct Script<'a, 'w> {
     pub(crate) tock: Tock,
     pub(crate) result: &'a RefCell<Conversation>,
     pub(crate) connected: bool,
+    /// Send nothing before the first beat.
+    pub(crate) wait_beat: bool,
 }
 
 impl Script<'_, '_> {
@@ -177,6 +179,7 @@ impl Doer for Script<'_, '_> {
                     }
                 }
                 _ => {
+                    self.wait_beat = false;
                     self.result.borrow_mut().beats += 1;
                     self.say(t, format_args!("client ← board: {text}"));
                 }
@@ -191,6 +194,10 @@ impl Doer for Script<'_, '_> {
                 );
             }
             self.tock = Tock::try_from(left).unwrap_or(Tock::from_secs(1));
+            return Ok(Step::Continue);
+        }
+        if self.wait_beat {
+            self.tock = Tock::NEVER;
             return Ok(Step::Continue);
         }
         if let Some(command) = COMMANDS.get(self.next) {
