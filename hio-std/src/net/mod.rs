@@ -14,6 +14,11 @@
 //! queues have a length. Faults a peer can cause (resets, overlong lines,
 //! oversize datagrams, floods) are counted and logged; none stops the
 //! others.
+//!
+//! TLS ([`tls`]) runs over the same server and client: a [`Server`] made
+//! [`with_tls`](Server::with_tls) or a [`Client`]
+//! [`with_tls`](Client::with_tls) drives a rustls session from each
+//! connection's own doer, with the same buffers and limits.
 
 mod client;
 mod config;
