@@ -18,9 +18,10 @@
 //!   [`Client::with_tls`](crate::net::Client::with_tls).
 //! - Memory stays bounded: besides the connection's rings, a session
 //!   holds at most one incoming record (a handshake message: 64 KiB at
-//!   most), 16 KiB of decrypted plaintext (it stops reading while that
-//!   waits: backpressure reaches TCP as on plain connections), and
-//!   outgoing records up to the send buffer's size (at least one record).
+//!   most), a record or two of decrypted plaintext (it stops reading
+//!   while that waits: backpressure reaches TCP as on plain connections),
+//!   and outgoing records up to the send buffer's size (at least one
+//!   record).
 //! - Closing sends a close_notify; a peer's close_notify is its end of
 //!   data. A peer that drops TCP without one fails its connection with
 //!   [`TlsFailure::Truncated`].
