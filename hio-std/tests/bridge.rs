@@ -425,3 +425,39 @@ fn framing_names_parse() {
     assert_eq!("cobs".parse::<Framing>(), Ok(Framing::Cobs));
     assert!("slip".parse::<Framing>().is_err());
 }
+
+#[test]
+fn clients_over_tls_get_every_device_frame_and_reach_the_device() {
+    use hio_std::net::tls::{Authority, ClientTls, ServerTls};
+    let ca = Authority::new("hio bridge test CA").unwrap();
+    let issued = ca.issue_server(&["localhost"]).unwrap();
+    let server = ServerTls::from_pem(issued.cert_pem.as_bytes(), issued.key_pem.as_bytes())
+        .unwrap()
+        .build()
+        .unwrap();
+    let (mut device, bridge) = bridge_on_pty(|c| c.tls(Some(server)));
+    let client = ClientTls::with_ca_pem(ca.cert_pem().as_bytes())
+        .unwrap()
+        .server_name("localhost")
+        .unwrap()
+        .build()
+        .unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let conn = rustls::ClientConnection::new(client.rustls().clone(), name).unwrap();
+    let tcp = TcpStream::connect(bridge.addr).unwrap();
+    tcp.set_read_timeout(Some(STEP)).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    tls.write_all(b"hello over tls\n").unwrap();
+    tls.flush().unwrap();
+    assert_eq!(device.line(), b"hello over tls");
+    let lines: Vec<String> = (0..100).map(|i| format!("secret {i} \u{2192}")).collect();
+    let all: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    device.write_all(all.as_bytes());
+    let mut reader = BufReader::new(tls);
+    for l in &lines {
+        let mut s = String::new();
+        reader.read_line(&mut s).unwrap();
+        assert_eq!(s.trim_end_matches('\n'), l);
+    }
+    bridge.stop();
+}

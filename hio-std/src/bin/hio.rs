@@ -60,8 +60,10 @@ enum Command {
     /// Bridge a serial device to TCP: device frames to every client,
     /// client frames to the device.
     #[command(
-        after_help = "Example:\n  hio bridge --serial /dev/ttyUSB0 --baud 115200 --listen 127.0.0.1:7000\n\n\
-        Prints `listening on IP:PORT` once it accepts (port 0 picks a free port). Frames are lines \
+        after_help = "Examples:\n  hio bridge --serial /dev/ttyUSB0 --baud 115200 --listen 127.0.0.1:7000\n  \
+        hio bridge --serial /dev/ttyACM0 --listen 0.0.0.0:7443 --tls-cert server.pem --tls-key server-key.pem\n\n\
+        Prints `listening on IP:PORT` once it accepts (port 0 picks a free port); --tls-cert and --tls-key \
+        serve the clients over TLS (hio cert makes a set). Frames are lines \
         (`--framing cobs`: COBS with a CRC-16, binary). A client that falls more than --client-queue \
         bytes behind is dropped with a log line; a device that goes away is reported and reopened \
         when it is back, and the clients stay connected. Runs until Ctrl-C or SIGTERM."
@@ -95,6 +97,15 @@ enum Command {
         /// Record every frame in and out, with tyme and direction (JSON Lines).
         #[arg(long, value_name = "FILE")]
         wirelog: Option<PathBuf>,
+        /// Serve the clients over TLS with this certificate chain (PEM).
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key of --tls-cert, PEM.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Ask clients for a certificate signed by this CA (mutual TLS).
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_client_ca: Option<PathBuf>,
     },
     /// Run a scenario (SEMANTICS.md schema) in simulated time and print its
     /// trace as JSON Lines.
@@ -329,8 +340,23 @@ fn run(command: Command) -> ExitCode {
             max_clients,
             client_queue,
             wirelog,
+            tls_cert,
+            tls_key,
+            tls_client_ca,
         } => {
             use hio_std::bridge::{BridgeConfig, Framing};
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => {
+                    match server_tls(&cert, &key, tls_client_ca.as_deref()) {
+                        Ok(t) => Some(t),
+                        Err(e) => {
+                            eprintln!("hio bridge: {e}");
+                            return ExitCode::from(2);
+                        }
+                    }
+                }
+                _ => None,
+            };
             use hio_std::tty::{Parity, StopBits, TtyConfig};
             let parity = match parity.as_str() {
                 "even" => Parity::Even,
@@ -348,11 +374,12 @@ fn run(command: Command) -> ExitCode {
                 Framing::Lines
             };
             let config = BridgeConfig::new(serial, listen)
-                .tty(TtyConfig::new(baud).parity(parity).stop_bits(stop_bits))
+                .tty_config(TtyConfig::new(baud).parity(parity).stop_bits(stop_bits))
                 .framing(framing)
                 .max_clients(max_clients as usize)
                 .client_queue(client_queue)
-                .wirelog(wirelog);
+                .wirelog(wirelog)
+                .tls(tls);
             match hio_std::bridge::run(&config, true, &mut |addr, _| ready_line(addr)) {
                 Ok(_) => ExitCode::SUCCESS,
                 Err(e) => {

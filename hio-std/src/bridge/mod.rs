@@ -22,6 +22,7 @@
 //!   reopened every [`RETRY`](crate::tty::RETRY).
 //! - A [`WireLog`] records every frame in and out with its tyme and
 //!   direction.
+//! - Clients may be served over TLS ([`BridgeConfig::tls`]).
 
 mod hub;
 mod wirelog;
@@ -38,6 +39,7 @@ use hio_embedded::{Cobs, Frame, Framer, Lines, SerialStats};
 pub use hub::{BridgeStats, Hub};
 pub use wirelog::{Direction, WireLog};
 
+use crate::net::tls::ServerTls;
 use crate::net::{Server, ServerConfig, ServerDoer, ServerParts};
 use crate::reactor::{Reactor, NET_TOCK};
 use crate::tty::{Tty, TtyConfig, TtyDoer, TtyError, TtyStatus};
@@ -97,6 +99,8 @@ pub struct BridgeConfig {
     pub client_queue: usize,
     /// Where to record every frame, if anywhere.
     pub wirelog: Option<PathBuf>,
+    /// TLS for the clients' connections, if any.
+    pub tls: Option<ServerTls>,
 }
 
 impl BridgeConfig {
@@ -110,11 +114,12 @@ impl BridgeConfig {
             max_clients: 64,
             client_queue: 64 * 1024,
             wirelog: None,
+            tls: None,
         }
     }
 
     /// With this tty set-up.
-    pub fn tty(mut self, tty: TtyConfig) -> Self {
+    pub fn tty_config(mut self, tty: TtyConfig) -> Self {
         self.tty = tty;
         self
     }
@@ -140,6 +145,12 @@ impl BridgeConfig {
     /// Recording every frame into `path`.
     pub fn wirelog(mut self, path: Option<PathBuf>) -> Self {
         self.wirelog = path;
+        self
+    }
+
+    /// Serving the clients over TLS (`None`: plain TCP).
+    pub fn tls(mut self, tls: Option<ServerTls>) -> Self {
+        self.tls = tls;
         self
     }
 }
@@ -275,11 +286,14 @@ fn build<F: Framer + Clone, R>(
         tx_capacity: config.client_queue.max(ENCODED),
         ..ServerConfig::default().max_conns(config.max_clients)
     };
-    let server =
+    let mut server =
         Server::bind(reactor, config.listen, server_config).map_err(|e| BridgeError::Bind {
             addr: config.listen,
             kind: e.kind(),
         })?;
+    if let Some(tls) = config.tls.clone() {
+        server = server.with_tls(tls);
+    }
     let mut parts = ServerParts::new(&server).map_err(|e| BridgeError::Io(e.kind()))?;
     let mut serve: ServerDoer<'_, { MAX_CLIENTS + 1 }> =
         ServerDoer::new("server", &mut parts).map_err(|e| BridgeError::Io(e.kind()))?;
