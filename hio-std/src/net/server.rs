@@ -941,9 +941,7 @@ impl<'r> Server<'r> {
                     notify = true;
                 }
             }
-            // with TLS, the session's records must be out too
-            let sent_all = io.tx.is_empty() && io.tls.as_ref().is_none_or(|t| !t.wants_write());
-            if close.is_none() && sent_all {
+            if close.is_none() && io.tx.is_empty() {
                 if io.closing {
                     close = Some(CloseReason::Local);
                 } else if io.shut == Shut::Requested {
