@@ -517,15 +517,18 @@ fn main() {
         .and_then(|b| b.build())
         .expect("client tls");
     let hio_tls = start_hio_with(4096, Some(server_tls.clone()));
+    let hio_tls_big = start_hio_with(64 * 1024, Some(server_tls.clone()));
     let (tokio_tls_addr, tokio_tls_stop, tokio_tls_thread) =
         start_tokio_tls(Arc::clone(server_tls.rustls()));
-    let tls_rows: [(&str, usize, usize); 3] = [
-        ("TLS 64 B, C=1", 1, 64),
-        ("TLS 64 B, C=64", 64, 64),
-        ("TLS 64 KiB bulk, C=1", 1, 64 * 1024),
+    let tls_rows: [(&str, usize, usize, bool); 4] = [
+        ("TLS 64 B, C=1", 1, 64, false),
+        ("TLS 64 B, C=64", 64, 64, false),
+        ("TLS 64 KiB bulk, C=1", 1, 64 * 1024, false),
+        ("  same, 64 KiB buffers", 1, 64 * 1024, true),
     ];
-    for (name, conns, size) in tls_rows {
-        let ours = tls_request_response(hio_tls.addr, &client_tls, conns, size, run);
+    for (name, conns, size, big) in tls_rows {
+        let at = if big { hio_tls_big.addr } else { hio_tls.addr };
+        let ours = tls_request_response(at, &client_tls, conns, size, run);
         let theirs = tls_request_response(tokio_tls_addr, &client_tls, conns, size, run);
         println!(
             "{:<24} {:>12.0} {:>10.1} {:>10.1} | {:>12.0} {:>10.1} {:>10.1} | {:>8.2}",
@@ -552,8 +555,10 @@ fn main() {
         micros(theirs.p99),
         ours.per_sec / theirs.per_sec.max(1e-9),
     );
-    hio_tls.stop.stop();
-    let _ = hio_tls.handle.join();
+    for h in [hio_tls, hio_tls_big] {
+        h.stop.stop();
+        let _ = h.handle.join();
+    }
     let _ = tokio_tls_stop.send(());
     let _ = tokio_tls_thread.join();
     if smoke {

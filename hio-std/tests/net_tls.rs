@@ -353,3 +353,34 @@ fn our_client_fails_on_a_drop_without_close_notify() {
     }
     peer.join().expect("peer");
 }
+
+#[test]
+fn the_insecure_client_accepts_any_certificate_and_only_it() {
+    let pki = Pki::new();
+    let server = TlsEcho::start(pki.server_tls(), ServerConfig::default());
+    let insecure = ClientTls::dangerous_insecure_accept_any_certificate()
+        .server_name("not-the-name.example")
+        .and_then(|b| b.build())
+        .expect("tls");
+    assert_eq!(
+        send_lines(server.addr, insecure, "any\n").expect("ok"),
+        "any\n"
+    );
+    // the same name with verification: refused
+    let checked = ClientTls::with_ca_pem(pki.ca.cert_pem().as_bytes())
+        .and_then(|b| b.server_name("not-the-name.example"))
+        .and_then(|b| b.build())
+        .expect("tls");
+    assert!(send_lines(server.addr, checked, "x\n").is_err());
+    server.stop();
+}
+
+#[cfg(feature = "webpki-roots")]
+#[test]
+fn webpki_roots_make_a_client() {
+    let tls = ClientTls::with_webpki_roots()
+        .server_name("example.com")
+        .and_then(|b| b.build())
+        .expect("tls");
+    assert!(tls.server_name().is_some());
+}

@@ -384,7 +384,7 @@ fn our_client_against_python_ssl_server() {
 fn three_commands() {
     let dir = std::env::temp_dir().join(format!("hio-cert-{}", std::process::id()));
     let out = Command::new(env!("CARGO_BIN_EXE_hio"))
-        .args(["cert", "--out", &dir.display().to_string()])
+        .args(["cert", "--client", "--out", &dir.display().to_string()])
         .output()
         .expect("hio cert");
     assert!(
@@ -392,7 +392,10 @@ fn three_commands() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for f in hio_std::net::tls::CERT_SET_FILES {
+    for f in hio_std::net::tls::CERT_SET_FILES
+        .iter()
+        .chain(&hio_std::net::tls::CLIENT_CERT_FILES)
+    {
         assert!(dir.join(f).exists(), "{f}");
     }
     let server = HioChild::start(&[
@@ -404,6 +407,41 @@ fn three_commands() {
         "--tls-key",
         &p(&dir, "server-key.pem"),
     ]);
+    // and mutual TLS with the client certificate
+    let mutual = HioChild::start(&[
+        "echo",
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        &p(&dir, "server.pem"),
+        "--tls-key",
+        &p(&dir, "server-key.pem"),
+        "--tls-client-ca",
+        &p(&dir, "ca.pem"),
+    ]);
+    let mut send = Command::new(env!("CARGO_BIN_EXE_hio"))
+        .args(["send", "--connect", &mutual.addr.to_string()])
+        .args(["--tls-ca", &p(&dir, "ca.pem"), "--server-name", "localhost"])
+        .args(["--tls-cert", &p(&dir, "client.pem")])
+        .args(["--tls-key", &p(&dir, "client-key.pem")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("hio send");
+    send.stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"mutual\n")
+        .expect("write");
+    let out = send.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"mutual\n");
+    drop(mutual);
     let mut send = Command::new(env!("CARGO_BIN_EXE_hio"))
         .args(["send", "--connect", &server.addr.to_string()])
         .args(["--tls-ca", &p(&dir, "ca.pem"), "--server-name", "localhost"])

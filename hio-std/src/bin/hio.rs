@@ -157,12 +157,17 @@ enum Command {
         hio cert --out /tmp/c\n  \
         hio echo --listen 127.0.0.1:7443 --tls-cert /tmp/c/server.pem --tls-key /tmp/c/server-key.pem\n  \
         echo hi | hio send --connect 127.0.0.1:7443 --tls-ca /tmp/c/ca.pem --server-name localhost\n\n\
+        With --client, client.pem and client-key.pem too, for mutual TLS \
+        (hio echo --tls-client-ca ca.pem, hio send --tls-cert client.pem --tls-key client-key.pem).\n\n\
         Keys are written readable by their owner only. For tests and private use: \
         anyone holding ca-key.pem can make certificates your clients trust.")]
     Cert {
         /// The folder to write into (made if missing).
         #[arg(long, value_name = "DIR", default_value = ".")]
         out: PathBuf,
+        /// Write a client certificate signed by the CA too.
+        #[arg(long)]
+        client: bool,
     },
     /// Send each line of standard input and print each reply line.
     #[command(
@@ -414,7 +419,7 @@ fn run(command: Command) -> ExitCode {
             let r = tool::echo_with(listen, config, tls, true, &mut |addr, _| ready_line(addr));
             net_result("echo", r)
         }
-        Command::Cert { out } => match tls::write_cert_set(&out) {
+        Command::Cert { out, client } => match tls::write_cert_set(&out, client) {
             Ok(paths) => {
                 for p in paths {
                     println!("wrote {}", p.display());

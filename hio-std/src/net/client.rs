@@ -597,7 +597,9 @@ impl<'r> Client<'r> {
                     failed = Some(NetError::from_io(&e));
                 }
             }
-            if failed.is_none() && io.tx.is_empty() {
+            // with TLS, the session's records must be out too
+            let sent_all = io.tx.is_empty() && io.tls.as_ref().is_none_or(|t| !t.wants_write());
+            if failed.is_none() && sent_all {
                 if io.closing {
                     done = true;
                 } else if io.shut_requested && !io.shut_done {

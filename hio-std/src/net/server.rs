@@ -941,7 +941,9 @@ impl<'r> Server<'r> {
                     notify = true;
                 }
             }
-            if close.is_none() && io.tx.is_empty() {
+            // with TLS, the session's records must be out too
+            let sent_all = io.tx.is_empty() && io.tls.as_ref().is_none_or(|t| !t.wants_write());
+            if close.is_none() && sent_all {
                 if io.closing {
                     close = Some(CloseReason::Local);
                 } else if io.shut == Shut::Requested {

@@ -163,29 +163,44 @@ impl fmt::Debug for Authority {
 /// The files [`write_cert_set`] writes, in `dir`.
 pub const CERT_SET_FILES: [&str; 4] = ["ca.pem", "ca-key.pem", "server.pem", "server-key.pem"];
 
+/// The files [`write_cert_set`] writes too when asked for a client
+/// certificate.
+pub const CLIENT_CERT_FILES: [&str; 2] = ["client.pem", "client-key.pem"];
+
 /// Writes a fresh CA (`ca.pem`, `ca-key.pem`) and a server certificate for
 /// `localhost` and `127.0.0.1` signed by it (`server.pem`,
-/// `server-key.pem`) into `dir` (made if missing); returns the paths. Keys
-/// are written readable by their owner only.
+/// `server-key.pem`) into `dir` (made if missing), and with `client` a
+/// client certificate signed by it too (`client.pem`, `client-key.pem`,
+/// for mutual TLS); returns the paths. Keys are written readable by their
+/// owner only.
 ///
 /// # Errors
 ///
 /// [`TlsError::Write`] if `dir` or a file cannot be written.
-pub fn write_cert_set(dir: &Path) -> Result<Vec<PathBuf>, TlsError> {
+pub fn write_cert_set(dir: &Path, client: bool) -> Result<Vec<PathBuf>, TlsError> {
     let ca = Authority::new("hio CA")?;
     let server = ca.issue_server(&["localhost", "127.0.0.1"])?;
+    let client = if client {
+        Some(ca.issue_client("hio client")?)
+    } else {
+        None
+    };
     std::fs::create_dir_all(dir).map_err(|e| TlsError::Write {
         path: dir.to_path_buf(),
         kind: e.kind(),
     })?;
-    let contents = [
-        (ca.cert_pem(), false),
-        (ca.key_pem(), true),
-        (server.cert_pem.as_str(), false),
-        (server.key_pem.as_str(), true),
+    let mut contents = vec![
+        (CERT_SET_FILES[0], ca.cert_pem(), false),
+        (CERT_SET_FILES[1], ca.key_pem(), true),
+        (CERT_SET_FILES[2], server.cert_pem.as_str(), false),
+        (CERT_SET_FILES[3], server.key_pem.as_str(), true),
     ];
+    if let Some(c) = &client {
+        contents.push((CLIENT_CERT_FILES[0], c.cert_pem.as_str(), false));
+        contents.push((CLIENT_CERT_FILES[1], c.key_pem.as_str(), true));
+    }
     let mut paths = Vec::new();
-    for (name, (text, secret)) in CERT_SET_FILES.iter().zip(contents) {
+    for (name, text, secret) in contents {
         let path = dir.join(name);
         write_file(&path, text, secret).map_err(|e| TlsError::Write {
             path: path.clone(),

@@ -48,7 +48,7 @@ mod drive;
 mod error;
 pub(crate) mod session;
 
-pub use cert::{write_cert_set, Authority, Date, Issued, Usage, CERT_SET_FILES};
+pub use cert::{write_cert_set, Authority, Date, Issued, Usage, CERT_SET_FILES, CLIENT_CERT_FILES};
 pub use config::{
     ClientTls, ClientTlsBuilder, ServerTls, ServerTlsBuilder, TlsVersions, HANDSHAKE_TIMEOUT,
 };
