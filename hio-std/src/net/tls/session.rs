@@ -183,7 +183,6 @@ impl Session {
         loop {
             if !self.conn.wants_read() {
                 // plaintext waits for room, or the peer has closed
-                p.rx_full = !p.peer_closed && rx.is_full();
                 break;
             }
             if p.wire_in >= budget.max(1) {
@@ -226,6 +225,10 @@ impl Session {
                 break;
             }
         }
+        // plaintext may wait behind a full ring (with the socket's end
+        // already read, no readiness comes for it): pump again once the
+        // application made room
+        p.rx_full = !p.peer_closed && rx.is_full();
         p
     }
 
