@@ -23,6 +23,7 @@
 //! ```text
 //! hio demo [--seconds N]                    a simulated board, bridged to TCP, and a client's conversation
 //! hio bridge --serial DEV --listen ADDR     bridge a serial device's frames to TCP clients
+//! hio replay WIRELOG                        rerun a bridge's doers against its wire log, print the trace
 //! hio trace SCENARIO.json                   run a scenario in simulated time, print its trace
 //! hio echo --listen ADDR                    a TCP echo server
 //! hio udp-echo --bind ADDR                  a UDP echo peer

@@ -218,7 +218,9 @@ fn frames_go_from_the_device_to_every_client_and_from_any_client_to_the_device()
     assert!(text.contains(r#""event":"open""#) && text.contains(r#""event":"close""#));
     for line in text.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        assert!(v["t"].as_str().is_some(), "{line}");
+        if v.get("dir").is_some() || v.get("event").is_some() {
+            assert!(v["t"].as_str().is_some(), "{line}");
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

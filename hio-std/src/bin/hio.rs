@@ -107,6 +107,18 @@ enum Command {
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_client_ca: Option<PathBuf>,
     },
+    /// Rerun a bridge's doers in simulated time against its wire log and
+    /// print their trace (JSON Lines), which is the live run's.
+    #[command(
+        after_help = "Example:\n  hio bridge --serial /dev/ttyUSB0 --listen 127.0.0.1:7000 --wirelog wire.jsonl\n  \
+        hio replay wire.jsonl\n\n\
+        Exits 0 when the replay's trace is the live run's, 1 with the first difference when it is not, \
+        2 when the file is not a whole wire log of `hio bridge --wirelog`."
+    )]
+    Replay {
+        /// The wire log.
+        wirelog: PathBuf,
+    },
     /// Run a scenario (SEMANTICS.md schema) in simulated time and print its
     /// trace as JSON Lines.
     #[command(
@@ -467,6 +479,39 @@ fn run(command: Command) -> ExitCode {
                 (None, None) => Ok(()),
             };
             net_result("send", r)
+        }
+        Command::Replay { wirelog } => {
+            let text = match std::fs::read_to_string(&wirelog) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("hio replay: cannot read {}: {e}", wirelog.display());
+                    return ExitCode::from(2);
+                }
+            };
+            match hio_std::bridge::replay(&text) {
+                Ok(r) => {
+                    print!("{}", r.replay);
+                    let _ = std::io::stdout().flush();
+                    if let Some(d) = r.diverged {
+                        eprintln!("hio replay: {}: {d}", wirelog.display());
+                        return ExitCode::from(1);
+                    }
+                    match hio_std::scenario::compare_traces(&r.live, &r.replay) {
+                        Ok(()) => ExitCode::SUCCESS,
+                        Err(d) => {
+                            eprintln!(
+                                "hio replay: {}: the replay's trace is not the live run's: {d}",
+                                wirelog.display()
+                            );
+                            ExitCode::from(1)
+                        }
+                    }
+                }
+                Err(e) => {
+                    eprintln!("hio replay: {}: {e}", wirelog.display());
+                    ExitCode::from(2)
+                }
+            }
         }
         Command::Trace { scenario: path } => {
             let json = match std::fs::read_to_string(&path) {

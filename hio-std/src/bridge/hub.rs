@@ -8,8 +8,9 @@ use std::fmt;
 use hio_core::{Cx, Doer, Fault, FaultKind, Pull, Push, Step, Tock, Tyme, Waker};
 use hio_embedded::{Frame, Framer};
 
+use super::clients::{ClientEvent, ClientId, Clients};
 use super::wirelog::{Direction, WireLog};
-use crate::net::{CloseReason, ConnId, Server, ServerEvent};
+use crate::reactor::Reactor;
 use crate::tty::TtyStatus;
 
 /// Bytes taken from one client per pass at most, so one fast client cannot
@@ -63,7 +64,7 @@ impl fmt::Display for BridgeStats {
 
 /// One connected client.
 struct Client<F> {
-    id: ConnId,
+    id: ClientId,
     label: String,
     framer: F,
     inbuf: Vec<u8>,
@@ -72,15 +73,17 @@ struct Client<F> {
 }
 
 /// Moves frames between the device's Decks and every connected client of
-/// a [`Server`]: a frame from the device goes to every client (each with a
+/// a [`Clients`] side (a [`Server`](crate::net::Server) live, a recording
+/// in a replay): a frame from the device goes to every client (each with a
 /// bounded queue: the server's send buffer; a client whose queue
 /// overflows is dropped with a log line, and the others and the device go
 /// on); a frame from any client goes to the device, in the order the
 /// frames came, with backpressure (a client's bytes wait in TCP while the
 /// device's Deck is full). Parked until the server has an event, the
 /// device a frame, or the device's Deck room.
-pub struct Hub<'a, F, const M: usize> {
-    server: &'a Server<'a>,
+pub struct Hub<'a, C, F, const M: usize> {
+    clients_side: &'a C,
+    reactor: &'a Reactor,
     waker: Waker,
     from_dev: &'a dyn Pull<Frame<M>>,
     to_dev: &'a dyn Push<Frame<M>>,
@@ -89,7 +92,7 @@ pub struct Hub<'a, F, const M: usize> {
     framer: F,
     clients: Vec<Option<Client<F>>>,
     /// Clients with bytes to take: woken, or held back.
-    pending: VecDeque<ConnId>,
+    pending: VecDeque<ClientId>,
     out: Vec<u8>,
     wire: Option<&'a RefCell<WireLog>>,
     /// The device was away at the last look (for the log lines).
@@ -97,7 +100,7 @@ pub struct Hub<'a, F, const M: usize> {
     tock: Tock,
 }
 
-impl<'a, F: Framer + Clone, const M: usize> Hub<'a, F, M> {
+impl<'a, C: Clients, F: Framer + Clone, const M: usize> Hub<'a, C, F, M> {
     /// A hub between `server`'s clients and the device's Decks
     /// (`from_dev`: frames from the device; `to_dev`: frames to it), each
     /// frame cut and encoded with `framer`.
@@ -109,16 +112,18 @@ impl<'a, F: Framer + Clone, const M: usize> Hub<'a, F, M> {
     ///
     /// [`hio_core::WakeError`] if the reactor's board has no room.
     pub fn new(
-        server: &'a Server<'a>,
+        clients: &'a C,
+        reactor: &'a Reactor,
         from_dev: &'a dyn Pull<Frame<M>>,
         to_dev: &'a dyn Push<Frame<M>>,
         framer: F,
         status: &'a TtyStatus,
         stats: &'a BridgeStats,
     ) -> Result<Self, hio_core::WakeError> {
-        let waker = server.reactor().waker()?;
+        let waker = reactor.waker()?;
         Ok(Hub {
-            server,
+            clients_side: clients,
+            reactor,
             waker,
             from_dev,
             to_dev,
@@ -145,22 +150,23 @@ impl<'a, F: Framer + Clone, const M: usize> Hub<'a, F, M> {
         self.waker
     }
 
-    fn client(&mut self, id: ConnId) -> Option<&mut Client<F>> {
+    fn client(&mut self, id: ClientId) -> Option<&mut Client<F>> {
         self.clients
-            .get_mut(id.slot())
+            .get_mut(id.slot as usize)
             .and_then(|c| c.as_mut())
             .filter(|c| c.id == id)
     }
 
     fn events(&mut self, t: Tyme) {
-        while let Some(ev) = self.server.next_event() {
+        while let Some(ev) = self.clients_side.next_event() {
             match ev {
-                ServerEvent::Opened { id, peer } => {
-                    if self.clients.len() <= id.slot() {
-                        self.clients.resize_with(id.slot() + 1, || None);
+                ClientEvent::Opened(id, peer) => {
+                    let slot = id.slot as usize;
+                    if self.clients.len() <= slot {
+                        self.clients.resize_with(slot + 1, || None);
                     }
                     let label = format!("{id} ({peer})");
-                    if let Some(slot) = self.clients.get_mut(id.slot()) {
+                    if let Some(slot) = self.clients.get_mut(slot) {
                         *slot = Some(Client {
                             id,
                             label: label.clone(),
@@ -177,21 +183,20 @@ impl<'a, F: Framer + Clone, const M: usize> Hub<'a, F, M> {
                         self.stats.clients.get()
                     );
                     if let Some(w) = self.wire {
-                        let peer = peer.to_string();
                         w.borrow_mut()
                             .event(t, "open", Some(&id.to_string()), Some(&peer));
                     }
                     self.pending.push_back(id);
                 }
-                ServerEvent::Ready(id) => {
+                ClientEvent::Ready(id) => {
                     if !self.pending.contains(&id) {
                         self.pending.push_back(id);
                     }
                 }
-                ServerEvent::Closed { id, reason } => {
+                ClientEvent::Closed(id, reason) => {
                     let gone = self
                         .clients
-                        .get_mut(id.slot())
+                        .get_mut(id.slot as usize)
                         .and_then(|c| c.take_if(|c| c.id == id));
                     if let Some(c) = gone {
                         self.stats
@@ -199,7 +204,6 @@ impl<'a, F: Framer + Clone, const M: usize> Hub<'a, F, M> {
                             .set(self.stats.clients.get().saturating_sub(1));
                         log::info!("bridge: client {} left: {reason}", c.label);
                         if let Some(w) = self.wire {
-                            let reason = reason.to_string();
                             w.borrow_mut()
                                 .event(t, "close", Some(&id.to_string()), Some(&reason));
                         }
@@ -227,14 +231,14 @@ impl<'a, F: Framer + Clone, const M: usize> Hub<'a, F, M> {
             let bytes = self.out.get(..n).unwrap_or(&[]);
             let mut slow = Vec::new();
             for c in self.clients.iter().flatten() {
-                if self.server.tx_free(c.id) < n && self.server.tx_len(c.id) > 0 {
+                if self.clients_side.tx_free(c.id) < n && self.clients_side.tx_len(c.id) > 0 {
                     slow.push(c.id);
                     continue;
                 }
-                match self.server.send(c.id, bytes) {
-                    Ok(k) if k == n => {}
-                    Ok(_) => slow.push(c.id),
-                    Err(_) => {} // closing: its Closed event comes
+                match self.clients_side.send(c.id, bytes) {
+                    Some(k) if k == n => {}
+                    Some(_) => slow.push(c.id),
+                    None => {} // closing: its Closed event comes
                 }
             }
             for id in slow {
@@ -243,8 +247,8 @@ impl<'a, F: Framer + Clone, const M: usize> Hub<'a, F, M> {
         }
     }
 
-    fn drop_slow(&mut self, id: ConnId) {
-        let queue = self.server.config().tx_capacity;
+    fn drop_slow(&mut self, id: ClientId) {
+        let queue = self.clients_side.queue_capacity();
         let label = self
             .client(id)
             .map(|c| c.label.clone())
@@ -253,14 +257,14 @@ impl<'a, F: Framer + Clone, const M: usize> Hub<'a, F, M> {
         log::warn!(
             "bridge: client {label} is too slow: its queue of {queue} bytes overflowed; dropped (raise --client-queue if it must keep up with bursts)"
         );
-        self.server.close_slot(id.slot(), CloseReason::Local);
+        self.clients_side.drop_now(id);
     }
 
     /// Takes what client `id` sent, frame by frame, to the device; `true`
     /// when it stopped with bytes left (the device's Deck is full, or the
     /// client used its budget).
-    fn take_from(&mut self, id: ConnId, t: Tyme) -> bool {
-        let server = self.server;
+    fn take_from(&mut self, id: ClientId, t: Tyme) -> bool {
+        let server = self.clients_side;
         let (to_dev, stats, status, wire) = (self.to_dev, self.stats, self.status, self.wire);
         let Some(c) = self.client(id) else {
             return false;
@@ -305,12 +309,12 @@ impl<'a, F: Framer + Clone, const M: usize> Hub<'a, F, M> {
             }
             let want = c.inbuf.len().min(budget);
             let n = match c.inbuf.get_mut(..want) {
-                Some(buf) => server.recv(id, buf).unwrap_or(0),
+                Some(buf) => server.recv(id, buf),
                 None => 0,
             };
             if n == 0 {
                 if server.is_eof(id) && server.rx_len(id) == 0 {
-                    let _ = server.close(id);
+                    server.close(id);
                 }
                 return false;
             }
@@ -336,7 +340,7 @@ impl<'a, F: Framer + Clone, const M: usize> Hub<'a, F, M> {
     }
 }
 
-impl<F: Framer + Clone, const M: usize> Doer for Hub<'_, F, M> {
+impl<C: Clients, F: Framer + Clone, const M: usize> Doer for Hub<'_, C, F, M> {
     fn name(&self) -> &str {
         "hub"
     }
@@ -348,7 +352,7 @@ impl<F: Framer + Clone, const M: usize> Doer for Hub<'_, F, M> {
     fn enter(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
         cx.attach(self.waker)
             .map_err(|_| Fault::new(FaultKind::Capacity, "hub: no waker"))?;
-        self.server.wake_on_event(Some(self.waker));
+        self.clients_side.wake_on_event(Some(self.waker));
         self.status.wake_on_change(Some(self.waker));
         Ok(Step::Continue)
     }
@@ -384,16 +388,16 @@ impl<F: Framer + Clone, const M: usize> Doer for Hub<'_, F, M> {
     }
 
     fn exit(&mut self, _cx: &mut Cx<'_>) {
-        self.server.wake_on_event(None);
+        self.clients_side.wake_on_event(None);
         self.status.wake_on_change(None);
         if let Some(w) = self.wire {
             w.borrow_mut().flush();
         }
-        self.server.reactor().release(self.waker);
+        self.reactor.release(self.waker);
     }
 }
 
-impl<F, const M: usize> fmt::Debug for Hub<'_, F, M> {
+impl<C, F, const M: usize> fmt::Debug for Hub<'_, C, F, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Hub")
             .field("clients", &self.clients.iter().flatten().count())

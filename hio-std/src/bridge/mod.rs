@@ -23,8 +23,14 @@
 //! - A [`WireLog`] records every frame in and out with its tyme and
 //!   direction.
 //! - Clients may be served over TLS ([`BridgeConfig::tls`]).
+//! - [`replay`] reruns the hub and the device's doer in simulated time
+//!   against a wire log (`hio replay FILE`), and gives the live run's
+//!   trace and the replay's: they are the same, event for event.
 
+mod clients;
 mod hub;
+mod record;
+mod replay;
 mod wirelog;
 
 use std::cell::RefCell;
@@ -36,7 +42,10 @@ use std::path::PathBuf;
 use hio_core::{Deck, Doer, Doist, End, Report, StopFlag};
 use hio_embedded::{Cobs, Frame, Framer, Lines, SerialStats};
 
+pub use clients::{ClientEvent, ClientId, Clients, ServerClients};
 pub use hub::{BridgeStats, Hub};
+pub use record::{Answers, NoClients, Recorded, Tape};
+pub use replay::{replay, ReplayError, Replayed};
 pub use wirelog::{Direction, WireLog};
 
 use crate::net::tls::ServerTls;
@@ -48,7 +57,7 @@ use crate::tty::{Tty, TtyConfig, TtyDoer, TtyError, TtyStatus};
 /// counted).
 pub const FRAME: usize = 1024;
 /// The encode buffer of a frame on its way to the device.
-const ENCODED: usize = FRAME + FRAME / 254 + 16;
+pub(crate) const ENCODED: usize = FRAME + FRAME / 254 + 16;
 /// Frames each of the device's Decks holds.
 const DECK: usize = 32;
 /// The most clients a bridge serves.
@@ -229,6 +238,8 @@ pub struct Bridge<'b> {
     pub status: &'b TtyStatus,
     /// The device's serial counters.
     pub serial_stats: &'b SerialStats,
+    /// The wire log, if it keeps one.
+    pub wirelog: Option<&'b RefCell<WireLog>>,
 }
 
 impl fmt::Debug for Bridge<'_> {
@@ -273,6 +284,10 @@ fn build<F: Framer + Clone, R>(
         path: config.serial.clone(),
         error,
     })?;
+    let framing = match config.framing {
+        Framing::Lines => "lines",
+        Framing::Cobs => "cobs",
+    };
     let wire = match &config.wirelog {
         Some(path) => Some(RefCell::new(WireLog::create(path).map_err(|e| {
             BridgeError::WireLog {
@@ -282,6 +297,10 @@ fn build<F: Framer + Clone, R>(
         })?)),
         None => None,
     };
+    if let Some(w) = wire.as_ref() {
+        w.borrow_mut()
+            .header(framing, &config.serial.display().to_string());
+    }
     let server_config = ServerConfig {
         tx_capacity: config.client_queue.max(ENCODED),
         ..ServerConfig::default().max_conns(config.max_clients)
@@ -303,10 +322,11 @@ fn build<F: Framer + Clone, R>(
     let status = TtyStatus::new();
     let serial_stats = SerialStats::new();
     let no_waker = |_| BridgeError::Io(io::ErrorKind::OutOfMemory);
-    let mut serial: TtyDoer<'_, F, FRAME, ENCODED> = TtyDoer::new(
+    let device = Recorded::record(tty, wire.as_ref());
+    let mut serial: TtyDoer<'_, F, FRAME, ENCODED, Recorded<'_, Tty>> = TtyDoer::new(
         "serial",
         reactor,
-        tty,
+        device,
         framer.clone(),
         &from_dev,
         &to_dev,
@@ -314,8 +334,11 @@ fn build<F: Framer + Clone, R>(
         &status,
     )
     .map_err(no_waker)?;
-    let mut hub =
-        Hub::new(&server, &from_dev, &to_dev, framer, &status, &stats).map_err(no_waker)?;
+    let clients = Recorded::record(ServerClients::new(&server), wire.as_ref());
+    let mut hub = Hub::new(
+        &clients, reactor, &from_dev, &to_dev, framer, &status, &stats,
+    )
+    .map_err(no_waker)?;
     if let Some(w) = wire.as_ref() {
         hub = hub.with_wirelog(w);
     }
@@ -332,7 +355,26 @@ fn build<F: Framer + Clone, R>(
         stats: &stats,
         status: &status,
         serial_stats: &serial_stats,
+        wirelog: wire.as_ref(),
     }))
+}
+
+/// The doers a replay reruns: their lifecycle events are its trace.
+pub const TRACED: [&str; 2] = ["hub", "serial"];
+
+/// Writes the trace of the [`TRACED`] doers into the wire log.
+struct Tracer<'w> {
+    wire: &'w RefCell<WireLog>,
+}
+
+impl hio_core::Observer for Tracer<'_> {
+    fn event(&self, doer: &str, context: hio_core::Context, tyme: hio_core::Tyme) {
+        if TRACED.contains(&doer) {
+            if let Ok(mut w) = self.wire.try_borrow_mut() {
+                w.trace(tyme, doer, context.as_str());
+            }
+        }
+    }
 }
 
 /// Runs a bridge as `config` says until `stop` (or, with `signals`,
@@ -374,8 +416,18 @@ pub fn run(
         doist.add(b.server).map_err(refused)?;
         doist.add(b.hub).map_err(refused)?;
         doist.add(b.serial).map_err(refused)?;
+        // with a wire log, the trace of the hub and the device's doer goes
+        // into it too, for `hio replay`
+        let tracer = b.wirelog.map(|w| Tracer { wire: w });
+        if let Some(t) = tracer.as_ref() {
+            doist.observe(t);
+        }
         ready(b.local, reactor.stop_flag());
         let report = doist.run(&mut reactor.clock(), Some(reactor.stop_flag()));
+        if let Some(w) = b.wirelog {
+            w.borrow_mut().end(report.tyme, report.end.as_str());
+            w.borrow_mut().flush();
+        }
         log::info!(
             "bridge: ended {}: {}; device: {}",
             report.end.as_str(),

@@ -38,6 +38,13 @@ impl Direction {
 ///
 /// A frame that is not UTF-8 (COBS framing carries binary) is written as
 /// `"hex"` instead of `"text"`. `t` is the bridge's tyme in seconds.
+///
+/// For [`replay`](crate::bridge::replay) it also holds a set-up line
+/// (`{"bridge":"lines","device":...}`), every answer the bridge's edges
+/// gave (`{"io":"fill","v":...}`: a chunk read from the device, a client's
+/// event or bytes, ...), every lifecycle event of the hub and the
+/// device's doer with its tyme in ns (`{"doer":"hub","context":"recur","ns":...}`:
+/// each recur is a wake that ran it), and the end (`{"end":"stopped","ns":...}`).
 pub struct WireLog {
     out: Box<dyn Write>,
     lines: u64,
@@ -124,6 +131,40 @@ impl WireLog {
         self.line(v.into());
     }
 
+    /// Records the answer `v` an edge of the bridge gave to a question of
+    /// `kind` (for a replay).
+    pub fn io(&mut self, kind: &str, v: serde_json::Value) {
+        let mut m = serde_json::Map::new();
+        m.insert("io".into(), kind.into());
+        m.insert("v".into(), v);
+        self.line(m.into());
+    }
+
+    /// Records a lifecycle event of one of the bridge's doers (its trace).
+    pub fn trace(&mut self, t: Tyme, doer: &str, context: &str) {
+        let mut m = serde_json::Map::new();
+        m.insert("ns".into(), t.as_nanos().into());
+        m.insert("doer".into(), doer.into());
+        m.insert("context".into(), context.into());
+        self.line(m.into());
+    }
+
+    /// Records how the run ended, and when.
+    pub fn end(&mut self, t: Tyme, end: &str) {
+        let mut m = serde_json::Map::new();
+        m.insert("ns".into(), t.as_nanos().into());
+        m.insert("end".into(), end.into());
+        self.line(m.into());
+    }
+
+    /// Records the bridge's set-up (the first line): its framing.
+    pub fn header(&mut self, framing: &str, device: &str) {
+        let mut m = serde_json::Map::new();
+        m.insert("bridge".into(), framing.into());
+        m.insert("device".into(), device.into());
+        self.line(m.into());
+    }
+
     /// Flushes what was written since the last flush.
     pub fn flush(&mut self) {
         if self.dirty && self.error.is_none() {
@@ -137,12 +178,26 @@ impl WireLog {
 }
 
 /// Lower-case hex.
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
         s.push_str(&format!("{b:02x}"));
     }
     s
+}
+
+/// The bytes of lower-case (or upper-case) hex; `None` if it is not hex.
+pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
+    let b = s.as_bytes();
+    if b.len() % 2 != 0 {
+        return None;
+    }
+    b.chunks(2)
+        .map(|p| {
+            let d = |c: u8| (c as char).to_digit(16);
+            Some((d(*p.first()?)? * 16 + d(*p.get(1)?)?) as u8)
+        })
+        .collect()
 }
 
 impl Drop for WireLog {

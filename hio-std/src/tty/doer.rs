@@ -9,7 +9,7 @@ use hio_embedded::{Frame, Framer, SerialDoer, SerialStats};
 use mio::unix::SourceFd;
 use mio::{Interest, Token};
 
-use super::{Tty, TtyError};
+use super::{Device, Tty, TtyError};
 use crate::reactor::Reactor;
 
 /// How often a [`TtyDoer`] tries to reopen a device that went away.
@@ -64,10 +64,10 @@ impl TtyStatus {
     }
 }
 
-/// hio-embedded's [`SerialDoer`] on a [`Tty`], driven by the
-/// [`Reactor`]: the tty is registered with the doer's waker, so the doer
-/// parks until the device has bytes (or takes bytes again after it was
-/// full), and runs at every pass only while it has work it could not
+/// hio-embedded's [`SerialDoer`] on a [`Tty`] (or any [`Device`]), driven
+/// by the [`Reactor`]: the tty is registered with the doer's waker, so the
+/// doer parks until the device has bytes (or takes bytes again after it
+/// was full), and runs at every pass only while it has work it could not
 /// finish (its read budget ran out).
 ///
 /// Wire the Decks to the same waker ([`waker`](TtyDoer::waker)):
@@ -79,14 +79,17 @@ impl TtyStatus {
 /// for the device (counted), and tries to reopen the device's path every
 /// [`RETRY`] (a timer, not a busy loop); when the device is back, the flow
 /// goes on.
-pub struct TtyDoer<'a, F, const M: usize, const B: usize> {
-    serial: SerialDoer<'a, Tty, F, M, B>,
+pub struct TtyDoer<'a, F, const M: usize, const B: usize, D = Tty> {
+    /// `None` only while it is replaced (after a loss).
+    serial: Option<SerialDoer<'a, D, F, M, B>>,
     reactor: &'a Reactor,
     waker: Waker,
     rx: &'a dyn Push<Frame<M>>,
     tx: &'a dyn Pull<Frame<M>>,
     status: &'a TtyStatus,
     token: Option<Token>,
+    /// The device went away and is not back yet.
+    absent: bool,
     tock: Tock,
     retry: Tock,
     /// The device's path (or the doer's name), for log lines.
@@ -96,7 +99,7 @@ pub struct TtyDoer<'a, F, const M: usize, const B: usize> {
     stats: &'a SerialStats,
 }
 
-impl<'a, F: Framer + Clone, const M: usize, const B: usize> TtyDoer<'a, F, M, B> {
+impl<'a, F: Framer + Clone, const M: usize, const B: usize, D: Device> TtyDoer<'a, F, M, B, D> {
     /// A doer named `name` moving frames between `tty` and the Decks
     /// (`rx`: frames from the device; `tx`: frames to it), counting in
     /// `stats` and `status`.
@@ -108,7 +111,7 @@ impl<'a, F: Framer + Clone, const M: usize, const B: usize> TtyDoer<'a, F, M, B>
     pub fn new(
         name: &'a str,
         reactor: &'a Reactor,
-        tty: Tty,
+        tty: D,
         framer: F,
         rx: &'a dyn Push<Frame<M>>,
         tx: &'a dyn Pull<Frame<M>>,
@@ -116,22 +119,21 @@ impl<'a, F: Framer + Clone, const M: usize, const B: usize> TtyDoer<'a, F, M, B>
         status: &'a TtyStatus,
     ) -> Result<Self, hio_core::WakeError> {
         let waker = reactor.waker()?;
-        status.up.set(tty.lost().is_none());
-        let label = match tty.path() {
-            Some(p) => p.display().to_string(),
-            None => name.to_string(),
-        };
+        let absent = tty.lost().is_some();
+        status.up.set(!absent);
+        let label = tty.label().unwrap_or_else(|| name.to_string());
         let serial = SerialDoer::new(name, tty, framer.clone(), rx, tx, stats)
             .with_waker(waker)
             .with_budget(64 * 1024);
         Ok(TtyDoer {
-            serial,
+            serial: Some(serial),
             reactor,
             waker,
             rx,
             tx,
             status,
             token: None,
+            absent,
             tock: Tock::NEVER,
             retry: RETRY,
             label,
@@ -153,18 +155,15 @@ impl<'a, F: Framer + Clone, const M: usize, const B: usize> TtyDoer<'a, F, M, B>
         self.waker
     }
 
-    /// The tty.
-    pub fn tty(&mut self) -> &mut Tty {
-        self.serial.uart()
-    }
-
-    fn name_of(&self) -> &str {
-        &self.label
+    /// The device.
+    pub fn device(&mut self) -> Option<&mut D> {
+        self.serial.as_mut().map(|s| s.uart())
     }
 
     fn register(&mut self) -> Result<(), TtyError> {
-        let Some(fd) = self.serial.uart().raw_fd() else {
-            return Err(TtyError::Lost);
+        // a device with nothing to wait on (a replay) needs no registration
+        let Some(fd) = self.device().and_then(|d| d.raw_fd()) else {
+            return Ok(());
         };
         let token = self
             .reactor
@@ -179,29 +178,34 @@ impl<'a, F: Framer + Clone, const M: usize, const B: usize> TtyDoer<'a, F, M, B>
     }
 
     fn deregister(&mut self) {
-        if let (Some(token), Some(fd)) = (self.token.take(), self.serial.uart().raw_fd()) {
+        let fd = self.device().and_then(|d| d.raw_fd());
+        if let (Some(token), Some(fd)) = (self.token.take(), fd) {
             self.reactor.deregister(&mut SourceFd(&fd), token);
         }
     }
 
     /// The device went away: close it, drop what waits for it (in the
     /// Deck, and a frame half written: a fresh SerialDoer takes over the
-    /// closed tty, with a fresh framer), retry.
+    /// closed device, with a fresh framer), retry.
     fn lost(&mut self, e: TtyError) {
         self.deregister();
-        self.serial.uart().close();
-        let fresh = SerialDoer::new(
-            self.name,
-            Tty::closed(),
-            self.framer.clone(),
-            self.rx,
-            self.tx,
-            self.stats,
-        )
-        .with_waker(self.waker)
-        .with_budget(64 * 1024);
-        let old = std::mem::replace(&mut self.serial, fresh);
-        *self.serial.uart() = old.into_uart();
+        if let Some(old) = self.serial.take() {
+            let mut dev = old.into_uart();
+            dev.close();
+            self.serial = Some(
+                SerialDoer::new(
+                    self.name,
+                    dev,
+                    self.framer.clone(),
+                    self.rx,
+                    self.tx,
+                    self.stats,
+                )
+                .with_waker(self.waker)
+                .with_budget(64 * 1024),
+            );
+        }
+        self.absent = true;
         let mut dropped = 0u64;
         while self.tx.pull().is_some() {
             dropped += 1;
@@ -214,7 +218,7 @@ impl<'a, F: Framer + Clone, const M: usize, const B: usize> TtyDoer<'a, F, M, B>
         s.changed();
         log::warn!(
             "serial: {}: {e}; {dropped} frames for it dropped; trying to reopen it every {} s",
-            self.name_of(),
+            self.label,
             self.retry
         );
         self.tock = self.retry;
@@ -222,34 +226,40 @@ impl<'a, F: Framer + Clone, const M: usize, const B: usize> TtyDoer<'a, F, M, B>
 
     /// Tries to reopen the device; whether it is back.
     fn reopen(&mut self) -> bool {
-        match self.serial.uart().reopen() {
-            Ok(()) => {}
-            Err(e) => {
-                if self.status.error.get() != Some(e) {
-                    log::info!("serial: {}: not back yet: {e}", self.name_of());
-                    self.status.error.set(Some(e));
-                }
-                return false;
+        let r = match self.device() {
+            Some(d) => d.reopen(),
+            None => Err(TtyError::Lost),
+        };
+        if let Err(e) = r {
+            if self.status.error.get() != Some(e) {
+                log::info!("serial: {}: not back yet: {e}", self.label);
+                self.status.error.set(Some(e));
             }
+            return false;
         }
         if let Err(e) = self.register() {
-            self.serial.uart().close();
+            if let Some(d) = self.device() {
+                d.close();
+            }
             self.status.error.set(Some(e));
             return false;
         }
+        self.absent = false;
         let s = self.status;
         s.up.set(true);
         s.returns.set(s.returns.get().wrapping_add(1));
         s.error.set(None);
         s.changed();
-        log::warn!("serial: {}: the device is back", self.name_of());
+        log::warn!("serial: {}: the device is back", self.label);
         true
     }
 }
 
-impl<F: Framer + Clone, const M: usize, const B: usize> Doer for TtyDoer<'_, F, M, B> {
+impl<F: Framer + Clone, const M: usize, const B: usize, D: Device> Doer
+    for TtyDoer<'_, F, M, B, D>
+{
     fn name(&self) -> &str {
-        self.serial.name()
+        self.name
     }
 
     fn tock(&self) -> Tock {
@@ -257,8 +267,10 @@ impl<F: Framer + Clone, const M: usize, const B: usize> Doer for TtyDoer<'_, F, 
     }
 
     fn enter(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
-        self.serial.enter(cx)?;
-        if self.serial.uart().lost().is_none() {
+        if let Some(s) = self.serial.as_mut() {
+            s.enter(cx)?;
+        }
+        if !self.absent {
             self.register().map_err(|e| {
                 log::error!("serial: cannot register the device: {e}");
                 Fault::new(FaultKind::Io, "serial: cannot register the device")
@@ -268,21 +280,24 @@ impl<F: Framer + Clone, const M: usize, const B: usize> Doer for TtyDoer<'_, F, 
     }
 
     fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
-        if self.token.is_none() && !self.reopen() {
+        if self.absent && !self.reopen() {
             self.tock = self.retry;
             return Ok(Step::Continue);
         }
-        self.serial.uart().clear_flags();
-        let step = self.serial.recur(cx)?;
-        if let Some(e) = self.serial.uart().lost() {
+        let Some(serial) = self.serial.as_mut() else {
+            return Ok(Step::Continue);
+        };
+        serial.uart().clear_flags();
+        let step = serial.recur(cx)?;
+        if let Some(e) = serial.uart().lost() {
             self.lost(e);
             return Ok(step);
         }
-        let inner = self.serial.tock();
-        let tty = self.serial.uart();
+        let inner = serial.tock();
+        let read_empty = serial.uart().read_empty();
         // busy only for what a wake will announce: the device's readiness
         // (it read the device empty, or found it full) or room in rx
-        self.tock = if inner.is_never() || tty.read_empty() || self.rx.is_full() {
+        self.tock = if inner.is_never() || read_empty || self.rx.is_full() {
             Tock::NEVER
         } else {
             inner
@@ -291,24 +306,31 @@ impl<F: Framer + Clone, const M: usize, const B: usize> Doer for TtyDoer<'_, F, 
     }
 
     fn clean(&mut self, cx: &mut Cx<'_>) {
-        self.serial.clean(cx);
+        if let Some(s) = self.serial.as_mut() {
+            s.clean(cx);
+        }
     }
 
     fn cease(&mut self, cx: &mut Cx<'_>) {
-        self.serial.cease(cx);
+        if let Some(s) = self.serial.as_mut() {
+            s.cease(cx);
+        }
     }
 
     fn exit(&mut self, cx: &mut Cx<'_>) {
-        self.serial.exit(cx);
+        if let Some(s) = self.serial.as_mut() {
+            s.exit(cx);
+        }
         self.deregister();
         self.reactor.release(self.waker);
     }
 }
 
-impl<F, const M: usize, const B: usize> fmt::Debug for TtyDoer<'_, F, M, B> {
+impl<F, const M: usize, const B: usize, D> fmt::Debug for TtyDoer<'_, F, M, B, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TtyDoer")
-            .field("serial", &self.serial)
+            .field("label", &self.label)
+            .field("absent", &self.absent)
             .field("tock", &self.tock)
             .finish_non_exhaustive()
     }

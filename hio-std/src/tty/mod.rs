@@ -17,6 +17,7 @@
 //! [`path`](Pty::path)).
 
 mod config;
+mod device;
 mod doer;
 mod error;
 mod pty;
@@ -31,6 +32,7 @@ use std::path::{Path, PathBuf};
 use embedded_io::{ErrorType, Read, ReadReady, Write, WriteReady};
 
 pub use config::{Parity, StopBits, TtyConfig};
+pub use device::Device;
 pub use doer::{TtyDoer, TtyStatus, RETRY};
 pub use error::TtyError;
 pub use pty::Pty;
