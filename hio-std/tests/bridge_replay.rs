@@ -154,3 +154,49 @@ fn a_live_bridge_run_replays_to_the_same_trace() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_demo_s_wire_log_replays_to_its_trace() {
+    let dir = std::env::temp_dir().join(format!("hio-replay-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let wirelog = dir.join("demo.jsonl");
+    let hio = env!("CARGO_BIN_EXE_hio");
+    let demo = std::process::Command::new(hio)
+        .args(["demo", "--seconds", "1", "--wirelog"])
+        .arg(&wirelog)
+        .output()
+        .unwrap();
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stdout)
+    );
+    let out = std::process::Command::new(hio)
+        .arg("replay")
+        .arg(&wirelog)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let trace = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        trace
+            .trim_end()
+            .ends_with(r#""outcomes": {"hub": "ceased", "serial": "ceased"}}"#),
+        "{trace}"
+    );
+    // a file that is not a wire log exits 2 with what to give
+    let bad = dir.join("bad.jsonl");
+    std::fs::write(&bad, "not json\n").unwrap();
+    let out = std::process::Command::new(hio)
+        .arg("replay")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hio bridge --wirelog"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -34,7 +34,7 @@ use hio_embedded::{Console, Frame, Heartbeat, Lines, SerialStats};
 pub use qemu::{build_firmware, firmware_dir, QemuBoard};
 pub use script::{Conversation, COMMANDS};
 
-use crate::bridge::{with_bridge, BridgeConfig};
+use crate::bridge::{with_bridge, BridgeConfig, WireLog, TRACED};
 use crate::net::{Client, ClientConfig, ClientDoer};
 use crate::reactor::{Reactor, NET_TOCK};
 use crate::tty::{Pty, Tty, TtyDoer, TtyStatus};
@@ -66,10 +66,18 @@ impl DemoReport {
 /// per connection slot).
 struct Lifecycle<'a, 'w> {
     out: &'a RefCell<&'w mut dyn Write>,
+    /// The bridge's wire log: the trace of its hub and device doer goes
+    /// there too, for `hio replay`.
+    wire: Option<&'a RefCell<WireLog>>,
 }
 
 impl Observer for Lifecycle<'_, '_> {
     fn event(&self, doer: &str, context: Context, tyme: Tyme) {
+        if let Some(w) = self.wire.filter(|_| TRACED.contains(&doer)) {
+            if let Ok(mut w) = w.try_borrow_mut() {
+                w.trace(tyme, doer, context.as_str());
+            }
+        }
         if context != Context::Recur && doer != "remoter" {
             if let Ok(mut out) = self.out.try_borrow_mut() {
                 let _ = writeln!(out, "[{tyme}] {doer}: {context}");
@@ -236,7 +244,10 @@ fn run_tree(
         let mut user: DoDoer<'_, 2> = DoDoer::new("user").lazy(true);
         user.add(&mut tcp).map_err(refused)?;
         user.add(&mut script).map_err(refused)?;
-        let observer = Lifecycle { out: &out };
+        let observer = Lifecycle {
+            out: &out,
+            wire: b.wirelog,
+        };
         let mut doist: Doist<'_, 3> = Doist::new(NET_TOCK).map_err(other)?;
         doist.wakes(reactor.board());
         doist.observe(&observer);
@@ -246,6 +257,10 @@ fn run_tree(
         doist.add(&mut bridge).map_err(refused)?;
         doist.add(&mut user).map_err(refused)?;
         let report = doist.run(&mut reactor.clock(), Some(reactor.stop_flag()));
+        if let Some(w) = b.wirelog {
+            w.borrow_mut().end(report.tyme, report.end.as_str());
+            w.borrow_mut().flush();
+        }
         let mut o = out.borrow_mut();
         writeln!(o, "{}", conversation.borrow().summary())?;
         writeln!(o, "bridge: {}", b.stats)?;
