@@ -463,3 +463,32 @@ fn clients_over_tls_get_every_device_frame_and_reach_the_device() {
     }
     bridge.stop();
 }
+
+#[test]
+fn a_client_faster_than_the_device_is_held_back_and_loses_nothing() {
+    let (mut device, bridge) = bridge_on_pty(|c| c);
+    let mut fast = join(bridge.addr, &mut device, "fast");
+    // the client sends at once far more than the pty (a few KiB), the
+    // Decks and the bridge's buffers hold, while the device reads a line
+    // at a time: the bridge holds the client back (its bytes wait in TCP)
+    // and drops nothing
+    let n = 20_000;
+    let mut writer = fast.stream.try_clone().unwrap();
+    let sender = thread::spawn(move || {
+        let mut all = String::new();
+        for i in 0..n {
+            all.push_str(&format!("command {i:05} {}\n", "c".repeat(40)));
+        }
+        writer.write_all(all.as_bytes()).unwrap();
+    });
+    // the device takes them all, in order
+    for i in 0..n {
+        let want = format!("command {i:05} {}", "c".repeat(40));
+        assert_eq!(String::from_utf8(device.line()).unwrap(), want);
+    }
+    sender.join().unwrap();
+    // and still answers
+    device.write_all(b"done\n");
+    assert_eq!(fast.line(), "done");
+    bridge.stop();
+}
