@@ -384,3 +384,52 @@ fn webpki_roots_make_a_client() {
         .expect("tls");
     assert!(tls.server_name().is_some());
 }
+
+#[test]
+fn many_handshakes_at_once() {
+    let pki = Pki::new();
+    let server = TlsEcho::start(pki.server_tls(), ServerConfig::default());
+    let tls = pki.client_tls(TlsVersions::Both, false);
+    let clients: Vec<_> = (0..48)
+        .map(|k| {
+            let tls = tls.clone();
+            let addr = server.addr;
+            std::thread::spawn(move || {
+                let msg = format!("client {k}\n");
+                round_trip(&tls, addr, msg.as_bytes()).map(|got| got == msg.as_bytes())
+            })
+        })
+        .collect();
+    for c in clients {
+        assert!(c.join().expect("client").expect("round trip"));
+    }
+    let stats = server.stop();
+    assert_eq!(stats.tls_handshakes, 48, "{stats:?}");
+    assert_eq!(stats.tls_failures, 0, "{stats:?}");
+}
+
+#[test]
+fn a_tls_client_against_a_plain_server_fails_clearly() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let plain = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().expect("accept");
+        s.set_read_timeout(Some(NET)).expect("timeout");
+        let mut hello = [0u8; 5];
+        s.read_exact(&mut hello).expect("hello");
+        // a plain-text answer, as a line server would give
+        let _ = s.write_all(b"ERROR: what?\n");
+        let _ = s.shutdown(std::net::Shutdown::Write);
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+    });
+    let pki = Pki::new();
+    match send_lines(addr, pki.client_tls(TlsVersions::Both, false), "x\n") {
+        Err(tool::ToolError::Connect {
+            error: NetError::Tls(TlsFailure::Protocol),
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    plain.join().expect("plain server");
+}
