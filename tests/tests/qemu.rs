@@ -895,3 +895,112 @@ fn serial_flow_through_the_bridge_over_tcp() {
         .expect("the bridge ends when stopped");
     assert_eq!(end.map(|e| e.as_str()), Ok("stopped"));
 }
+
+/// The same through the bridge over TLS: the bridge serves its clients with
+/// a certificate from hio's [`Authority`](hio_std::net::tls::Authority);
+/// `openssl s_client` (an independent TLS client, verifying the chain) is
+/// the client; the conversation goes through byte for byte and `quit`
+/// ends the firmware with status 0.
+#[test]
+#[ignore = "needs qemu-system-arm and openssl; run by cargo xtask test qemu"]
+fn serial_flow_through_the_bridge_over_tls() {
+    use std::io::BufRead;
+
+    use hio_std::bridge::{self, BridgeConfig};
+    use hio_std::net::tls::{Authority, ServerTls};
+    let images = images();
+    let dir = std::env::temp_dir().join(format!("hio-qemu-tls-{}", std::process::id()));
+    fs::create_dir_all(&dir).expect("a temporary directory");
+    let ca = Authority::new("hio qemu test CA").expect("a CA");
+    let issued = ca
+        .issue_server(&["localhost"])
+        .expect("a server certificate");
+    let ca_pem = dir.join("ca.pem");
+    fs::write(&ca_pem, ca.cert_pem()).expect("write ca.pem");
+    let tls = ServerTls::from_pem(issued.cert_pem.as_bytes(), issued.key_pem.as_bytes())
+        .and_then(|b| b.build())
+        .expect("a server TLS configuration");
+    let mut qemu = QemuOnPty::start(&images.serial_flow);
+    let config =
+        BridgeConfig::new(&qemu.path, "127.0.0.1:0".parse().expect("an address")).tls(Some(tls));
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let (done_tx, done_rx) = mpsc::channel();
+    thread::spawn(move || {
+        let r = bridge::run(&config, false, &mut |addr, stop| {
+            let _ = ready_tx.send((addr, stop));
+        });
+        let _ = done_tx.send(r.map(|report| report.end));
+    });
+    let (addr, stop) = ready_rx.recv_timeout(STEP).expect("the bridge is ready");
+    let mut client = Command::new("timeout")
+        .args([
+            "-k",
+            "5",
+            &QEMU_LIMIT.as_secs().to_string(),
+            "openssl",
+            "s_client",
+        ])
+        .args(["-connect", &addr.to_string(), "-servername", "localhost"])
+        .arg("-CAfile")
+        .arg(&ca_pem)
+        .args(["-verify_return_error", "-quiet"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl s_client (install openssl)");
+    let mut to_board = client.stdin.take().expect("its stdin");
+    let from_board = client.stdout.take().expect("its stdout");
+    let (line_tx, lines) = mpsc::channel();
+    thread::spawn(move || {
+        for line in std::io::BufReader::new(from_board)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = line_tx.send(line);
+        }
+    });
+    let next = || {
+        lines
+            .recv_timeout(STEP)
+            .expect("a line through the bridge over TLS")
+    };
+    // the first beat says the TLS session is up and UART0 too
+    while beat(&next()).is_none() {}
+    let mut ask = |command: &str| -> String {
+        writeln!(to_board, "{command}").expect("write to openssl");
+        to_board.flush().expect("flush");
+        loop {
+            let line = next();
+            if beat(&line).is_none() {
+                return line;
+            }
+        }
+    };
+    assert_eq!(ask("echo hello over tls"), "hello over tls");
+    let text = "byte for byte: !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~ \u{e9}\u{2192}";
+    assert_eq!(ask(&format!("echo {text}")), text);
+    let stats = ask("stats");
+    assert!(
+        stats.starts_with("in 3 out ")
+            && stats
+                .contains(" overrun 0 framing 0 parity 0 noise 0 overlong 0 crc 0 malformed 0 "),
+        "{stats:?}"
+    );
+    assert_eq!(ask("quit"), "bye");
+    let status = qemu.wait(STEP).expect("QEMU exits after `quit`");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "`quit` ends the firmware with status 0"
+    );
+    drop(to_board);
+    let _ = client.kill();
+    let _ = client.wait();
+    stop.stop();
+    let end = done_rx
+        .recv_timeout(STEP)
+        .expect("the bridge ends when stopped");
+    assert_eq!(end.map(|e| e.as_str()), Ok("stopped"));
+    let _ = fs::remove_dir_all(&dir);
+}
