@@ -94,7 +94,8 @@ enum Command {
         /// Bytes a client may fall behind before it is dropped.
         #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
         client_queue: usize,
-        /// Record every frame in and out, with tyme and direction (JSON Lines).
+        /// Record every frame in and out, with tyme and direction (JSON
+        /// Lines), and what `hio replay FILE` needs to rerun the bridge.
         #[arg(long, value_name = "FILE")]
         wirelog: Option<PathBuf>,
         /// Serve the clients over TLS with this certificate chain (PEM).
