@@ -75,8 +75,9 @@ impl Pki {
         b.build().expect("client tls")
     }
 
-    /// Writes the PEM files into a fresh folder of the temp dir.
-    pub fn write(&self, tag: &str) -> std::path::PathBuf {
+    /// Writes the PEM files into a fresh folder of the temp dir, removed
+    /// when the guard is dropped.
+    pub fn write(&self, tag: &str) -> PemDir {
         let dir = std::env::temp_dir().join(format!("hio-tls-{}-{tag}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         for (name, text) in [
@@ -88,7 +89,23 @@ impl Pki {
         ] {
             std::fs::write(dir.join(name), text).expect("write pem");
         }
-        dir
+        PemDir(dir)
+    }
+}
+
+/// A folder of PEM files, removed on drop.
+pub struct PemDir(std::path::PathBuf);
+
+impl std::ops::Deref for PemDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for PemDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
