@@ -23,7 +23,11 @@ const TARGETS: &[&str] = &[
 type Job = fn(&Path) -> Result<(), String>;
 
 const JOBS: &[(&str, &str, Job)] = &[
-    ("setup", "rust targets, components, qemu", setup),
+    (
+        "setup",
+        "rust targets, components, qemu, openssl, socat",
+        setup,
+    ),
     ("fmt", "cargo fmt --check", fmt),
     (
         "clippy",
@@ -175,23 +179,32 @@ fn setup(root: &Path) -> Result<(), String> {
         ],
         &[],
     )?;
-    if !have("qemu-system-arm", "--version") {
+    // the tools the tests use as independent peers and the firmware's
+    // emulator, from Debian: (package, command, its version flag)
+    let tools = [
+        ("qemu-system-arm", "qemu-system-arm", "--version"),
+        ("openssl", "openssl", "version"),
+        ("socat", "socat", "-V"),
+    ];
+    let missing: Vec<&str> = tools
+        .iter()
+        .filter(|(_, cmd, flag)| !have(cmd, flag))
+        .map(|(pkg, _, _)| *pkg)
+        .collect();
+    if !missing.is_empty() {
         let sudo = if is_root() { vec![] } else { vec!["sudo"] };
         let mut update = sudo.clone();
         update.extend(["apt-get", "update", "-qq"]);
         let mut install = sudo;
-        install.extend([
-            "apt-get",
-            "install",
-            "-y",
-            "--no-install-recommends",
-            "qemu-system-arm",
-        ]);
+        install.extend(["apt-get", "install", "-y", "--no-install-recommends"]);
+        install.extend(missing.iter().copied());
         run(root, update[0], &update[1..], &[])?;
         run(root, install[0], &install[1..], &[])?;
     }
-    if !have("qemu-system-arm", "--version") {
-        return Err("qemu-system-arm is still missing after apt-get".into());
+    for (pkg, cmd, flag) in tools {
+        if !have(cmd, flag) {
+            return Err(format!("{pkg} is still missing after apt-get"));
+        }
     }
     Ok(())
 }
@@ -327,6 +340,12 @@ fn test(root: &Path) -> Result<(), String> {
     cargo(
         root,
         &["bench", "-p", "hio-std", "--bench", "echo", "--", "--test"],
+    )?;
+    cargo(
+        root,
+        &[
+            "bench", "-p", "hio-std", "--bench", "bridge", "--", "--test",
+        ],
     )
 }
 
