@@ -259,6 +259,10 @@ pub struct EchoServerDoer<'a> {
     buf: Box<[u8]>,
     /// Connections that used up their budget: served again next pass.
     again: Vec<super::ConnId>,
+    /// Bytes received but not yet taken by a send (a connection whose peer
+    /// reads slower than it writes): at most one scratch buffer's worth per
+    /// such connection, sent first when it is ready again.
+    held: Vec<(super::ConnId, Vec<u8>)>,
     tock: Tock,
 }
 
@@ -278,6 +282,7 @@ impl<'a> EchoServerDoer<'a> {
             waker,
             buf: vec![0; size].into_boxed_slice(),
             again: Vec::new(),
+            held: Vec::new(),
             tock: Tock::NEVER,
         })
     }
@@ -286,12 +291,39 @@ impl<'a> EchoServerDoer<'a> {
     /// stopped at the budget (more may be waiting).
     fn echo(&mut self, id: super::ConnId) -> bool {
         let server = self.server;
+        // what an earlier send did not take goes first
+        if let Some(pos) = self.held.iter().position(|(h, _)| *h == id) {
+            let Some((_, bytes)) = self.held.get_mut(pos) else {
+                return false;
+            };
+            match server.send(id, bytes) {
+                Ok(k) => {
+                    bytes.drain(..k.min(bytes.len()));
+                }
+                Err(_) => {
+                    self.held.swap_remove(pos);
+                    return false;
+                }
+            }
+            if !bytes.is_empty() {
+                return false; // a Ready comes when there is room
+            }
+            self.held.swap_remove(pos);
+        }
         let mut budget = server.config().read_budget.max(1);
         loop {
             if budget == 0 {
                 return true;
             }
-            let room = server.tx_free(id).min(self.buf.len()).min(budget);
+            // with nothing queued before it, a send goes straight to the
+            // socket: take a scratch buffer's worth at once, and hold back
+            // what the send does not take
+            let room = if server.tx_len(id) == 0 {
+                self.buf.len()
+            } else {
+                server.tx_free(id).min(self.buf.len())
+            }
+            .min(budget);
             if room == 0 {
                 break; // a Ready comes when there is room
             }
@@ -306,8 +338,14 @@ impl<'a> EchoServerDoer<'a> {
                 break;
             }
             budget = budget.saturating_sub(n);
-            if server.send(id, chunk.get(..n).unwrap_or(&[])).is_err() {
-                return false;
+            let got = chunk.get(..n).unwrap_or(&[]);
+            match server.send(id, got) {
+                Ok(k) if k < n => {
+                    self.held.push((id, got.get(k..).unwrap_or(&[]).to_vec()));
+                    return false; // a Ready comes when there is room
+                }
+                Ok(_) => {}
+                Err(_) => return false,
             }
         }
         if server.is_eof(id) && server.rx_len(id) == 0 {
@@ -341,10 +379,14 @@ impl Doer for EchoServerDoer<'_> {
             }
         }
         while let Some(ev) = self.server.next_event() {
-            if let ServerEvent::Ready(id) = ev {
-                if self.echo(id) && !next.contains(&id) {
-                    next.push(id);
+            match ev {
+                ServerEvent::Ready(id) => {
+                    if self.echo(id) && !next.contains(&id) {
+                        next.push(id);
+                    }
                 }
+                ServerEvent::Closed { id, .. } => self.held.retain(|(h, _)| *h != id),
+                _ => {}
             }
         }
         self.tock = if next.is_empty() {
