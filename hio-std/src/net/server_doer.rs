@@ -381,7 +381,8 @@ impl Doer for EchoServerDoer<'_> {
         while let Some(ev) = self.server.next_event() {
             match ev {
                 ServerEvent::Ready(id) => {
-                    if self.echo(id) && !next.contains(&id) {
+                    let again = self.echo(id);
+                    if again && !next.contains(&id) {
                         next.push(id);
                     }
                 }
