@@ -588,7 +588,7 @@ fn main() {
     } else {
         println!(
             "hio's default buffers are 4 KiB each way per connection (memory per idle \
-             connection); a 64 KiB echo then moves in 4 KiB steps"
+             connection); the echo doer sends straight to the socket, 64 KiB at a time"
         );
         println!("* the median of {rounds} alternating rounds; p50/p99: one handshake's time");
     }
