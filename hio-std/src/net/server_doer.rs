@@ -325,7 +325,10 @@ impl<'a> EchoServerDoer<'a> {
             }
             .min(budget);
             if room == 0 {
-                break; // a Ready comes when there is room
+                // a Ready when there is room (the last send may have taken
+                // everything, and not asked for one)
+                let _ = server.wait_for_room(id);
+                return false;
             }
             let Some(chunk) = self.buf.get_mut(..room) else {
                 break;

@@ -1,0 +1,362 @@
+//! The doers' side of a [`Server`]: the listener, accepting, and serving
+//! each connection's socket (its remoter's pass).
+
+use super::*;
+
+impl<'r> Server<'r> {
+    /// How many slots it has (its connection limit).
+    pub(crate) fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The remoter of `slot` took on `waker`.
+    pub(crate) fn set_slot_waker(&self, slot: usize, waker: Waker) {
+        if let Some(s) = self.slots.get(slot) {
+            s.waker.set(Some(waker));
+        }
+    }
+
+    /// Registers the listener: its readiness wakes `waker`.
+    pub(crate) fn start_listening(&self, waker: Waker) -> io::Result<()> {
+        let mut l = self.listener.borrow_mut();
+        let Some(listener) = l.as_mut() else {
+            return Err(io::ErrorKind::NotConnected.into());
+        };
+        let token = self.reactor.register(listener, Interest::READABLE, waker)?;
+        self.listener_token.set(Some(token));
+        Ok(())
+    }
+
+    /// Closes the listener (the port is free again).
+    pub(crate) fn stop_listening(&self) {
+        if let Some(mut l) = self.listener.borrow_mut().take() {
+            if let Some(t) = self.listener_token.take() {
+                self.reactor.deregister(&mut l, t);
+            }
+            log::info!("server: {} closed", self.local);
+        }
+    }
+
+    /// Accepts what is waiting, up to the budget. Returns the acceptor's
+    /// next tock: parked when drained, 0 when the budget ran out, a short
+    /// retry after an error such as running out of file descriptors.
+    pub(crate) fn service_accept(&self) -> Tock {
+        for _ in 0..self.config.accept_budget.max(1) {
+            let accepted = {
+                let l = self.listener.borrow();
+                match l.as_ref() {
+                    Some(l) => l.accept(),
+                    None => return Tock::NEVER,
+                }
+            };
+            match accepted {
+                Ok((stream, peer)) => self.admit(stream, peer),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Tock::NEVER,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
+                    ) => {}
+                Err(e) => {
+                    self.count(|s| s.accept_errors += 1);
+                    log::warn!("server: accept failed: {e}; retrying in 10 ms");
+                    return Tock::from_millis(10);
+                }
+            }
+        }
+        Tock::ZERO
+    }
+
+    fn admit(&self, mut stream: TcpStream, peer: SocketAddr) {
+        let Some(slot) = self.free.borrow_mut().pop() else {
+            self.count(|s| s.refused += 1);
+            log::warn!(
+                "server: {peer} refused: at the limit of {} connections",
+                self.slots.len()
+            );
+            drop(stream);
+            return;
+        };
+        let Some(s) = self.slots.get(slot as usize) else {
+            return;
+        };
+        let Some(waker) = s.waker.get() else {
+            // the remoter is not running (the server is stopping)
+            self.free.borrow_mut().push(slot);
+            return;
+        };
+        let session = match &self.tls {
+            Some(tls) => match Session::server(tls, self.config.tx_capacity) {
+                Ok(session) => Some(Box::new(session)),
+                Err(e) => {
+                    log::warn!("server: {peer}: no TLS session: {e}");
+                    self.free.borrow_mut().push(slot);
+                    return;
+                }
+            },
+            None => None,
+        };
+        let _ = stream.set_nodelay(true);
+        let token =
+            match self
+                .reactor
+                .register(&mut stream, Interest::READABLE | Interest::WRITABLE, waker)
+            {
+                Ok(t) => t,
+                Err(e) => {
+                    log::warn!("server: {peer}: cannot register: {e}");
+                    self.free.borrow_mut().push(slot);
+                    return;
+                }
+            };
+        {
+            let mut io = s.io.borrow_mut();
+            io.rx.reserve(self.config.rx_capacity);
+            io.tx.reserve(self.config.tx_capacity);
+            io.rx.clear();
+            io.tx.clear();
+            io.stream = Some(stream);
+            io.token = Some(token);
+            io.peer = Some(peer);
+            io.rx_eof = false;
+            io.shut = Shut::Open;
+            io.closing = false;
+            io.rx_blocked = false;
+            io.tx_blocked = false;
+            io.discarding = false;
+            io.broken = None;
+            io.last_active = Instant::now();
+            io.tls = session;
+        }
+        s.gen.set(s.gen.get().wrapping_add(1));
+        s.open.set(true);
+        s.notified.set(false);
+        let id = ConnId {
+            slot,
+            gen: s.gen.get(),
+        };
+        self.count(|st| {
+            st.accepted += 1;
+            st.open += 1;
+        });
+        log::info!("server: {id} accepted from {peer}");
+        self.emit(ServerEvent::Opened { id, peer });
+        // it may have sent already: the remoter looks at once
+        waker.wake();
+    }
+
+    /// Serves slot `slot`: reads, writes, shuts, closes. Returns the
+    /// remoter's next tock: parked while it waits for readiness, 0 when
+    /// its read budget ran out, the time left to its idle timeout.
+    pub(crate) fn service_slot(&self, slot: usize) -> Tock {
+        let Some(s) = self.slots.get(slot) else {
+            return Tock::NEVER;
+        };
+        if !s.open.get() {
+            return Tock::NEVER;
+        }
+        let id = ConnId {
+            slot: slot as u32,
+            gen: s.gen.get(),
+        };
+        let mut notify = false;
+        let mut more = false;
+        let mut close;
+        let (mut bytes_in, mut bytes_out) = (0u64, 0u64);
+        let mut handshaken = false;
+        let mut deadline = None;
+        {
+            let Ok(mut guard) = s.io.try_borrow_mut() else {
+                return Tock::ZERO;
+            };
+            let io = &mut *guard;
+            let Some(stream) = io.stream.as_mut() else {
+                return Tock::NEVER;
+            };
+            close = io.broken;
+            if let Some(session) = io.tls.as_mut() {
+                if close.is_none() {
+                    let p = session.pump(stream, &mut io.rx, &mut io.tx, self.config.read_budget);
+                    bytes_in = p.plain_in as u64;
+                    bytes_out = p.plain_out as u64;
+                    if p.wire_in > 0 || p.wire_out > 0 {
+                        io.last_active = Instant::now();
+                    }
+                    notify |= p.plain_in > 0;
+                    if p.plain_out > 0 && io.tx_blocked {
+                        io.tx_blocked = false;
+                        notify = true;
+                    }
+                    io.rx_blocked |= p.rx_full;
+                    more |= p.more;
+                    if p.peer_closed && !io.rx_eof {
+                        io.rx_eof = true;
+                        notify = true;
+                        log::debug!("server: {id}: close_notify from the peer");
+                    }
+                    handshaken = p.handshake_done;
+                    close = match p.failed {
+                        Some(Broken::Tls(f)) => Some(CloseReason::Tls(f)),
+                        Some(Broken::Io(k)) => Some(reason_of(&k.into())),
+                        None => None,
+                    };
+                    deadline = session.deadline();
+                }
+            }
+            // read
+            if close.is_none() && !io.rx_eof && !io.closing && io.tls.is_none() {
+                let (r, n) = io.rx.read_from(stream, self.config.read_budget);
+                bytes_in = n as u64;
+                if n > 0 {
+                    io.last_active = Instant::now();
+                    notify = true;
+                }
+                match r {
+                    Ok(Filled::Drained) => {}
+                    Ok(Filled::Budget) => more = true,
+                    Ok(Filled::Full) => io.rx_blocked = true,
+                    Ok(Filled::Eof) => {
+                        io.rx_eof = true;
+                        notify = true;
+                        log::debug!("server: {id}: end of data from the peer");
+                    }
+                    Err(e) => close = Some(reason_of(&e)),
+                }
+            }
+            // write
+            if close.is_none() && !io.tx.is_empty() && io.tls.is_none() {
+                let was_full = io.tx.is_full();
+                let (r, n) = io.tx.write_to(stream);
+                bytes_out = n as u64;
+                if n > 0 {
+                    io.last_active = Instant::now();
+                }
+                if let Err(e) = r {
+                    close = Some(reason_of(&e));
+                } else if io.tx_blocked && (was_full || io.tx.free() > 0) && n > 0 {
+                    io.tx_blocked = false;
+                    notify = true;
+                }
+            }
+            // with TLS, the session's records must be out too
+            let sent_all = io.tx.is_empty() && io.tls.as_ref().is_none_or(|t| !t.wants_write());
+            if close.is_none() && sent_all {
+                if io.closing {
+                    close = Some(CloseReason::Local);
+                } else if io.shut == Shut::Requested {
+                    if let Some(session) = io.tls.as_mut() {
+                        session.close(stream, &mut io.tx);
+                    }
+                    let _ = stream.shutdown(Shutdown::Write);
+                    io.shut = Shut::Done;
+                } else if io.rx_eof && !self.has_app() {
+                    close = Some(CloseReason::Peer);
+                }
+            }
+            if close.is_none() {
+                if let Some(idle) = self.config.idle_timeout {
+                    let quiet = io.last_active.elapsed();
+                    if quiet >= idle {
+                        close = Some(CloseReason::Idle);
+                    }
+                }
+            }
+        }
+        if bytes_in > 0 || bytes_out > 0 || handshaken {
+            self.count(|st| {
+                st.bytes_in += bytes_in;
+                st.bytes_out += bytes_out;
+                st.tls_handshakes += u64::from(handshaken);
+            });
+        }
+        if handshaken {
+            log::debug!("server: {id}: TLS handshake done");
+        }
+        if let Some(reason) = close {
+            self.close_slot(slot, reason);
+            return Tock::NEVER;
+        }
+        if notify {
+            self.ready(slot);
+        }
+        if more {
+            return Tock::ZERO;
+        }
+        let idle_left = self.config.idle_timeout.map(|idle| {
+            let quiet = s.io.borrow().last_active.elapsed();
+            idle.saturating_sub(quiet)
+        });
+        let handshake_left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        match (idle_left, handshake_left) {
+            (None, None) => Tock::NEVER,
+            (a, b) => {
+                let left = a.into_iter().chain(b).min().unwrap_or_default();
+                Tock::from_nanos(u64::try_from(left.as_nanos()).unwrap_or(u64::MAX).max(1))
+            }
+        }
+    }
+
+    /// Closes slot `slot` now (sends what it can first), frees it, and
+    /// tells the application.
+    pub(crate) fn close_slot(&self, slot: usize, reason: CloseReason) {
+        let Some(s) = self.slots.get(slot) else {
+            return;
+        };
+        if !s.open.replace(false) {
+            return;
+        }
+        let id = ConnId {
+            slot: slot as u32,
+            gen: s.gen.get(),
+        };
+        let mut sent = 0;
+        {
+            let mut io = s.io.borrow_mut();
+            let io = &mut *io;
+            if let Some(mut stream) = io.stream.take() {
+                if let Some(session) = io.tls.as_mut() {
+                    // a close_notify, unless the connection is broken
+                    if !matches!(
+                        reason,
+                        CloseReason::Tls(_) | CloseReason::Reset | CloseReason::Error(_)
+                    ) {
+                        session.close(&mut stream, &mut io.tx);
+                    }
+                } else if matches!(reason, CloseReason::Stopped | CloseReason::Local) {
+                    sent = io.tx.write_to(&mut stream).1;
+                }
+                if let Some(t) = io.token.take() {
+                    self.reactor.deregister(&mut stream, t);
+                }
+                drop(stream);
+            }
+            io.rx.clear();
+            io.tx.clear();
+            io.peer = None;
+            io.tls = None;
+        }
+        s.notified.set(false);
+        self.free.borrow_mut().push(slot as u32);
+        self.count(|st| {
+            st.closed += 1;
+            st.open = st.open.saturating_sub(1);
+            st.bytes_out += sent as u64;
+            match reason {
+                CloseReason::Reset => st.resets += 1,
+                CloseReason::Idle => st.idle_closed += 1,
+                CloseReason::Tls(f) => {
+                    st.tls_failures += 1;
+                    st.tls_timeouts += u64::from(f == TlsFailure::HandshakeTimeout);
+                    st.tls_truncated += u64::from(f == TlsFailure::Truncated);
+                }
+                _ => {}
+            }
+        });
+        if let CloseReason::Tls(_) = reason {
+            log::warn!("server: {id} closed: {reason}");
+        } else {
+            log::info!("server: {id} closed: {reason}");
+        }
+        self.emit(ServerEvent::Closed { id, reason });
+    }
+}
