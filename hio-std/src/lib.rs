@@ -6,7 +6,8 @@
 //!   one `poll` until the next due doer or a ready socket, whose readiness
 //!   wakes the socket's parked doer; Ctrl-C and SIGTERM stop the run.
 //! - [`net`]: TCP clients and servers (a parked remoter per connection, in a
-//!   lazy DoDoer) and UDP peers, with bounded buffers, and their doers.
+//!   lazy DoDoer), TLS on either (rustls, driven from the same remoters),
+//!   and UDP peers, with bounded buffers, and their doers.
 //! - [`logger`]: the `log` facade into a bounded queue, written out by a
 //!   parked doer, so logging never blocks the tree.
 //! - [`StdClock`]: a plain real-time clock on `Instant`.
@@ -28,7 +29,10 @@
 //! hio echo --listen ADDR                    a TCP echo server
 //! hio udp-echo --bind ADDR                  a UDP echo peer
 //! hio send --connect ADDR | --udp ADDR      send stdin's lines, print the replies
+//! hio cert [--out DIR]                      a CA and a server certificate for localhost, for TLS
 //! ```
+//!
+//! `echo`, `send` and `bridge` speak TLS with `--tls-*` options.
 //!
 //! `-v` / `-q` set how much is logged on stderr.
 #![deny(missing_docs)]
