@@ -130,10 +130,6 @@ pub(crate) type GroupRef<'e> = &'e dyn Group;
 /// A flag no wake raises: the `woken` of a Doist without a board.
 pub(crate) static NEVER_WOKEN: AtomicBool = AtomicBool::new(false);
 
-fn group_name<'e>(g: GroupRef<'e>) -> &'e str {
-    g.group_name()
-}
-
 /// One level of the tree as the running code sees it: the scheduler (group)
 /// at this level and the levels above it.
 #[doc(hidden)]
@@ -157,7 +153,7 @@ impl fmt::Debug for Env<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Env")
             .field("tyme", &self.shared.tyme)
-            .field("group", &group_name(self.group))
+            .field("group", &self.group.group_name())
             .finish()
     }
 }
@@ -225,7 +221,7 @@ impl<'c> Cx<'c> {
 
     /// The name of the scheduler running this doer (`"root"` for the Doist).
     pub fn parent_name(&self) -> &str {
-        group_name(self.env.group)
+        self.env.group.group_name()
     }
 
     #[cfg(feature = "requests")]
