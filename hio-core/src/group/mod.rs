@@ -413,7 +413,12 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             min_due = Tyme::ZERO;
         }
         self.min_due.set(min_due);
-        self.compact();
+        // Without run-time requests nothing is appended, so the holes that
+        // ended doers leave can stay: the walk passes over them (and a
+        // tree that cannot change keeps less code).
+        if REQ {
+            self.compact();
+        }
         result
     }
 
@@ -448,6 +453,10 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 break;
             };
             let Some(d) = dcell.take() else {
+                // a hole (kept without requests): never due again
+                if !REQ {
+                    rcell.set(Tyme::MAX);
+                }
                 i += 1;
                 continue;
             };
