@@ -2,8 +2,6 @@
 
 use core::fmt;
 
-use crate::Name;
-
 /// Why a scheduler refused a doer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -44,22 +42,24 @@ pub enum Refusal {
 /// ```
 pub struct Full<T> {
     doer: T,
-    scheduler: Name,
+    /// The scheduler's name: its first `len` bytes, copied as they are
+    /// (decoded only when asked for: less code in a firmware image).
+    scheduler: [u8; 32],
+    len: u8,
     reason: Refusal,
 }
 
 impl<T> Full<T> {
     pub(crate) fn new(doer: T, scheduler: &str, reason: Refusal) -> Self {
-        // as much as fits, cut at a character boundary
-        let mut cut = scheduler.len().min(32);
-        while !scheduler.is_char_boundary(cut) {
-            cut -= 1;
+        let mut bytes = [0u8; 32];
+        let name = scheduler.as_bytes();
+        for (b, c) in bytes.iter_mut().zip(name) {
+            *b = *c;
         }
-        let mut name = Name::new();
-        let _ = name.push_str(scheduler.get(..cut).unwrap_or(""));
         Full {
             doer,
-            scheduler: name,
+            scheduler: bytes,
+            len: name.len().min(32) as u8,
             reason,
         }
     }
@@ -72,7 +72,8 @@ impl<T> Full<T> {
     /// The name of the scheduler that refused it (`root` for the Doist),
     /// cut to 32 bytes.
     pub fn scheduler(&self) -> &str {
-        &self.scheduler
+        // a character the cut at 32 bytes split is left out
+        crate::cx::utf8_prefix(self.scheduler.get(..usize::from(self.len)).unwrap_or(&[]))
     }
 
     /// Why.
@@ -84,7 +85,7 @@ impl<T> Full<T> {
 impl<T> fmt::Debug for Full<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Full")
-            .field("scheduler", &self.scheduler.as_str())
+            .field("scheduler", &self.scheduler())
             .field("reason", &self.reason)
             .finish_non_exhaustive()
     }
@@ -92,7 +93,7 @@ impl<T> fmt::Debug for Full<T> {
 
 impl<T> fmt::Display for Full<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = self.scheduler.as_str();
+        let name = self.scheduler();
         match self.reason {
             Refusal::AtCapacity { capacity } => write!(
                 f,

@@ -465,6 +465,19 @@ fn dodoer_add_past_capacity_hands_the_doer_back() {
 }
 
 #[test]
+fn a_refusal_names_its_scheduler_cut_at_a_character() {
+    // 31 bytes, then a 2-byte character that the cut at 32 bytes splits
+    let name = "abcdefghijklmnopqrstuvwxyz01234\u{e9}tail";
+    let mut a = Node::leaf("a");
+    let g: DoDoer<'_, 0> = DoDoer::new(name);
+    let back = g.deeds().add(&mut a).unwrap_err();
+    assert_eq!(back.scheduler(), "abcdefghijklmnopqrstuvwxyz01234");
+    assert!(back
+        .to_string()
+        .starts_with("\"abcdefghijklmnopqrstuvwxyz01234\" is full"));
+}
+
+#[test]
 fn zero_capacity_everywhere() {
     let mut a = Node::leaf("a");
     let mut g: DoDoer<'_, 0> = DoDoer::new("G");
