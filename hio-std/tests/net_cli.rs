@@ -147,6 +147,15 @@ fn bad_arguments_exit_2_with_a_clear_message() {
         &["send", "--connect", "1.2.3"],
         &["send", "--connect", "127.0.0.1:1", "--udp", "127.0.0.1:1"],
         &["udp-echo", "--bind", "[::1]"],
+        &["echo", "--listen", "127.0.0.1:0", "--tls-version", "1.1"],
+        &["echo", "--listen", "127.0.0.1:0", "--tls-alpn", ""],
+        &[
+            "echo",
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-handshake-timeout",
+            "0",
+        ],
     ] {
         let out = hio().args(args).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
@@ -155,6 +164,22 @@ fn bad_arguments_exit_2_with_a_clear_message() {
     }
     let out = hio().args(["echo", "--listen", "nope"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("give IP:PORT"));
+    // TLS settings without TLS: refused before anything runs
+    for (args, needs) in [
+        (
+            &["echo", "--listen", "127.0.0.1:0", "--tls-alpn", "h2"][..],
+            "--tls-cert",
+        ),
+        (
+            &["send", "--connect", "127.0.0.1:1", "--tls-version", "1.3"],
+            "--tls-ca",
+        ),
+    ] {
+        let out = hio().args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(&format!("need {needs}")), "{args:?}: {err}");
+    }
 }
 
 #[test]

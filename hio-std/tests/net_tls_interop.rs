@@ -511,3 +511,66 @@ fn three_commands() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no private key"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `hio echo --tls-version 1.3 --tls-alpn h2,http/1.1`: `openssl s_client`
+/// on TLS 1.3 offering h2 gets h2 and its echo; one on TLS 1.2 is refused
+/// with a protocol-version alert; the server goes on serving.
+#[test]
+fn tuned_server_speaks_only_its_version_and_alpn() {
+    if !have("openssl", &["version"]) {
+        return;
+    }
+    let pki = Pki::new();
+    let dir = pki.write("tuned");
+    let (cert, key) = (p(&dir, "server.pem"), p(&dir, "server-key.pem"));
+    let server = HioChild::start(&[
+        "echo",
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+        "--tls-version",
+        "1.3",
+        "--tls-alpn",
+        "h2,http/1.1",
+        "--tls-handshake-timeout",
+        "5",
+    ]);
+    let port = server.addr.port();
+    let client = |version: &str| {
+        let mut child = Command::new("openssl")
+            .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+            .args(["-CAfile", &p(&dir, "ca.pem"), "-servername", "localhost"])
+            .args([version, "-alpn", "h2", "-verify_return_error"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn openssl");
+        let lines = lines_of(&mut child);
+        (child, lines)
+    };
+    // TLS 1.3 with h2: agreed, and the line comes back
+    let (mut child, lines) = client("-tls1_3");
+    let mut stdin = child.stdin.take().expect("stdin");
+    wait_line(&lines, |l| l.contains("ALPN protocol: h2"));
+    stdin.write_all(b"tuned\n").expect("write");
+    stdin.flush().expect("flush");
+    wait_line(&lines, |l| l == "tuned");
+    drop(stdin);
+    assert!(child.wait().expect("wait").success());
+    // TLS 1.2: refused
+    let (mut child, _lines) = client("-tls1_2");
+    drop(child.stdin.take());
+    let status = child.wait().expect("wait");
+    let err = stderr_of(&mut child);
+    assert!(
+        !status.success() && err.contains("protocol version"),
+        "{status:?} {err}"
+    );
+    // and it still serves TLS 1.3
+    let err = s_client(port, &dir, "-tls1_3", false);
+    assert!(err.contains("Protocol version: TLSv1.3"), "{err}");
+}

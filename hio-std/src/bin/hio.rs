@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{ArgGroup, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use hio_std::net::{tls, tool, PeerConfig, ServerConfig};
 use hio_std::reactor::Reactor;
 use hio_std::{demo, logger, scenario};
@@ -107,6 +107,8 @@ enum Command {
         /// Ask clients for a certificate signed by this CA (mutual TLS).
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_client_ca: Option<PathBuf>,
+        #[command(flatten)]
+        tuning: TlsTuning,
     },
     /// Rerun a bridge's doers in simulated time against its wire log and
     /// print their trace (JSON Lines), which is the live run's.
@@ -138,7 +140,9 @@ enum Command {
         hio cert --out /tmp/c\n  \
         hio echo --listen 127.0.0.1:7443 --tls-cert /tmp/c/server.pem --tls-key /tmp/c/server-key.pem\n  \
         hio echo --listen 127.0.0.1:7443 --tls-cert /tmp/c/server.pem --tls-key /tmp/c/server-key.pem \\\n      \
-        --tls-client-ca /tmp/c/ca.pem    # mutual TLS\n\n\
+        --tls-client-ca /tmp/c/ca.pem    # mutual TLS\n  \
+        hio echo --listen 127.0.0.1:7443 --tls-cert /tmp/c/server.pem --tls-key /tmp/c/server-key.pem \\\n      \
+        --tls-version 1.3 --tls-alpn h2,http/1.1 --tls-handshake-timeout 5\n\n\
         Prints `listening on IP:PORT` once it accepts (port 0 picks a free port). \
         A certificate or key file that cannot be read or used exits 2 with a message."
     )]
@@ -163,6 +167,8 @@ enum Command {
         /// (mutual TLS).
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_client_ca: Option<PathBuf>,
+        #[command(flatten)]
+        tuning: TlsTuning,
     },
     /// Write a CA and a server certificate for localhost and 127.0.0.1
     /// signed by it: ca.pem, ca-key.pem, server.pem, server-key.pem.
@@ -217,6 +223,8 @@ enum Command {
         /// The private key of --tls-cert, PEM.
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        #[command(flatten)]
+        tuning: TlsTuning,
     },
     /// Run a UDP echo peer until Ctrl-C or SIGTERM.
     #[command(after_help = "Example:\n  hio udp-echo --bind 127.0.0.1:7001\n\n\
@@ -234,22 +242,96 @@ fn parse_addr(s: &str) -> Result<SocketAddr, String> {
     })
 }
 
+/// TLS settings shared by the servers and the client (used with the
+/// other `--tls-*` options; the defaults suit most peers).
+#[derive(Args, Debug, Clone)]
+struct TlsTuning {
+    /// Offer these ALPN protocols, most preferred first (comma separated
+    /// or repeated, e.g. `--tls-alpn h2,http/1.1`). Default: none.
+    #[arg(long, value_name = "PROTO", value_delimiter = ',', value_parser = parse_alpn)]
+    tls_alpn: Vec<String>,
+    /// Speak only this TLS version. Default: 1.3 and 1.2.
+    #[arg(long, value_name = "VERSION")]
+    tls_version: Option<TlsVersionArg>,
+    /// Close a connection whose handshake is not done within this many
+    /// seconds.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
+    tls_handshake_timeout: Duration,
+}
+
+/// `--tls-version`.
+#[derive(ValueEnum, Debug, Clone, Copy)]
+enum TlsVersionArg {
+    /// TLS 1.2 only.
+    #[value(name = "1.2")]
+    V12,
+    /// TLS 1.3 only.
+    #[value(name = "1.3")]
+    V13,
+}
+
+impl TlsTuning {
+    fn versions(&self) -> tls::TlsVersions {
+        match self.tls_version {
+            None => tls::TlsVersions::Both,
+            Some(TlsVersionArg::V12) => tls::TlsVersions::Tls12,
+            Some(TlsVersionArg::V13) => tls::TlsVersions::Tls13,
+        }
+    }
+
+    /// Whether any of them was given (they need TLS).
+    fn given(&self) -> bool {
+        !self.tls_alpn.is_empty()
+            || self.tls_version.is_some()
+            || self.tls_handshake_timeout != tls::HANDSHAKE_TIMEOUT
+    }
+
+    /// A message if they were given without TLS.
+    fn check(&self, tool: &str, tls_option: &str) -> Result<(), ExitCode> {
+        if self.given() {
+            eprintln!(
+                "hio {tool}: --tls-alpn, --tls-version and --tls-handshake-timeout need {tls_option}"
+            );
+            return Err(ExitCode::from(2));
+        }
+        Ok(())
+    }
+
+    fn alpn(&self) -> Vec<&[u8]> {
+        self.tls_alpn.iter().map(|p| p.as_bytes()).collect()
+    }
+}
+
+fn parse_alpn(s: &str) -> Result<String, String> {
+    if s.is_empty() || s.len() > 255 {
+        return Err(format!(
+            "`{s}` is not an ALPN protocol name: give 1 to 255 bytes, e.g. h2 or http/1.1"
+        ));
+    }
+    Ok(s.to_string())
+}
+
 fn server_tls(
     cert: &Path,
     key: &Path,
     client_ca: Option<&Path>,
+    tuning: &TlsTuning,
 ) -> Result<tls::ServerTls, tls::TlsError> {
     let mut b = tls::ServerTls::from_pem_files(cert, key)?;
     if let Some(ca) = client_ca {
         b = b.client_ca_file(ca)?;
     }
-    b.build()
+    b.alpn(&tuning.alpn())
+        .versions(tuning.versions())
+        .handshake_timeout(tuning.tls_handshake_timeout)
+        .build()
 }
 
 fn client_tls(
     ca: &Path,
     server_name: Option<&str>,
     cert: Option<(&Path, &Path)>,
+    tuning: &TlsTuning,
 ) -> Result<tls::ClientTls, tls::TlsError> {
     let mut b = tls::ClientTls::with_ca_file(ca)?;
     if let Some(n) = server_name {
@@ -258,7 +340,10 @@ fn client_tls(
     if let Some((c, k)) = cert {
         b = b.client_cert_files(c, k)?;
     }
-    b.build()
+    b.alpn(&tuning.alpn())
+        .versions(tuning.versions())
+        .handshake_timeout(tuning.tls_handshake_timeout)
+        .build()
 }
 
 fn parse_secs(s: &str) -> Result<Duration, String> {
@@ -361,11 +446,12 @@ fn run(command: Command) -> ExitCode {
             tls_cert,
             tls_key,
             tls_client_ca,
+            tuning,
         } => {
             use hio_std::bridge::{BridgeConfig, Framing};
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => {
-                    match server_tls(&cert, &key, tls_client_ca.as_deref()) {
+                    match server_tls(&cert, &key, tls_client_ca.as_deref(), &tuning) {
                         Ok(t) => Some(t),
                         Err(e) => {
                             eprintln!("hio bridge: {e}");
@@ -373,7 +459,12 @@ fn run(command: Command) -> ExitCode {
                         }
                     }
                 }
-                _ => None,
+                _ => {
+                    if let Err(code) = tuning.check("bridge", "--tls-cert") {
+                        return code;
+                    }
+                    None
+                }
             };
             use hio_std::tty::{Parity, StopBits, TtyConfig};
             let parity = match parity.as_str() {
@@ -413,13 +504,14 @@ fn run(command: Command) -> ExitCode {
             tls_cert,
             tls_key,
             tls_client_ca,
+            tuning,
         } => {
             let config = ServerConfig::default()
                 .max_conns(max_conns as usize)
                 .idle_timeout(idle_timeout);
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => {
-                    match server_tls(&cert, &key, tls_client_ca.as_deref()) {
+                    match server_tls(&cert, &key, tls_client_ca.as_deref(), &tuning) {
                         Ok(t) => Some(t),
                         Err(e) => {
                             eprintln!("hio echo: {e}");
@@ -427,7 +519,12 @@ fn run(command: Command) -> ExitCode {
                         }
                     }
                 }
-                _ => None,
+                _ => {
+                    if let Err(code) = tuning.check("echo", "--tls-cert") {
+                        return code;
+                    }
+                    None
+                }
             };
             let r = tool::echo_with(listen, config, tls, true, &mut |addr, _| ready_line(addr));
             net_result("echo", r)
@@ -458,11 +555,12 @@ fn run(command: Command) -> ExitCode {
             server_name,
             tls_cert,
             tls_key,
+            tuning,
         } => {
             let tls = match tls_ca {
                 Some(ca) => {
                     let cert = tls_cert.as_deref().zip(tls_key.as_deref());
-                    match client_tls(&ca, server_name.as_deref(), cert) {
+                    match client_tls(&ca, server_name.as_deref(), cert, &tuning) {
                         Ok(t) => Some(t),
                         Err(e) => {
                             eprintln!("hio send: {e}");
@@ -470,7 +568,12 @@ fn run(command: Command) -> ExitCode {
                         }
                     }
                 }
-                None => None,
+                None => {
+                    if let Err(code) = tuning.check("send", "--tls-ca") {
+                        return code;
+                    }
+                    None
+                }
             };
             let input = Box::new(std::io::BufReader::new(std::io::stdin()));
             let mut out = std::io::stdout();
