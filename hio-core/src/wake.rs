@@ -356,6 +356,7 @@ pub trait Board: Sync {
     /// Records a wake of `slot` if `gen` is its generation.
     fn wake(&self, slot: u16, gen: u16);
     /// Records a wake of `slot` made by the scheduler itself.
+    #[cfg(feature = "requests")]
     fn poke(&self, slot: u16);
     /// Calls `f(slot, parent, index)` for every bound slot woken since the
     /// last drain and lowers their flags (each flag before its slot is
@@ -372,13 +373,12 @@ pub trait Board: Sync {
     /// Unbinds `slot` (an implicit slot is released).
     fn unbind(&self, slot: u16);
     /// The deed moved to `index` in its scheduler.
+    #[cfg(feature = "requests")]
     fn moved(&self, slot: u16, index: u16);
     /// The parent link of `slot` ([`NONE`] if unbound).
     fn parent(&self, slot: u16) -> u16;
     /// The index of `slot`'s deed.
     fn index(&self, slot: u16) -> u16;
-    /// Calls the pender, if any.
-    fn pend(&self);
 }
 
 impl<const W: usize> WakeBoard<W> {
@@ -434,6 +434,7 @@ impl<const W: usize> Board for WakeBoard<W> {
         }
     }
 
+    #[cfg(feature = "requests")]
     fn poke(&self, slot: u16) {
         let gen = self.slot(slot).map_or(0, |s| s.gen.load(SeqCst));
         self.wake(slot, gen);
@@ -523,6 +524,7 @@ impl<const W: usize> Board for WakeBoard<W> {
         }
     }
 
+    #[cfg(feature = "requests")]
     fn moved(&self, slot: u16, index: u16) {
         if let Some(s) = self.slot(slot) {
             s.index.store(index, SeqCst);
@@ -537,12 +539,6 @@ impl<const W: usize> Board for WakeBoard<W> {
     #[inline]
     fn index(&self, slot: u16) -> u16 {
         self.slot(slot).map_or(NONE, |s| s.index.load(Relaxed))
-    }
-
-    fn pend(&self) {
-        if let Some(p) = self.pender {
-            p.pend();
-        }
     }
 }
 

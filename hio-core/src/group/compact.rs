@@ -65,6 +65,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                     wr.set(retyme);
                     ws.set(slot);
                 }
+                #[cfg(feature = "requests")]
                 if slot != wake::NONE && r16 != w {
                     self.moved(slot, r16, w);
                 }

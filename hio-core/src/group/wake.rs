@@ -114,6 +114,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
     }
 
     /// The deed with `slot` moved from `from` to `to`.
+    #[cfg(feature = "requests")]
     pub(super) fn moved(&self, slot: u16, from: u16, to: u16) {
         if let Some(board) = self.board.get() {
             if board.parent(slot) == self.own.get() && board.index(slot) == from {
