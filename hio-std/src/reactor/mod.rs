@@ -82,10 +82,61 @@ pub struct ReactorStats {
     pub registered: usize,
 }
 
-/// The token table: which waker each registered source wakes.
+/// What the poll reported for a source since its doer last looked
+/// ([`Reactor::take_readiness`]): the edges of an edge-triggered poll,
+/// gathered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Readiness(u8);
+
+impl Readiness {
+    const READABLE: u8 = 1;
+    const WRITABLE: u8 = 2;
+    const READ_CLOSED: u8 = 4;
+    const ERROR: u8 = 8;
+
+    /// Nothing reported.
+    pub const NONE: Readiness = Readiness(0);
+
+    fn of(event: &mio::event::Event) -> Readiness {
+        let mut bits = 0;
+        if event.is_readable() {
+            bits |= Self::READABLE;
+        }
+        if event.is_writable() {
+            bits |= Self::WRITABLE;
+        }
+        if event.is_read_closed() {
+            bits |= Self::READ_CLOSED;
+        }
+        if event.is_error() {
+            bits |= Self::ERROR;
+        }
+        Readiness(bits)
+    }
+
+    /// Bytes (or the end of data, or an error) may be there to read.
+    pub const fn is_readable(self) -> bool {
+        self.0 & (Self::READABLE | Self::READ_CLOSED | Self::ERROR) != 0
+    }
+
+    /// There may be room to write.
+    pub const fn is_writable(self) -> bool {
+        self.0 & Self::WRITABLE != 0
+    }
+
+    /// The peer ended its data (or the connection failed): a short read
+    /// no longer means that all there is was read, the end comes after it.
+    pub const fn is_read_closed(self) -> bool {
+        self.0 & (Self::READ_CLOSED | Self::ERROR) != 0
+    }
+}
+
+/// The token table: which waker each registered source wakes, and the
+/// readiness reported for it since its doer last looked.
 #[derive(Debug, Default)]
 struct Tokens {
     wakers: Vec<Option<Waker>>,
+    ready: Vec<u8>,
     free: Vec<usize>,
     used: usize,
 }
@@ -98,10 +149,14 @@ impl Tokens {
                 if let Some(slot) = self.wakers.get_mut(i) {
                     *slot = Some(waker);
                 }
+                if let Some(r) = self.ready.get_mut(i) {
+                    *r = 0;
+                }
                 Token(i)
             }
             None => {
                 self.wakers.push(Some(waker));
+                self.ready.push(0);
                 Token(self.wakers.len() - 1)
             }
         }
@@ -114,10 +169,22 @@ impl Tokens {
                 self.free.push(token.0);
             }
         }
+        if let Some(r) = self.ready.get_mut(token.0) {
+            *r = 0;
+        }
     }
 
-    fn get(&self, token: Token) -> Option<Waker> {
-        self.wakers.get(token.0).copied().flatten()
+    /// The waker of `token`, with `readiness` recorded for it.
+    fn mark(&mut self, token: Token, readiness: Readiness) -> Option<Waker> {
+        let waker = self.wakers.get(token.0).copied().flatten()?;
+        if let Some(r) = self.ready.get_mut(token.0) {
+            *r |= readiness.0;
+        }
+        Some(waker)
+    }
+
+    fn take(&mut self, token: Token) -> Readiness {
+        Readiness(self.ready.get_mut(token.0).map_or(0, std::mem::take))
     }
 }
 
@@ -236,6 +303,13 @@ impl Reactor {
         }
     }
 
+    /// The readiness the poll reported for `token` since the last call
+    /// (nothing for a token not registered). A doer woken by other means
+    /// than its socket finds nothing here, and need not try the socket.
+    pub fn take_readiness(&self, token: Token) -> Readiness {
+        self.tokens.borrow_mut().take(token)
+    }
+
     /// Removes `source` (registered with `token`) from the poll; its token
     /// wakes nothing more. Errors of the poll are ignored: the source is
     /// about to be closed anyway.
@@ -316,7 +390,7 @@ impl Reactor {
                 TIMER => self.timer.borrow_mut().fired(),
                 SIGNALS => self.take_signals(),
                 token => {
-                    let waker = self.tokens.borrow().get(token);
+                    let waker = self.tokens.borrow_mut().mark(token, Readiness::of(event));
                     if let Some(w) = waker {
                         self.ready.set(self.ready.get() + 1);
                         w.wake();

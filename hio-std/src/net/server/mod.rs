@@ -94,7 +94,10 @@ pub enum ServerEvent {
     },
     /// Something to do on a connection: bytes to read, the peer's end of
     /// data ([`Server::is_eof`]), or room to send again after a refused
-    /// send. Queued at most once per connection until taken.
+    /// send. Queued at most once per connection until taken. The bytes
+    /// may still be in the socket ([`Server::recv`] reads them straight
+    /// into the application's buffer), and may turn out to be none: read
+    /// until `recv` gives 0.
     Ready(ConnId),
     /// A connection was closed and its slot freed.
     Closed {
@@ -163,8 +166,17 @@ struct Io {
     shut: Shut,
     /// Close once the send buffer is empty.
     closing: bool,
-    /// Reading stopped because the receive buffer was full.
+    /// The socket may hold more to read: the receive buffer filled up
+    /// (reading stopped there), or readiness came while the application
+    /// reads the socket itself. The application's receive reads the
+    /// socket straight into its buffer.
     rx_blocked: bool,
+    /// The poll reported the peer's end (or an error): a short read no
+    /// longer means all was read, the end comes after it.
+    rx_closed: bool,
+    /// A read of the application found something for the TLS pump (an
+    /// end, a close_notify, a message to answer): the remoter pumps.
+    tls_pump: bool,
     /// A send was refused for lack of room: tell the app when there is.
     tx_blocked: bool,
     /// Dropping the rest of an overlong line.
@@ -188,6 +200,8 @@ impl Io {
             shut: Shut::Open,
             closing: false,
             rx_blocked: false,
+            rx_closed: false,
+            tls_pump: false,
             tx_blocked: false,
             discarding: false,
             broken: None,
@@ -427,7 +441,8 @@ impl<'r> Server<'r> {
         self.with_io(id, |io, _| io.peer).ok().flatten()
     }
 
-    /// Bytes waiting to be read on `id`.
+    /// Bytes waiting to be read on `id` in its receive buffer (more may
+    /// wait in the socket: [`recv`](Server::recv) until it gives 0).
     pub fn rx_len(&self, id: ConnId) -> usize {
         self.with_io(id, |io, _| io.rx.len()).unwrap_or(0)
     }

@@ -2,6 +2,7 @@
 //! each connection's socket (its remoter's pass).
 
 use super::*;
+use crate::reactor::Readiness;
 
 impl<'r> Server<'r> {
     /// How many slots it has (its connection limit).
@@ -122,6 +123,8 @@ impl<'r> Server<'r> {
             io.shut = Shut::Open;
             io.closing = false;
             io.rx_blocked = false;
+            io.rx_closed = false;
+            io.tls_pump = false;
             io.tx_blocked = false;
             io.discarding = false;
             io.broken = None;
@@ -174,9 +177,50 @@ impl<'r> Server<'r> {
                 return Tock::NEVER;
             };
             close = io.broken;
+            let ready = io
+                .token
+                .map_or(Readiness::NONE, |t| self.reactor.take_readiness(t));
+            io.rx_closed |= ready.is_read_closed();
+            // With an application, a connection's bytes go straight from the
+            // socket into the application's buffer when it receives (no copy
+            // through the receive buffer, and its read budget per pass is
+            // the application's): readiness only marks the socket to be read
+            // and tells the application.
+            let app_reads = self.has_app() && !io.rx_eof && !io.closing;
             if let Some(session) = io.tls.as_mut() {
-                if close.is_none() {
-                    let p = session.pump(stream, &mut io.rx, &mut io.tx, self.config.read_budget);
+                let lazy = app_reads
+                    && !io.tls_pump
+                    && !session.is_handshaking()
+                    && io.rx.is_empty()
+                    && close.is_none();
+                io.tls_pump = false;
+                if lazy {
+                    let p = session.pump_out(stream, &mut io.tx);
+                    bytes_out = p.plain_out as u64;
+                    if p.wire_out > 0 {
+                        io.last_active = Instant::now();
+                    }
+                    if p.plain_out > 0 && io.tx_blocked {
+                        io.tx_blocked = false;
+                        notify = true;
+                    }
+                    if ready.is_readable() {
+                        io.rx_blocked = true;
+                        notify = true;
+                    }
+                    close = match p.failed {
+                        Some(Broken::Tls(f)) => Some(CloseReason::Tls(f)),
+                        Some(Broken::Io(k)) => Some(reason_of(&k.into())),
+                        None => None,
+                    };
+                } else if close.is_none() {
+                    let p = session.pump_stream(
+                        stream,
+                        &mut io.rx,
+                        &mut io.tx,
+                        self.config.read_budget,
+                        !io.rx_closed,
+                    );
                     bytes_in = p.plain_in as u64;
                     bytes_out = p.plain_out as u64;
                     if p.wire_in > 0 || p.wire_out > 0 {
@@ -204,8 +248,15 @@ impl<'r> Server<'r> {
                 }
             }
             // read
-            if close.is_none() && !io.rx_eof && !io.closing && io.tls.is_none() {
-                let (r, n) = io.rx.read_from(stream, self.config.read_budget);
+            if close.is_none() && io.tls.is_none() && app_reads {
+                if ready.is_readable() {
+                    io.rx_blocked = true;
+                    notify = true;
+                }
+            } else if close.is_none() && !io.rx_eof && !io.closing && io.tls.is_none() {
+                let (r, n) = io
+                    .rx
+                    .read_from_stream(stream, self.config.read_budget, io.rx_closed);
                 bytes_in = n as u64;
                 if n > 0 {
                     io.last_active = Instant::now();
