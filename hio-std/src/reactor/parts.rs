@@ -11,8 +11,9 @@ use std::sync::Mutex;
 use hio_core::{Pender, StopFlag, WakeBoard};
 
 /// How many doers (and DoDoers above them) one reactor's board can wake:
-/// one slot per socket doer (a server's remoters count one each), plus a
-/// few for the DoDoers and application doers.
+/// one slot per socket doer (a server takes two, its acceptor and its
+/// remoter, however many connections it serves), plus a few for the
+/// DoDoers and application doers.
 pub const BOARD_SLOTS: usize = 16_384;
 
 /// The board type of a [`Reactor`](crate::reactor::Reactor).

@@ -50,7 +50,7 @@ impl Server<'_> {
             if done > 0 {
                 io.last_active = Instant::now();
             }
-            tls_read_stopped(io, s, why);
+            self.tls_read_stopped(io, s, why);
             return done;
         }
         let Some(stream) = io.stream.as_mut() else {
@@ -81,9 +81,7 @@ impl Server<'_> {
                 Err(e) => {
                     io.rx_blocked = false;
                     io.broken = Some(reason_of(&e));
-                    if let Some(w) = s.waker.get() {
-                        w.wake();
-                    }
+                    self.poke(s);
                     break;
                 }
             }
@@ -154,7 +152,7 @@ impl Server<'_> {
             if n > 0 {
                 io.last_active = Instant::now();
             }
-            tls_read_stopped(io, s, why);
+            self.tls_read_stopped(io, s, why);
             return n;
         }
         let Some(stream) = io.stream.as_mut() else {
@@ -175,9 +173,7 @@ impl Server<'_> {
             Err(e) => {
                 io.rx_blocked = false;
                 io.broken = Some(reason_of(&e));
-                if let Some(w) = s.waker.get() {
-                    w.wake();
-                }
+                self.poke(s);
             }
         }
         n
@@ -228,9 +224,7 @@ impl Server<'_> {
                 io.last_active = Instant::now();
             }
             if queued > 0 || failed.is_some() {
-                if let Some(w) = s.waker.get() {
-                    w.wake();
-                }
+                self.poke(s);
             }
             Ok((wrote + queued, wrote, failed))
         })??;
@@ -267,9 +261,7 @@ impl Server<'_> {
             if io.shut == Shut::Open {
                 io.shut = Shut::Requested;
             }
-            if let Some(w) = s.waker.get() {
-                w.wake();
-            }
+            self.poke(s);
         })
     }
 
@@ -282,34 +274,28 @@ impl Server<'_> {
     pub fn close(&self, id: ConnId) -> Result<(), NetError> {
         self.with_io(id, |io, s| {
             io.closing = true;
-            if let Some(w) = s.waker.get() {
-                w.wake();
-            }
+            self.poke(s);
         })
     }
-}
 
-/// After a read of the application through the TLS session stopped for
-/// `why`: what the socket still holds, and what the remoter must do.
-fn tls_read_stopped(io: &mut Io, s: &Slot, why: ReadStop) {
-    match why {
-        ReadStop::Full => {}
-        ReadStop::Drained => io.rx_blocked = false,
-        ReadStop::Pump => {
-            io.rx_blocked = false;
-            io.tls_pump = true;
-            if let Some(w) = s.waker.get() {
-                w.wake();
+    /// After a read of the application through the TLS session stopped for
+    /// `why`: what the socket still holds, and what the remoter must do.
+    fn tls_read_stopped(&self, io: &mut Io, s: &Slot, why: ReadStop) {
+        match why {
+            ReadStop::Full => {}
+            ReadStop::Drained => io.rx_blocked = false,
+            ReadStop::Pump => {
+                io.rx_blocked = false;
+                io.tls_pump = true;
+                self.poke(s);
             }
-        }
-        ReadStop::Failed(b) => {
-            io.rx_blocked = false;
-            io.broken = Some(match b {
-                Broken::Tls(f) => CloseReason::Tls(f),
-                Broken::Io(k) => reason_of(&k.into()),
-            });
-            if let Some(w) = s.waker.get() {
-                w.wake();
+            ReadStop::Failed(b) => {
+                io.rx_blocked = false;
+                io.broken = Some(match b {
+                    Broken::Tls(f) => CloseReason::Tls(f),
+                    Broken::Io(k) => reason_of(&k.into()),
+                });
+                self.poke(s);
             }
         }
     }

@@ -2,7 +2,17 @@
 //! each connection's socket (its remoter's pass).
 
 use super::*;
-use crate::reactor::Readiness;
+
+/// What a connection needs after it was served.
+enum Served {
+    /// Serving again next pass (its read budget ran out).
+    Again,
+    /// Serving when readiness or the application asks, or by this time
+    /// (its idle or handshake timeout).
+    Until(Instant),
+    /// Serving when readiness or the application asks.
+    Parked,
+}
 
 impl<'r> Server<'r> {
     /// How many slots it has (its connection limit).
@@ -10,11 +20,111 @@ impl<'r> Server<'r> {
         self.slots.len()
     }
 
-    /// The remoter of `slot` took on `waker`.
-    pub(crate) fn set_slot_waker(&self, slot: usize, waker: Waker) {
-        if let Some(s) = self.slots.get(slot) {
-            s.waker.set(Some(waker));
+    /// The remoter took on `waker` (`None`: it ended).
+    pub(crate) fn set_remoter(&self, waker: Option<Waker>) {
+        self.remoter.set(waker);
+    }
+
+    /// Has the remoter serve `s` (in its next round).
+    pub(super) fn poke(&self, s: &Slot) {
+        if !s.queued.replace(true) {
+            self.work.borrow_mut().push(s.index);
         }
+        if let Some(w) = self.remoter.get() {
+            w.wake();
+        }
+    }
+
+    /// The remoter's round: serves the connections the reactor reported
+    /// ready, in the order they became ready, and those the application
+    /// asked for, each once. Returns the remoter's next tock: 0 when one
+    /// used up its read budget (served again next pass), the time to the
+    /// earliest idle or handshake timeout, or parked.
+    pub(crate) fn serve_ready(&self) -> Tock {
+        {
+            let mut taken = self.taken.borrow_mut();
+            self.reactor.take_queued(self.queue, &mut taken);
+            let mut work = self.work.borrow_mut();
+            for (tag, r) in taken.drain(..) {
+                let Some(s) = self.slots.get(tag as usize) else {
+                    continue;
+                };
+                s.ready.set(s.ready.get().with(r));
+                if !s.queued.replace(true) {
+                    work.push(tag);
+                }
+            }
+        }
+        let mut round = std::mem::take(&mut *self.round.borrow_mut());
+        std::mem::swap(&mut round, &mut *self.work.borrow_mut());
+        let mut again = false;
+        let mut expiry = self.next_expiry.get();
+        for &slot in &round {
+            let Some(s) = self.slots.get(slot as usize) else {
+                continue;
+            };
+            s.queued.set(false);
+            let ready = s.ready.replace(Readiness::NONE);
+            match self.service_slot(slot as usize, ready) {
+                Served::Again => {
+                    // served again next pass, after the others
+                    self.poke(s);
+                    again = true;
+                }
+                Served::Until(at) => expiry = Some(expiry.map_or(at, |e| e.min(at))),
+                Served::Parked => {}
+            }
+        }
+        round.clear();
+        *self.round.borrow_mut() = round;
+        let now = Instant::now();
+        if expiry.is_some_and(|e| e <= now) {
+            expiry = self.expire(now);
+        }
+        self.next_expiry.set(expiry);
+        if again || !self.work.borrow().is_empty() {
+            return Tock::ZERO;
+        }
+        match expiry {
+            None => Tock::NEVER,
+            Some(at) => {
+                let left = at.saturating_duration_since(now);
+                Tock::from_nanos(u64::try_from(left.as_nanos()).unwrap_or(u64::MAX).max(1))
+            }
+        }
+    }
+
+    /// Closes the connections whose idle or handshake timeout ran out by
+    /// `now`; returns the earliest timeout left.
+    fn expire(&self, now: Instant) -> Option<Instant> {
+        let mut next: Option<Instant> = None;
+        for (slot, s) in self.slots.iter().enumerate() {
+            if !s.open.get() {
+                continue;
+            }
+            let (idle_at, handshake_at) = {
+                let Ok(io) = s.io.try_borrow() else {
+                    continue;
+                };
+                let idle_at = self
+                    .config
+                    .idle_timeout
+                    .and_then(|t| io.last_active.checked_add(t));
+                (idle_at, io.tls.as_ref().and_then(|t| t.deadline()))
+            };
+            if handshake_at.is_some_and(|d| d <= now) {
+                self.close_slot(slot, CloseReason::Tls(TlsFailure::HandshakeTimeout));
+                continue;
+            }
+            if idle_at.is_some_and(|d| d <= now) {
+                self.close_slot(slot, CloseReason::Idle);
+                continue;
+            }
+            for at in idle_at.into_iter().chain(handshake_at) {
+                next = Some(next.map_or(at, |n| n.min(at)));
+            }
+        }
+        next
     }
 
     /// Registers the listener: its readiness wakes `waker`.
@@ -81,7 +191,7 @@ impl<'r> Server<'r> {
         let Some(s) = self.slots.get(slot as usize) else {
             return;
         };
-        let Some(waker) = s.waker.get() else {
+        let Some(waker) = self.remoter.get() else {
             // the remoter is not running (the server is stopping)
             self.free.borrow_mut().push(slot);
             return;
@@ -98,18 +208,20 @@ impl<'r> Server<'r> {
             None => None,
         };
         let _ = stream.set_nodelay(true);
-        let token =
-            match self
-                .reactor
-                .register(&mut stream, Interest::READABLE | Interest::WRITABLE, waker)
-            {
-                Ok(t) => t,
-                Err(e) => {
-                    log::warn!("server: {peer}: cannot register: {e}");
-                    self.free.borrow_mut().push(slot);
-                    return;
-                }
-            };
+        let token = match self.reactor.register_queued(
+            &mut stream,
+            Interest::READABLE | Interest::WRITABLE,
+            waker,
+            self.queue,
+            slot,
+        ) {
+            Ok(t) => t,
+            Err(e) => {
+                log::warn!("server: {peer}: cannot register: {e}");
+                self.free.borrow_mut().push(slot);
+                return;
+            }
+        };
         {
             let mut io = s.io.borrow_mut();
             io.rx.reserve(self.config.rx_capacity);
@@ -145,18 +257,17 @@ impl<'r> Server<'r> {
         log::info!("server: {id} accepted from {peer}");
         self.emit(ServerEvent::Opened { id, peer });
         // it may have sent already: the remoter looks at once
-        waker.wake();
+        self.poke(s);
     }
 
-    /// Serves slot `slot`: reads, writes, shuts, closes. Returns the
-    /// remoter's next tock: parked while it waits for readiness, 0 when
-    /// its read budget ran out, the time left to its idle timeout.
-    pub(crate) fn service_slot(&self, slot: usize) -> Tock {
+    /// Serves slot `slot`, with the readiness `ready` reported for it:
+    /// reads, writes, shuts, closes. Tells when it needs serving again.
+    fn service_slot(&self, slot: usize, ready: Readiness) -> Served {
         let Some(s) = self.slots.get(slot) else {
-            return Tock::NEVER;
+            return Served::Parked;
         };
         if !s.open.get() {
-            return Tock::NEVER;
+            return Served::Parked;
         }
         let id = ConnId {
             slot: slot as u32,
@@ -170,16 +281,14 @@ impl<'r> Server<'r> {
         let mut deadline = None;
         {
             let Ok(mut guard) = s.io.try_borrow_mut() else {
-                return Tock::ZERO;
+                s.ready.set(s.ready.get().with(ready));
+                return Served::Again;
             };
             let io = &mut *guard;
             let Some(stream) = io.stream.as_mut() else {
-                return Tock::NEVER;
+                return Served::Parked;
             };
             close = io.broken;
-            let ready = io
-                .token
-                .map_or(Readiness::NONE, |t| self.reactor.take_readiness(t));
             io.rx_closed |= ready.is_read_closed();
             // With an application, a connection's bytes go straight from the
             // socket into the application's buffer when it receives (no copy
@@ -325,25 +434,21 @@ impl<'r> Server<'r> {
         }
         if let Some(reason) = close {
             self.close_slot(slot, reason);
-            return Tock::NEVER;
+            return Served::Parked;
         }
         if notify {
             self.ready(slot);
         }
         if more {
-            return Tock::ZERO;
+            return Served::Again;
         }
-        let idle_left = self.config.idle_timeout.map(|idle| {
-            let quiet = s.io.borrow().last_active.elapsed();
-            idle.saturating_sub(quiet)
+        let idle_at = self.config.idle_timeout.and_then(|idle| {
+            let last = s.io.try_borrow().ok()?.last_active;
+            last.checked_add(idle)
         });
-        let handshake_left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        match (idle_left, handshake_left) {
-            (None, None) => Tock::NEVER,
-            (a, b) => {
-                let left = a.into_iter().chain(b).min().unwrap_or_default();
-                Tock::from_nanos(u64::try_from(left.as_nanos()).unwrap_or(u64::MAX).max(1))
-            }
+        match idle_at.into_iter().chain(deadline).min() {
+            Some(at) => Served::Until(at),
+            None => Served::Parked,
         }
     }
 
