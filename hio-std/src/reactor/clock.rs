@@ -60,6 +60,12 @@ impl Clock for ReactorClock<'_> {
         // writes the eventfd, which ends the poll.
         self.reactor.set_sleeping(true);
         if !woken() {
+            if deadline == Tyme::MAX {
+                // no deadline: no clock to read
+                self.reactor.poll_until(deadline);
+                self.reactor.set_sleeping(false);
+                return;
+            }
             let now = self.now();
             if deadline > now && (deadline - now).as_nanos() >= SPIN {
                 self.reactor.poll_until(deadline);

@@ -1,7 +1,6 @@
 //! The application's side of a [`Server`]: receiving, sending, closing.
 
 use std::io;
-use std::time::Instant;
 
 use mio::net::TcpStream;
 
@@ -48,7 +47,7 @@ impl Server<'_> {
             // is not plaintext (ends, handshake messages, answers)
             let (done, why) = session.read_into(stream, out, short_drains);
             if done > 0 {
-                io.last_active = Instant::now();
+                self.touch(&mut io.last_active);
             }
             self.tls_read_stopped(io, s, why);
             return done;
@@ -87,7 +86,7 @@ impl Server<'_> {
             }
         }
         if done > 0 {
-            io.last_active = Instant::now();
+            self.touch(&mut io.last_active);
         }
         done
     }
@@ -150,7 +149,7 @@ impl Server<'_> {
             let (_, n) = io.rx.read_from(&mut src, room);
             let why = src.stop;
             if n > 0 {
-                io.last_active = Instant::now();
+                self.touch(&mut io.last_active);
             }
             self.tls_read_stopped(io, s, why);
             return n;
@@ -161,7 +160,7 @@ impl Server<'_> {
         let room = io.rx.free();
         let (r, n) = io.rx.read_from_stream(stream, room, io.rx_closed);
         if n > 0 {
-            io.last_active = Instant::now();
+            self.touch(&mut io.last_active);
         }
         match r {
             Ok(Filled::Full | Filled::Budget) => {}
@@ -221,7 +220,7 @@ impl Server<'_> {
                 io.tx_blocked = true;
             }
             if wrote > 0 {
-                io.last_active = Instant::now();
+                self.touch(&mut io.last_active);
             }
             if queued > 0 || failed.is_some() {
                 self.poke(s);

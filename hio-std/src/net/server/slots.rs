@@ -25,6 +25,14 @@ impl<'r> Server<'r> {
         self.remoter.set(waker);
     }
 
+    /// Notes activity on a connection (for its idle timeout: without one,
+    /// no clock is read).
+    pub(super) fn touch(&self, last_active: &mut Instant) {
+        if self.config.idle_timeout.is_some() {
+            *last_active = Instant::now();
+        }
+    }
+
     /// Has the remoter serve `s` (in its next round).
     pub(super) fn poke(&self, s: &Slot) {
         if !s.queued.replace(true) {
@@ -77,21 +85,28 @@ impl<'r> Server<'r> {
         }
         round.clear();
         *self.round.borrow_mut() = round;
+        let busy = again || !self.work.borrow().is_empty();
+        // the clock is read only when a timeout runs
+        let Some(mut at) = expiry else {
+            self.next_expiry.set(None);
+            return if busy { Tock::ZERO } else { Tock::NEVER };
+        };
         let now = Instant::now();
-        if expiry.is_some_and(|e| e <= now) {
-            expiry = self.expire(now);
-        }
-        self.next_expiry.set(expiry);
-        if again || !self.work.borrow().is_empty() {
-            return Tock::ZERO;
-        }
-        match expiry {
-            None => Tock::NEVER,
-            Some(at) => {
-                let left = at.saturating_duration_since(now);
-                Tock::from_nanos(u64::try_from(left.as_nanos()).unwrap_or(u64::MAX).max(1))
+        if at <= now {
+            match self.expire(now) {
+                Some(next) => at = next,
+                None => {
+                    self.next_expiry.set(None);
+                    return if busy { Tock::ZERO } else { Tock::NEVER };
+                }
             }
         }
+        self.next_expiry.set(Some(at));
+        if busy {
+            return Tock::ZERO;
+        }
+        let left = at.saturating_duration_since(now);
+        Tock::from_nanos(u64::try_from(left.as_nanos()).unwrap_or(u64::MAX).max(1))
     }
 
     /// Closes the connections whose idle or handshake timeout ran out by
@@ -307,7 +322,7 @@ impl<'r> Server<'r> {
                     let p = session.pump_out(stream, &mut io.tx);
                     bytes_out = p.plain_out as u64;
                     if p.wire_out > 0 {
-                        io.last_active = Instant::now();
+                        self.touch(&mut io.last_active);
                     }
                     if p.plain_out > 0 && io.tx_blocked {
                         io.tx_blocked = false;
@@ -333,7 +348,7 @@ impl<'r> Server<'r> {
                     bytes_in = p.plain_in as u64;
                     bytes_out = p.plain_out as u64;
                     if p.wire_in > 0 || p.wire_out > 0 {
-                        io.last_active = Instant::now();
+                        self.touch(&mut io.last_active);
                     }
                     notify |= p.plain_in > 0;
                     if p.plain_out > 0 && io.tx_blocked {
@@ -368,7 +383,7 @@ impl<'r> Server<'r> {
                     .read_from_stream(stream, self.config.read_budget, io.rx_closed);
                 bytes_in = n as u64;
                 if n > 0 {
-                    io.last_active = Instant::now();
+                    self.touch(&mut io.last_active);
                     notify = true;
                 }
                 match r {
@@ -389,7 +404,7 @@ impl<'r> Server<'r> {
                 let (r, n) = io.tx.write_to(stream);
                 bytes_out = n as u64;
                 if n > 0 {
-                    io.last_active = Instant::now();
+                    self.touch(&mut io.last_active);
                 }
                 if let Err(e) = r {
                     close = Some(reason_of(&e));
