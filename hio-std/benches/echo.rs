@@ -573,13 +573,13 @@ fn main() {
     let rounds: usize = std::env::var("ECHO_ROUNDS")
         .ok()
         .and_then(|r| r.parse().ok())
-        .unwrap_or(if smoke { 1 } else { 7 })
+        .unwrap_or(if smoke { 1 } else { 11 })
         .max(1);
     raise_fd_limit();
     let run = if smoke {
         Duration::from_millis(100)
     } else {
-        Duration::from_millis(400)
+        Duration::from_millis(250)
     };
     if smoke {
         println!("echo bench: smoke test (--test): one short round, NOT a measurement");
