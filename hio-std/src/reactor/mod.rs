@@ -476,7 +476,7 @@ impl Reactor {
             Some(Duration::ZERO)
         } else {
             let wait = Duration::from_nanos((deadline - now).as_nanos());
-            self.timer.borrow_mut().arm(wait);
+            self.timer.borrow_mut().arm(deadline, wait);
             // the timerfd ends the wait; the poll's own timeout is a net
             Some(wait + Duration::from_millis(1))
         };
