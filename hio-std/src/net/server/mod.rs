@@ -1,5 +1,5 @@
-//! [`Server`]: a TCP listener and a fixed pool of connection slots
-//! (remoters), shared by reference between the server's doers and the
+//! [`Server`]: a TCP listener and a fixed pool of connection slots,
+//! shared by reference between the server's doers and the
 //! application's.
 
 use std::cell::{Cell, RefCell};
