@@ -460,55 +460,130 @@ fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
+/// What a row measures.
+#[derive(Debug, Clone, Copy)]
+enum Load {
+    /// Request/response on plain TCP: connections, request size.
+    Plain(usize, usize),
+    /// The same over TLS.
+    Tls(usize, usize),
+    /// Full TLS handshakes, this many at once.
+    Handshakes(usize),
+}
+
+/// One row: its name, its load, and whether hio's server has 64 KiB
+/// buffers (else the default 4 KiB).
+struct Row {
+    name: &'static str,
+    load: Load,
+    big: bool,
+}
+
+const ROWS: [Row; 10] = [
+    Row {
+        name: "64 B, C=1",
+        load: Load::Plain(1, 64),
+        big: false,
+    },
+    Row {
+        name: "64 B, C=64",
+        load: Load::Plain(64, 64),
+        big: false,
+    },
+    Row {
+        name: "64 B, C=512",
+        load: Load::Plain(512, 64),
+        big: false,
+    },
+    Row {
+        name: "64 KiB bulk, C=1",
+        load: Load::Plain(1, 64 * 1024),
+        big: false,
+    },
+    Row {
+        name: "64 KiB bulk, 64 KiB bufs",
+        load: Load::Plain(1, 64 * 1024),
+        big: true,
+    },
+    Row {
+        name: "TLS 64 B, C=1",
+        load: Load::Tls(1, 64),
+        big: false,
+    },
+    Row {
+        name: "TLS 64 B, C=64",
+        load: Load::Tls(64, 64),
+        big: false,
+    },
+    Row {
+        name: "TLS 64 KiB bulk, C=1",
+        load: Load::Tls(1, 64 * 1024),
+        big: false,
+    },
+    Row {
+        name: "TLS 64 KiB bulk, 64 KiB bufs",
+        load: Load::Tls(1, 64 * 1024),
+        big: true,
+    },
+    Row {
+        name: "TLS handshakes/s, C=8",
+        load: Load::Handshakes(8),
+        big: false,
+    },
+];
+
+/// The median of `v` (0 if empty).
+fn median_by(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+/// The servers of one kind (plain or TLS): hio's with 4 KiB and with
+/// 64 KiB buffers, and tokio's.
+struct Servers {
+    hio: Hio,
+    hio_big: Hio,
+    tokio_addr: SocketAddr,
+    tokio_stop: tokio::sync::oneshot::Sender<()>,
+    tokio_thread: std::thread::JoinHandle<()>,
+}
+
+impl Servers {
+    fn stop(self) {
+        for h in [self.hio, self.hio_big] {
+            h.stop.stop();
+            let _ = h.handle.join();
+        }
+        let _ = self.tokio_stop.send(());
+        let _ = self.tokio_thread.join();
+    }
+}
+
 fn main() {
-    let smoke = std::env::args().any(|a| a == "--test");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let smoke = args.iter().any(|a| a == "--test");
+    // other arguments not starting with `--`: run only the rows whose name
+    // contains one of them
+    let filters: Vec<String> = args
+        .iter()
+        .filter(|a| !a.starts_with("--"))
+        .map(|a| a.to_lowercase())
+        .collect();
+    let rounds: usize = std::env::var("ECHO_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(if smoke { 1 } else { 11 })
+        .max(1);
     raise_fd_limit();
     let run = if smoke {
         Duration::from_millis(100)
     } else {
-        Duration::from_millis(1500)
+        Duration::from_millis(250)
     };
     if smoke {
         println!("echo bench: smoke test (--test): one short round, NOT a measurement");
     }
-    let hio = start_hio(4096);
-    let hio_big = start_hio(64 * 1024);
-    let (tokio_addr, tokio_stop, tokio_thread) = start_tokio();
-    println!(
-        "{:<24} {:>12} {:>10} {:>10} | {:>12} {:>10} {:>10} | {:>8}",
-        "row", "hio rt/s", "p50 µs", "p99 µs", "tokio rt/s", "p50 µs", "p99 µs", "hio/tokio"
-    );
-    // (name, connections, request size, hio's buffers are 64 KiB)
-    let rows: [(&str, usize, usize, bool); 5] = [
-        ("64 B, C=1", 1, 64, false),
-        ("64 B, C=64", 64, 64, false),
-        ("64 B, C=512", 512, 64, false),
-        ("64 KiB bulk, C=1", 1, 64 * 1024, false),
-        ("  same, 64 KiB buffers", 1, 64 * 1024, true),
-    ];
-    for (name, conns, size, big) in rows {
-        let at = if big { hio_big.addr } else { hio.addr };
-        let ours = request_response(at, conns, size, run);
-        let theirs = request_response(tokio_addr, conns, size, run);
-        println!(
-            "{:<24} {:>12.0} {:>10.1} {:>10.1} | {:>12.0} {:>10.1} {:>10.1} | {:>8.2}",
-            name,
-            ours.per_sec,
-            micros(ours.p50),
-            micros(ours.p99),
-            theirs.per_sec,
-            micros(theirs.p50),
-            micros(theirs.p99),
-            ours.per_sec / theirs.per_sec.max(1e-9),
-        );
-    }
-    for h in [hio, hio_big] {
-        h.stop.stop();
-        let _ = h.handle.join();
-    }
-    let _ = tokio_stop.send(());
-    let _ = tokio_thread.join();
-
     // TLS: the same certificates and rustls configuration on both sides
     let ca = Authority::new("bench CA").expect("CA");
     let id = ca.issue_server(&["localhost"]).expect("cert");
@@ -519,70 +594,93 @@ fn main() {
         .and_then(|b| b.server_name("localhost"))
         .and_then(|b| b.build())
         .expect("client tls");
-    let hio_tls = start_hio_with(4096, Some(server_tls.clone()));
-    let hio_tls_big = start_hio_with(64 * 1024, Some(server_tls.clone()));
-    let (tokio_tls_addr, tokio_tls_stop, tokio_tls_thread) =
-        start_tokio_tls(Arc::clone(server_tls.rustls()));
-    let tls_rows: [(&str, usize, usize, bool); 4] = [
-        ("TLS 64 B, C=1", 1, 64, false),
-        ("TLS 64 B, C=64", 64, 64, false),
-        ("TLS 64 KiB bulk, C=1", 1, 64 * 1024, false),
-        ("  same, 64 KiB buffers", 1, 64 * 1024, true),
-    ];
-    for (name, conns, size, big) in tls_rows {
-        let at = if big { hio_tls_big.addr } else { hio_tls.addr };
-        let ours = tls_request_response(at, &client_tls, conns, size, run);
-        let theirs = tls_request_response(tokio_tls_addr, &client_tls, conns, size, run);
-        println!(
-            "{:<24} {:>12.0} {:>10.1} {:>10.1} | {:>12.0} {:>10.1} {:>10.1} | {:>8.2}",
-            name,
-            ours.per_sec,
-            micros(ours.p50),
-            micros(ours.p99),
-            theirs.per_sec,
-            micros(theirs.p50),
-            micros(theirs.p99),
-            ours.per_sec / theirs.per_sec.max(1e-9),
-        );
-    }
     // full handshakes: no session resumption (the client would resume
     // sessions the servers' shared cache issued, whichever server)
     let mut full = (**client_tls.rustls()).clone();
     full.resumption = rustls::client::Resumption::disabled();
-    let client_tls = ClientTls::from_rustls(Arc::new(full));
-    // handshakes are CPU-bound on both sides of one machine: alternate
-    // rounds and keep each side's median, so a passing load elsewhere
-    // does not decide the row
-    let rounds = if smoke { 1 } else { 3 };
-    let mut ours_all = Vec::new();
-    let mut theirs_all = Vec::new();
-    for _ in 0..rounds {
-        ours_all.push(handshakes(hio_tls.addr, &client_tls, 8, run));
-        theirs_all.push(handshakes(tokio_tls_addr, &client_tls, 8, run));
-    }
-    let median = |mut v: Vec<Figures>| {
-        v.sort_by(|a, b| a.per_sec.total_cmp(&b.per_sec));
-        v[v.len() / 2]
+    let full_tls = ClientTls::from_rustls(Arc::new(full));
+
+    let plain = {
+        let (tokio_addr, tokio_stop, tokio_thread) = start_tokio();
+        Servers {
+            hio: start_hio(4096),
+            hio_big: start_hio(64 * 1024),
+            tokio_addr,
+            tokio_stop,
+            tokio_thread,
+        }
     };
-    let ours = median(ours_all);
-    let theirs = median(theirs_all);
+    let tls = {
+        let (tokio_addr, tokio_stop, tokio_thread) =
+            start_tokio_tls(Arc::clone(server_tls.rustls()));
+        Servers {
+            hio: start_hio_with(4096, Some(server_tls.clone())),
+            hio_big: start_hio_with(64 * 1024, Some(server_tls.clone())),
+            tokio_addr,
+            tokio_stop,
+            tokio_thread,
+        }
+    };
     println!(
-        "{:<24} {:>12.0} {:>10.1} {:>10.1} | {:>12.0} {:>10.1} {:>10.1} | {:>8.2}",
-        "TLS handshakes/s, C=8 *",
-        ours.per_sec,
-        micros(ours.p50),
-        micros(ours.p99),
-        theirs.per_sec,
-        micros(theirs.p50),
-        micros(theirs.p99),
-        ours.per_sec / theirs.per_sec.max(1e-9),
+        "{:<28} {:>12} {:>10} {:>10} | {:>12} {:>10} {:>10} | {:>8}",
+        "row", "hio rt/s", "p50 µs", "p99 µs", "tokio rt/s", "p50 µs", "p99 µs", "hio/tokio"
     );
-    for h in [hio_tls, hio_tls_big] {
-        h.stop.stop();
-        let _ = h.handle.join();
+    for row in ROWS.iter() {
+        if !filters.is_empty()
+            && !filters
+                .iter()
+                .any(|f| row.name.to_lowercase().contains(f.as_str()))
+        {
+            continue;
+        }
+        let servers = match row.load {
+            Load::Plain(..) => &plain,
+            _ => &tls,
+        };
+        let ours_at = if row.big {
+            servers.hio_big.addr
+        } else {
+            servers.hio.addr
+        };
+        let measure = |addr: SocketAddr| match row.load {
+            Load::Plain(conns, size) => request_response(addr, conns, size, run),
+            Load::Tls(conns, size) => tls_request_response(addr, &client_tls, conns, size, run),
+            Load::Handshakes(conns) => handshakes(addr, &full_tls, conns, run),
+        };
+        // paired rounds, alternating which server goes first, so that a
+        // passing load elsewhere on the machine hits both alike
+        let mut ours = Vec::with_capacity(rounds);
+        let mut theirs = Vec::with_capacity(rounds);
+        for round in 0..rounds {
+            if round % 2 == 0 {
+                ours.push(measure(ours_at));
+                theirs.push(measure(servers.tokio_addr));
+            } else {
+                theirs.push(measure(servers.tokio_addr));
+                ours.push(measure(ours_at));
+            }
+        }
+        let med =
+            |v: &[Figures], f: fn(&Figures) -> f64| median_by(&v.iter().map(f).collect::<Vec<_>>());
+        let ratios: Vec<f64> = ours
+            .iter()
+            .zip(&theirs)
+            .map(|(o, t)| o.per_sec / t.per_sec.max(1e-9))
+            .collect();
+        println!(
+            "{:<28} {:>12.0} {:>10.1} {:>10.1} | {:>12.0} {:>10.1} {:>10.1} | {:>8.2}",
+            row.name,
+            med(&ours, |f| f.per_sec),
+            med(&ours, |f| micros(f.p50)),
+            med(&ours, |f| micros(f.p99)),
+            med(&theirs, |f| f.per_sec),
+            med(&theirs, |f| micros(f.p50)),
+            med(&theirs, |f| micros(f.p99)),
+            median_by(&ratios),
+        );
     }
-    let _ = tokio_tls_stop.send(());
-    let _ = tokio_tls_thread.join();
+    plain.stop();
+    tls.stop();
     if smoke {
         println!("echo bench: smoke test passed (figures above are not a measurement)");
     } else {
@@ -590,6 +688,11 @@ fn main() {
             "hio's default buffers are 4 KiB each way per connection (memory per idle \
              connection); the echo doer sends straight to the socket, 64 KiB at a time"
         );
-        println!("* the median of {rounds} alternating rounds; p50/p99: one handshake's time");
+        println!(
+            "every figure is the median of {rounds} paired rounds of {} ms (hio and tokio \
+             alternating which goes first); hio/tokio is the median of the rounds' ratios; \
+             handshakes: p50/p99 are one handshake's time",
+            run.as_millis()
+        );
     }
 }

@@ -5,9 +5,10 @@
 //! - [`reactor`]: a mio reactor whose clock lets a real-time Doist sleep in
 //!   one `poll` until the next due doer or a ready socket, whose readiness
 //!   wakes the socket's parked doer; Ctrl-C and SIGTERM stop the run.
-//! - [`net`]: TCP clients and servers (a parked remoter per connection, in a
-//!   lazy DoDoer), TLS on either (rustls, driven from the same remoters),
-//!   and UDP peers, with bounded buffers, and their doers.
+//! - [`net`]: TCP clients and servers (a server's parked remoter serves its
+//!   connections in the order they became ready), TLS on either (rustls,
+//!   driven from the same doers), and UDP peers, with bounded buffers, and
+//!   their doers.
 //! - [`logger`]: the `log` facade into a bounded queue, written out by a
 //!   parked doer, so logging never blocks the tree.
 //! - [`StdClock`]: a plain real-time clock on `Instant`.

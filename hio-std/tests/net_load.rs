@@ -187,3 +187,41 @@ fn lines_from_many_connections_are_answered_in_order() {
         h.join().unwrap();
     }
 }
+
+#[test]
+fn bytes_and_the_end_arriving_together_are_both_served() {
+    // the peer's end right behind its bytes: the server's short read must
+    // not be taken as all there is (the end comes after it)
+    for app in [App::Echo, App::Upper] {
+        let server = ServerThread::start(ServerConfig::default().buffers(256, 256), app);
+        let mut conns: Vec<_> = (0..64).map(|_| connect(server.addr)).collect();
+        for (k, c) in conns.iter_mut().enumerate() {
+            c.write_all(format!("bye {k}\n").as_bytes()).unwrap();
+            c.shutdown(Shutdown::Write).unwrap();
+        }
+        for (k, c) in conns.iter_mut().enumerate() {
+            let mut got = String::new();
+            c.read_to_string(&mut got).expect("served, then closed");
+            let want = format!("bye {k}\n");
+            let want = if app == App::Upper {
+                want.to_ascii_uppercase()
+            } else {
+                want
+            };
+            assert_eq!(got, want);
+        }
+        let (_, stats) = server.stop();
+        assert_eq!(stats.closed, 64, "{stats:?}");
+    }
+}
+
+#[test]
+fn a_server_with_more_slots_than_the_board_has_wakers() {
+    // the server's remoter serves every slot: two wakers in all
+    let slots = hio_std::reactor::BOARD_SLOTS + 100;
+    let server = ServerThread::start(ServerConfig::default().max_conns(slots), App::Echo);
+    assert_eq!(round_trip(server.addr, b"many slots\n"), b"many slots\n");
+    let (report, stats) = server.stop();
+    assert_eq!(report.end, End::Stopped);
+    assert_eq!(stats.accepted, 1);
+}

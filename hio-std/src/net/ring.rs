@@ -184,6 +184,30 @@ impl Ring {
         src: &mut R,
         budget: usize,
     ) -> (io::Result<Filled>, usize) {
+        self.fill(src, budget, false)
+    }
+
+    /// [`read_from`](Ring::read_from) a non-blocking stream socket whose
+    /// readiness is edge-triggered: a read that returns less than it asked
+    /// for took all there was, so it stops there as if the next read would
+    /// block (it would, and costs a system call to say so) — unless
+    /// `closing`, the peer's end (or an error) was reported: then it reads
+    /// on to find it.
+    pub(crate) fn read_from_stream<R: Read + ?Sized>(
+        &mut self,
+        src: &mut R,
+        budget: usize,
+        closing: bool,
+    ) -> (io::Result<Filled>, usize) {
+        self.fill(src, budget, !closing)
+    }
+
+    fn fill<R: Read + ?Sized>(
+        &mut self,
+        src: &mut R,
+        budget: usize,
+        short_drains: bool,
+    ) -> (io::Result<Filled>, usize) {
         let mut total = 0;
         loop {
             if self.is_full() {
@@ -203,6 +227,9 @@ impl Ring {
                 Ok(k) => {
                     self.len += k;
                     total += k;
+                    if short_drains && k < n {
+                        return (Ok(Filled::Drained), total);
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     return (Ok(Filled::Drained), total)
@@ -214,12 +241,15 @@ impl Ring {
     }
 
     /// Writes what it holds to `dst` until it is empty or `dst` would
-    /// block. Returns the bytes written; an error of `dst` comes back as
-    /// is (would-block is not an error here).
+    /// block; a short write counts as would-block (a non-blocking socket,
+    /// or a TLS session with a bounded buffer, took all it had room for).
+    /// Returns the bytes written; an error of `dst` comes back as is
+    /// (would-block is not an error here).
     pub fn write_to<W: Write + ?Sized>(&mut self, dst: &mut W) -> (io::Result<()>, usize) {
         let mut total = 0;
         while !self.is_empty() {
             let (a, _) = self.as_slices();
+            let want = a.len();
             match dst.write(a) {
                 Ok(0) => {
                     return (Err(io::ErrorKind::WriteZero.into()), total);
@@ -227,6 +257,9 @@ impl Ring {
                 Ok(k) => {
                     self.consume(k);
                     total += k;
+                    if k < want {
+                        return (Ok(()), total);
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return (Ok(()), total),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -296,5 +329,80 @@ mod tests {
         let (res, n) = r.read_from(&mut src, 100);
         assert_eq!((res.ok(), n), (Some(Filled::Eof), 2));
         assert_eq!(r.to_vec(), b"89");
+    }
+
+    /// Hands out at most `chunk` bytes a read, then would-block once.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        chunk: usize,
+        reads: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            self.reads += 1;
+            let n = out.len().min(self.chunk).min(self.data.len());
+            if n == 0 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let (now, rest) = self.data.split_at(n);
+            out[..n].copy_from_slice(now);
+            self.data = rest;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_short_read_of_a_stream_drains_unless_closing() {
+        let mut r = Ring::new(16);
+        let mut src = Trickle {
+            data: b"0123456789",
+            chunk: 4,
+            reads: 0,
+        };
+        let (res, n) = r.read_from_stream(&mut src, 100, false);
+        assert_eq!((res.ok(), n, src.reads), (Some(Filled::Drained), 4, 1));
+        let (res, n) = r.read_from_stream(&mut src, 100, true);
+        assert_eq!((res.ok(), n, src.reads), (Some(Filled::Drained), 6, 4));
+        // a read that fills what it asked for goes on
+        let mut r = Ring::new(4);
+        let mut src = Trickle {
+            data: b"0123456789",
+            chunk: 4,
+            reads: 0,
+        };
+        let (res, n) = r.read_from_stream(&mut src, 100, false);
+        assert_eq!((res.ok(), n, src.reads), (Some(Filled::Full), 4, 1));
+    }
+
+    /// Takes at most `room` bytes in all.
+    struct Tight {
+        room: usize,
+        writes: usize,
+    }
+
+    impl Write for Tight {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.writes += 1;
+            let n = b.len().min(self.room);
+            if n == 0 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            self.room -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn write_to_stops_at_a_short_write() {
+        let mut r = Ring::new(8);
+        r.push(b"abcdef");
+        let mut dst = Tight { room: 4, writes: 0 };
+        let (res, n) = r.write_to(&mut dst);
+        assert!(res.is_ok());
+        assert_eq!((n, dst.writes, r.to_vec()), (4, 1, b"ef".to_vec()));
     }
 }

@@ -53,14 +53,15 @@ impl fmt::Debug for Acceptor<'_> {
     }
 }
 
-/// Serves one connection slot of a [`Server`]: moves bytes between the
-/// socket and the slot's buffers, closes the connection when it ends.
-/// Parked while it waits (socket readiness, a send or a close of the
-/// application wakes it); with an idle timeout it is due when that runs
-/// out.
+/// Serves the connections of a [`Server`]: moves bytes between each socket
+/// and its slot's buffers, closes a connection when it ends. One doer for
+/// all of them: the reactor queues the connections that became ready, in
+/// the order they did, and the remoter serves those (and those the
+/// application asked for) once each per pass — first come, first served,
+/// and no cost per idle connection. Parked while it waits; with an idle or
+/// handshake timeout it is due when the earliest runs out.
 pub struct Remoter<'a> {
     server: &'a Server<'a>,
-    slot: usize,
     waker: Waker,
     tock: Cell<Tock>,
 }
@@ -77,35 +78,36 @@ impl Doer for Remoter<'_> {
     fn enter(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
         cx.attach(self.waker)
             .map_err(|_| Fault::new(FaultKind::Capacity, "remoter: no waker"))?;
-        self.server.set_slot_waker(self.slot, self.waker);
+        self.server.set_remoter(Some(self.waker));
         Ok(Step::Continue)
     }
 
     fn recur(&mut self, _cx: &mut Cx<'_>) -> Result<Step, Fault> {
-        self.tock.set(self.server.service_slot(self.slot));
+        self.tock.set(self.server.serve_ready());
         Ok(Step::Continue)
     }
 
     fn exit(&mut self, _cx: &mut Cx<'_>) {
-        self.server.close_slot(self.slot, CloseReason::Stopped);
+        self.server.set_remoter(None);
+        for slot in 0..self.server.slot_count() {
+            self.server.close_slot(slot, CloseReason::Stopped);
+        }
         self.server.reactor().release(self.waker);
     }
 }
 
 impl fmt::Debug for Remoter<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Remoter")
-            .field("slot", &self.slot)
-            .finish_non_exhaustive()
+        f.debug_struct("Remoter").finish_non_exhaustive()
     }
 }
 
 /// The doers of a [`Server`], stored apart from the [`ServerDoer`] that
-/// runs them (a DoDoer borrows its children): one [`Acceptor`] and one
-/// [`Remoter`] per connection slot.
+/// runs them (a DoDoer borrows its children): an [`Acceptor`] and a
+/// [`Remoter`].
 pub struct ServerParts<'a> {
     acceptor: Acceptor<'a>,
-    remoters: Vec<Remoter<'a>>,
+    remoter: Remoter<'a>,
 }
 
 impl<'a> ServerParts<'a> {
@@ -121,33 +123,27 @@ impl<'a> ServerParts<'a> {
             waker: reactor.waker()?,
             tock: Cell::new(Tock::NEVER),
         };
-        let mut remoters = Vec::with_capacity(server.slot_count());
-        for slot in 0..server.slot_count() {
-            match reactor.waker() {
-                Ok(waker) => remoters.push(Remoter {
-                    server,
-                    slot,
-                    waker,
-                    tock: Cell::new(Tock::NEVER),
-                }),
-                Err(_) => {
-                    for r in &remoters {
-                        reactor.release(r.waker);
-                    }
-                    reactor.release(acceptor.waker);
-                    return Err(NetError::NoWaker);
-                }
+        let waker = match reactor.waker() {
+            Ok(w) => w,
+            Err(_) => {
+                reactor.release(acceptor.waker);
+                return Err(NetError::NoWaker);
             }
-        }
-        Ok(ServerParts { acceptor, remoters })
+        };
+        let remoter = Remoter {
+            server,
+            waker,
+            tock: Cell::new(Tock::NEVER),
+        };
+        Ok(ServerParts { acceptor, remoter })
     }
 
-    /// How many doers it holds (the acceptor and the remoters).
+    /// How many doers it holds (the acceptor and the remoter).
     pub fn len(&self) -> usize {
-        self.remoters.len() + 1
+        2
     }
 
-    /// Whether it holds none (never: there is always an acceptor).
+    /// Whether it holds none (never).
     pub fn is_empty(&self) -> bool {
         false
     }
@@ -155,16 +151,14 @@ impl<'a> ServerParts<'a> {
 
 impl fmt::Debug for ServerParts<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServerParts")
-            .field("remoters", &self.remoters.len())
-            .finish()
+        f.debug_struct("ServerParts").finish_non_exhaustive()
     }
 }
 
 /// Runs a [`Server`]: a lazy, `always` DoDoer of up to `N` doers (the
-/// acceptor and one remoter per connection slot, so `N` ≥ `max_conns` + 1)
-/// in which every doer is parked until its socket is ready. A thousand idle
-/// connections cost nothing per pass, and an idle server makes no wake-ups.
+/// acceptor and the remoter, so `N` ≥ 2) in which both are parked until a
+/// socket is ready or the application asks. A thousand idle connections
+/// cost nothing per pass, and an idle server makes no wake-ups.
 ///
 /// ```no_run
 /// use hio_core::Doist;
@@ -201,9 +195,8 @@ impl<'a, const N: usize> ServerDoer<'a, N> {
         let mut pool = DoDoer::new(name).lazy(true).always(true);
         pool.add(&mut parts.acceptor)
             .map_err(|_| NetError::Capacity)?;
-        for r in parts.remoters.iter_mut() {
-            pool.add(r).map_err(|_| NetError::Capacity)?;
-        }
+        pool.add(&mut parts.remoter)
+            .map_err(|_| NetError::Capacity)?;
         Ok(ServerDoer { pool })
     }
 }

@@ -35,13 +35,19 @@ impl<'r> ReactorClock<'r> {
 }
 
 impl Clock for ReactorClock<'_> {
+    /// The time in whole microseconds (cut down): on a grid of whole
+    /// microseconds (the [`NET_TOCK`](super::NET_TOCK) grid, from a start
+    /// read from this clock), the first tick at or after a wake is the
+    /// wake's own microsecond, so the pass runs at once instead of waiting
+    /// out the rest of that microsecond.
     fn now(&mut self) -> Tyme {
-        self.reactor.now()
+        let ns = self.reactor.now().as_nanos();
+        Tyme::from_nanos(ns - ns % 1000)
     }
 
     fn wait_until(&mut self, deadline: Tyme) {
         // too close to sleep for (see SPIN): the Doist checks again
-        let now = self.reactor.now();
+        let now = self.now();
         if deadline <= now || (deadline - now).as_nanos() < SPIN {
             return;
         }
@@ -54,7 +60,13 @@ impl Clock for ReactorClock<'_> {
         // writes the eventfd, which ends the poll.
         self.reactor.set_sleeping(true);
         if !woken() {
-            let now = self.reactor.now();
+            if deadline == Tyme::MAX {
+                // no deadline: no clock to read
+                self.reactor.poll_until(deadline);
+                self.reactor.set_sleeping(false);
+                return;
+            }
+            let now = self.now();
             if deadline > now && (deadline - now).as_nanos() >= SPIN {
                 self.reactor.poll_until(deadline);
             } else {

@@ -82,42 +82,175 @@ pub struct ReactorStats {
     pub registered: usize,
 }
 
-/// The token table: which waker each registered source wakes.
+/// What the poll reported for a source since its doer last looked
+/// ([`Reactor::take_readiness`]): the edges of an edge-triggered poll,
+/// gathered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Readiness(u8);
+
+impl Readiness {
+    const READABLE: u8 = 1;
+    const WRITABLE: u8 = 2;
+    const READ_CLOSED: u8 = 4;
+    const ERROR: u8 = 8;
+
+    /// Nothing reported.
+    pub const NONE: Readiness = Readiness(0);
+
+    /// Everything in `self` or in `other`.
+    pub const fn with(self, other: Readiness) -> Readiness {
+        Readiness(self.0 | other.0)
+    }
+
+    fn of(event: &mio::event::Event) -> Readiness {
+        let mut bits = 0;
+        if event.is_readable() {
+            bits |= Self::READABLE;
+        }
+        if event.is_writable() {
+            bits |= Self::WRITABLE;
+        }
+        if event.is_read_closed() {
+            bits |= Self::READ_CLOSED;
+        }
+        if event.is_error() {
+            bits |= Self::ERROR;
+        }
+        Readiness(bits)
+    }
+
+    /// Bytes (or the end of data, or an error) may be there to read.
+    pub const fn is_readable(self) -> bool {
+        self.0 & (Self::READABLE | Self::READ_CLOSED | Self::ERROR) != 0
+    }
+
+    /// There may be room to write.
+    pub const fn is_writable(self) -> bool {
+        self.0 & Self::WRITABLE != 0
+    }
+
+    /// The peer ended its data (or the connection failed): a short read
+    /// no longer means that all there is was read, the end comes after it.
+    pub const fn is_read_closed(self) -> bool {
+        self.0 & (Self::READ_CLOSED | Self::ERROR) != 0
+    }
+}
+
+/// A queue of a [`Reactor`]'s: the sources registered into it
+/// ([`Reactor::register_queued`]) are queued there, in the order the poll
+/// reported them, when they become ready ([`Reactor::take_queued`]). One
+/// doer can serve many sources in the order they became ready, without one
+/// waker and one doer per source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadyQueue(usize);
+
+/// One registered source in the token table.
+#[derive(Debug, Default, Clone, Copy)]
+struct Entry {
+    waker: Option<Waker>,
+    /// Readiness reported since its doer last looked.
+    ready: u8,
+    /// The queue it is queued in when ready, and its tag there.
+    queue: Option<(usize, u32)>,
+    /// It is in its queue now.
+    queued: bool,
+    /// Counts the registrations of this token: a queued token of an
+    /// earlier registration is passed over.
+    gen: u32,
+}
+
+/// The token table: which waker each registered source wakes, and the
+/// readiness reported for it since its doer last looked.
 #[derive(Debug, Default)]
 struct Tokens {
-    wakers: Vec<Option<Waker>>,
+    entries: Vec<Entry>,
     free: Vec<usize>,
     used: usize,
+    /// The ready queues: (token, generation) in the order they were ready.
+    queues: Vec<Vec<(usize, u32)>>,
 }
 
 impl Tokens {
-    fn insert(&mut self, waker: Waker) -> Token {
+    fn insert(&mut self, waker: Waker, queue: Option<(usize, u32)>) -> Token {
         self.used += 1;
-        match self.free.pop() {
-            Some(i) => {
-                if let Some(slot) = self.wakers.get_mut(i) {
-                    *slot = Some(waker);
-                }
-                Token(i)
-            }
+        let i = match self.free.pop() {
+            Some(i) => i,
             None => {
-                self.wakers.push(Some(waker));
-                Token(self.wakers.len() - 1)
+                self.entries.push(Entry::default());
+                self.entries.len() - 1
             }
+        };
+        if let Some(e) = self.entries.get_mut(i) {
+            e.waker = Some(waker);
+            e.ready = 0;
+            e.queue = queue;
+            e.queued = false;
+            e.gen = e.gen.wrapping_add(1);
         }
+        Token(i)
     }
 
     fn remove(&mut self, token: Token) {
-        if let Some(slot) = self.wakers.get_mut(token.0) {
-            if slot.take().is_some() {
+        if let Some(e) = self.entries.get_mut(token.0) {
+            if e.waker.take().is_some() {
                 self.used -= 1;
                 self.free.push(token.0);
             }
+            e.ready = 0;
+            e.queue = None;
+            e.queued = false;
         }
     }
 
-    fn get(&self, token: Token) -> Option<Waker> {
-        self.wakers.get(token.0).copied().flatten()
+    /// The waker of `token`, with `readiness` recorded for it (and the
+    /// token queued, if it belongs to a queue).
+    fn mark(&mut self, token: Token, readiness: Readiness) -> Option<Waker> {
+        let e = self.entries.get_mut(token.0)?;
+        let waker = e.waker?;
+        e.ready |= readiness.0;
+        if let Some((q, _)) = e.queue {
+            if !e.queued {
+                e.queued = true;
+                if let Some(queue) = self.queues.get_mut(q) {
+                    queue.push((token.0, e.gen));
+                }
+            }
+        }
+        Some(waker)
+    }
+
+    fn take(&mut self, token: Token) -> Readiness {
+        Readiness(
+            self.entries
+                .get_mut(token.0)
+                .map_or(0, |e| std::mem::take(&mut e.ready)),
+        )
+    }
+
+    fn take_queued(&mut self, queue: usize, out: &mut Vec<(u32, Readiness)>) {
+        let Some(q) = self.queues.get_mut(queue) else {
+            return;
+        };
+        let mut taken = std::mem::take(q);
+        for &(i, gen) in &taken {
+            let Some(e) = self.entries.get_mut(i) else {
+                continue;
+            };
+            if e.gen != gen || !e.queued {
+                continue; // of a source since removed
+            }
+            e.queued = false;
+            if let Some((_, tag)) = e.queue {
+                out.push((tag, Readiness(std::mem::take(&mut e.ready))));
+            }
+        }
+        taken.clear();
+        // keep the allocation for the next round
+        if let Some(q) = self.queues.get_mut(queue) {
+            if q.is_empty() {
+                *q = taken;
+            }
+        }
     }
 }
 
@@ -225,7 +358,48 @@ impl Reactor {
         interest: Interest,
         waker: Waker,
     ) -> io::Result<Token> {
-        let token = self.tokens.borrow_mut().insert(waker);
+        self.register_as(source, interest, waker, None)
+    }
+
+    /// A new [`ReadyQueue`] of this reactor.
+    pub fn ready_queue(&self) -> ReadyQueue {
+        let mut tokens = self.tokens.borrow_mut();
+        tokens.queues.push(Vec::new());
+        ReadyQueue(tokens.queues.len() - 1)
+    }
+
+    /// Registers `source` as [`register`](Reactor::register) does, and
+    /// queues it in `queue` with `tag` whenever the poll reports it ready
+    /// (once until taken, with everything reported meanwhile).
+    ///
+    /// # Errors
+    ///
+    /// The poll refused the source (already registered, or closed).
+    pub fn register_queued<S: Source + ?Sized>(
+        &self,
+        source: &mut S,
+        interest: Interest,
+        waker: Waker,
+        queue: ReadyQueue,
+        tag: u32,
+    ) -> io::Result<Token> {
+        self.register_as(source, interest, waker, Some((queue.0, tag)))
+    }
+
+    /// Appends to `out` the tags and readiness of the sources queued in
+    /// `queue`, in the order they became ready, and empties it.
+    pub fn take_queued(&self, queue: ReadyQueue, out: &mut Vec<(u32, Readiness)>) {
+        self.tokens.borrow_mut().take_queued(queue.0, out);
+    }
+
+    fn register_as<S: Source + ?Sized>(
+        &self,
+        source: &mut S,
+        interest: Interest,
+        waker: Waker,
+        queue: Option<(usize, u32)>,
+    ) -> io::Result<Token> {
+        let token = self.tokens.borrow_mut().insert(waker, queue);
         let poll = self.poll.borrow();
         match poll.registry().register(source, token, interest) {
             Ok(()) => Ok(token),
@@ -234,6 +408,13 @@ impl Reactor {
                 Err(e)
             }
         }
+    }
+
+    /// The readiness the poll reported for `token` since the last call
+    /// (nothing for a token not registered). A doer woken by other means
+    /// than its socket finds nothing here, and need not try the socket.
+    pub fn take_readiness(&self, token: Token) -> Readiness {
+        self.tokens.borrow_mut().take(token)
     }
 
     /// Removes `source` (registered with `token`) from the poll; its token
@@ -283,7 +464,11 @@ impl Reactor {
     /// Polls once, waiting until `deadline` (`Tyme::MAX`: no deadline) on
     /// the clock's scale, and wakes the doers whose sources are ready.
     pub(crate) fn poll_until(&self, deadline: Tyme) {
-        let now = self.now();
+        let now = if deadline == Tyme::MAX {
+            Tyme::ZERO // not needed: no clock read
+        } else {
+            self.now()
+        };
         let timeout = if deadline == Tyme::MAX {
             self.timer.borrow_mut().disarm();
             None
@@ -291,7 +476,7 @@ impl Reactor {
             Some(Duration::ZERO)
         } else {
             let wait = Duration::from_nanos((deadline - now).as_nanos());
-            self.timer.borrow_mut().arm(wait);
+            self.timer.borrow_mut().arm(deadline, wait);
             // the timerfd ends the wait; the poll's own timeout is a net
             Some(wait + Duration::from_millis(1))
         };
@@ -316,7 +501,7 @@ impl Reactor {
                 TIMER => self.timer.borrow_mut().fired(),
                 SIGNALS => self.take_signals(),
                 token => {
-                    let waker = self.tokens.borrow().get(token);
+                    let waker = self.tokens.borrow_mut().mark(token, Readiness::of(event));
                     if let Some(w) = waker {
                         self.ready.set(self.ready.get() + 1);
                         w.wake();

@@ -11,9 +11,11 @@ use std::sync::Mutex;
 use hio_core::{Pender, StopFlag, WakeBoard};
 
 /// How many doers (and DoDoers above them) one reactor's board can wake:
-/// one slot per socket doer (a server's remoters count one each), plus a
-/// few for the DoDoers and application doers.
-pub const BOARD_SLOTS: usize = 16_384;
+/// one slot per socket doer (a server takes two, its acceptor and its
+/// remoter, however many connections it serves; a client one), plus a few
+/// for the DoDoers and application doers. Every pass with a wake scans
+/// the board's summary flags, so it is no larger than that needs.
+pub const BOARD_SLOTS: usize = 4096;
 
 /// The board type of a [`Reactor`](crate::reactor::Reactor).
 pub type Board = WakeBoard<BOARD_SLOTS>;

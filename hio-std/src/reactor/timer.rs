@@ -5,12 +5,21 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
+use hio_core::Tyme;
+
+/// A timer armed this much (or less) before a new deadline is kept: it
+/// fires that much early at most (the Doist then waits again), where
+/// arming it anew would cost a system call on every pass that has a
+/// deadline. Deadlines such as a timeout's move by a pass's length from
+/// one pass to the next.
+const KEEP: u64 = 1_000_000;
+
 /// A monotonic, non-blocking timerfd.
 #[derive(Debug)]
 pub(crate) struct TimerFd {
     fd: OwnedFd,
-    /// The delay it is armed with, while armed.
-    armed: bool,
+    /// The deadline it is armed for, while armed.
+    armed: Option<Tyme>,
 }
 
 impl TimerFd {
@@ -28,31 +37,37 @@ impl TimerFd {
         }
         // SAFETY: a fresh descriptor that nothing else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        Ok(TimerFd { fd, armed: false })
+        Ok(TimerFd { fd, armed: None })
     }
 
     pub(crate) fn raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
     }
 
-    /// Fires once, `after` from now (at least one nanosecond).
-    pub(crate) fn arm(&mut self, after: Duration) {
+    /// Fires once at `deadline`, `after` from now (at least one
+    /// nanosecond) — unless it is armed already for a little earlier (see
+    /// [`KEEP`]).
+    pub(crate) fn arm(&mut self, deadline: Tyme, after: Duration) {
+        if let Some(at) = self.armed {
+            if at <= deadline && (deadline - at).as_nanos() <= KEEP {
+                return;
+            }
+        }
         let after = after.max(Duration::from_nanos(1));
         self.set(libc::timespec {
             tv_sec: libc::time_t::try_from(after.as_secs()).unwrap_or(libc::time_t::MAX),
             tv_nsec: libc::c_long::from(after.subsec_nanos() as i32),
         });
-        self.armed = true;
+        self.armed = Some(deadline);
     }
 
     /// Stops it, if armed.
     pub(crate) fn disarm(&mut self) {
-        if self.armed {
+        if self.armed.take().is_some() {
             self.set(libc::timespec {
                 tv_sec: 0,
                 tv_nsec: 0,
             });
-            self.armed = false;
         }
     }
 
@@ -63,7 +78,7 @@ impl TimerFd {
         unsafe {
             libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len());
         }
-        self.armed = false;
+        self.armed = None;
     }
 
     fn set(&self, value: libc::timespec) {

@@ -1,13 +1,13 @@
 //! The application's side of a [`Server`]: receiving, sending, closing.
 
 use std::io;
-use std::time::Instant;
 
 use mio::net::TcpStream;
 
 use super::{CloseReason, ConnId, Io, Server, Shut, Slot};
 use crate::net::ring::{Filled, Ring};
-use crate::net::tls::session::ReadNow;
+use crate::net::tls::session::{ReadNow, ReadStop};
+use crate::net::tls::Broken;
 use crate::net::NetError;
 
 impl Server<'_> {
@@ -22,9 +22,7 @@ impl Server<'_> {
             let n = io.rx.pop(out);
             let rest = out.get_mut(n..).unwrap_or(&mut []);
             let direct = self.read_through(io, s, rest);
-            // what did not go straight to `out` may refill the buffer
-            let refilled = self.refill(io, s);
-            (n + direct, direct + refilled)
+            (n + direct, direct)
         })?;
         if came > 0 {
             self.count(|st| st.bytes_in += came as u64);
@@ -32,43 +30,48 @@ impl Server<'_> {
         Ok(n)
     }
 
-    /// After the receive buffer is emptied into `out`: if it had stopped
-    /// reading for lack of room (so more is likely waiting), read the
-    /// socket straight into the rest of `out` — a stream then moves in
-    /// large reads, not buffer-sized ones. Returns the bytes read; an end
-    /// or an error is kept for the remoter, which is woken.
+    /// Once the receive buffer is emptied into `out`: if the socket may
+    /// hold more (readiness came, or the buffer had filled up), read it
+    /// straight into the rest of `out` — no copy through the buffer, and
+    /// a stream moves in large reads. A short read took all there was (the
+    /// socket is edge-triggered), so it stops there without asking again.
+    /// Returns the bytes read; an end is noted, an error kept for the
+    /// remoter, which is woken.
     fn read_through(&self, io: &mut Io, s: &Slot, out: &mut [u8]) -> usize {
         if !io.rx_blocked || !io.rx.is_empty() || out.is_empty() {
             return 0;
         }
+        let short_drains = !io.rx_closed;
         if let (Some(stream), Some(session)) = (io.stream.as_mut(), io.tls.as_mut()) {
-            // plaintext straight from the session; the remoter pumps the
-            // rest (ends, errors, what did not fit)
-            let done = session.read_now(stream, out);
+            // plaintext straight from the session; the remoter pumps what
+            // is not plaintext (ends, handshake messages, answers)
+            let (done, why) = session.read_into(stream, out, short_drains);
             if done > 0 {
-                io.last_active = Instant::now();
+                self.touch(&mut io.last_active);
             }
-            if done < out.len() {
-                // all there was: the remoter reads on from readiness
-                io.rx_blocked = false;
-                if let Some(w) = s.waker.get() {
-                    w.wake();
-                }
-            }
+            self.tls_read_stopped(io, s, why);
             return done;
         }
         let Some(stream) = io.stream.as_mut() else {
             return 0;
         };
         let mut done = 0;
-        while done < out.len() {
-            match std::io::Read::read(stream, out.get_mut(done..).unwrap_or(&mut [])) {
+        while let Some(rest) = out.get_mut(done..).filter(|r| !r.is_empty()) {
+            let want = rest.len();
+            match std::io::Read::read(stream, rest) {
                 Ok(0) => {
                     io.rx_blocked = false;
                     io.rx_eof = true;
+                    log::debug!("server: end of data from the peer");
                     break;
                 }
-                Ok(k) => done += k,
+                Ok(k) => {
+                    done += k;
+                    if k < want && short_drains {
+                        io.rx_blocked = false;
+                        break;
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     io.rx_blocked = false;
                     break;
@@ -77,15 +80,13 @@ impl Server<'_> {
                 Err(e) => {
                     io.rx_blocked = false;
                     io.broken = Some(reason_of(&e));
-                    if let Some(w) = s.waker.get() {
-                        w.wake();
-                    }
+                    self.poke(s);
                     break;
                 }
             }
         }
         if done > 0 {
-            io.last_active = Instant::now();
+            self.touch(&mut io.last_active);
         }
         done
     }
@@ -106,10 +107,15 @@ impl Server<'_> {
             let mut total = 0;
             loop {
                 let r = take_line(&mut io.rx, &mut io.discarding, io.rx_eof, line);
+                if r != Ok(false) {
+                    return (r, total);
+                }
+                let eof = io.rx_eof;
                 let n = self.refill(io, s);
                 total += n;
-                // nothing whole yet, but more came in: look again
-                if r != Ok(false) || n == 0 {
+                // nothing whole yet, but more came in (or the end, which
+                // hands over a last line without `\n`): look again
+                if n == 0 && io.rx_eof == eof {
                     return (r, total);
                 }
             }
@@ -124,43 +130,37 @@ impl Server<'_> {
         r
     }
 
-    /// The receive buffer had stopped reading for lack of room: now that
-    /// the application made some, read the socket into it at once (a
-    /// stream then flows without waiting for the remoter's next pass).
-    /// Returns the bytes read; an end or an error is left for the remoter,
-    /// which is woken.
+    /// The socket may hold more (the receive buffer had filled up, or
+    /// readiness came while the application reads the socket itself): read
+    /// it into the buffer's room now. Returns the bytes read; an end is
+    /// noted, an error left for the remoter, which is woken.
     fn refill(&self, io: &mut Io, s: &Slot) -> usize {
         if !io.rx_blocked || io.rx.is_full() {
             return 0;
         }
         if let (Some(stream), Some(session)) = (io.stream.as_mut(), io.tls.as_mut()) {
             let room = io.rx.free();
-            let (_, n) = io.rx.read_from(
-                &mut ReadNow {
-                    session,
-                    sock: stream,
-                },
-                room,
-            );
+            let mut src = ReadNow {
+                session,
+                sock: stream,
+                short_drains: !io.rx_closed,
+                stop: ReadStop::Full,
+            };
+            let (_, n) = io.rx.read_from(&mut src, room);
+            let why = src.stop;
             if n > 0 {
-                io.last_active = Instant::now();
+                self.touch(&mut io.last_active);
             }
-            if !io.rx.is_full() {
-                // all there was: the remoter reads on from readiness
-                io.rx_blocked = false;
-                if let Some(w) = s.waker.get() {
-                    w.wake();
-                }
-            }
+            self.tls_read_stopped(io, s, why);
             return n;
         }
         let Some(stream) = io.stream.as_mut() else {
             return 0;
         };
         let room = io.rx.free();
-        let (r, n) = io.rx.read_from(stream, room);
+        let (r, n) = io.rx.read_from_stream(stream, room, io.rx_closed);
         if n > 0 {
-            io.last_active = Instant::now();
+            self.touch(&mut io.last_active);
         }
         match r {
             Ok(Filled::Full | Filled::Budget) => {}
@@ -172,9 +172,7 @@ impl Server<'_> {
             Err(e) => {
                 io.rx_blocked = false;
                 io.broken = Some(reason_of(&e));
-                if let Some(w) = s.waker.get() {
-                    w.wake();
-                }
+                self.poke(s);
             }
         }
         n
@@ -222,12 +220,10 @@ impl Server<'_> {
                 io.tx_blocked = true;
             }
             if wrote > 0 {
-                io.last_active = Instant::now();
+                self.touch(&mut io.last_active);
             }
             if queued > 0 || failed.is_some() {
-                if let Some(w) = s.waker.get() {
-                    w.wake();
-                }
+                self.poke(s);
             }
             Ok((wrote + queued, wrote, failed))
         })??;
@@ -264,9 +260,7 @@ impl Server<'_> {
             if io.shut == Shut::Open {
                 io.shut = Shut::Requested;
             }
-            if let Some(w) = s.waker.get() {
-                w.wake();
-            }
+            self.poke(s);
         })
     }
 
@@ -279,10 +273,30 @@ impl Server<'_> {
     pub fn close(&self, id: ConnId) -> Result<(), NetError> {
         self.with_io(id, |io, s| {
             io.closing = true;
-            if let Some(w) = s.waker.get() {
-                w.wake();
-            }
+            self.poke(s);
         })
+    }
+
+    /// After a read of the application through the TLS session stopped for
+    /// `why`: what the socket still holds, and what the remoter must do.
+    fn tls_read_stopped(&self, io: &mut Io, s: &Slot, why: ReadStop) {
+        match why {
+            ReadStop::Full => {}
+            ReadStop::Drained => io.rx_blocked = false,
+            ReadStop::Pump => {
+                io.rx_blocked = false;
+                io.tls_pump = true;
+                self.poke(s);
+            }
+            ReadStop::Failed(b) => {
+                io.rx_blocked = false;
+                io.broken = Some(match b {
+                    Broken::Tls(f) => CloseReason::Tls(f),
+                    Broken::Io(k) => reason_of(&k.into()),
+                });
+                self.poke(s);
+            }
+        }
     }
 }
 
@@ -294,13 +308,16 @@ pub(super) fn reason_of(e: &io::Error) -> CloseReason {
     }
 }
 
-/// Writes what the socket takes now.
+/// Writes what the socket takes now: until it would block, or a short
+/// write says it would (it took all it had room for; its readiness comes
+/// when there is more).
 pub(super) fn write_some(stream: &mut TcpStream, bytes: &[u8]) -> io::Result<usize> {
     use std::io::Write;
     let mut done = 0;
-    while done < bytes.len() {
-        match stream.write(bytes.get(done..).unwrap_or(&[])) {
+    while let Some(rest) = bytes.get(done..).filter(|r| !r.is_empty()) {
+        match stream.write(rest) {
             Ok(0) => break,
+            Ok(k) if k < rest.len() => return Ok(done + k),
             Ok(k) => done += k,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -1,5 +1,5 @@
-//! [`Server`]: a TCP listener and a fixed pool of connection slots
-//! (remoters), shared by reference between the server's doers and the
+//! [`Server`]: a TCP listener and a fixed pool of connection slots,
+//! shared by reference between the server's doers and the
 //! application's.
 
 use std::cell::{Cell, RefCell};
@@ -23,7 +23,7 @@ use super::config::ServerConfig;
 use super::ring::{Filled, Ring};
 use super::tls::{Broken, ServerTls, Session, TlsFailure};
 use super::NetError;
-use crate::reactor::Reactor;
+use crate::reactor::{Reactor, Readiness, ReadyQueue};
 
 /// One connection of a [`Server`]: its slot and the generation of the slot,
 /// so an id of a closed connection never reaches the next one in the slot.
@@ -94,7 +94,10 @@ pub enum ServerEvent {
     },
     /// Something to do on a connection: bytes to read, the peer's end of
     /// data ([`Server::is_eof`]), or room to send again after a refused
-    /// send. Queued at most once per connection until taken.
+    /// send. Queued at most once per connection until taken. The bytes
+    /// may still be in the socket ([`Server::recv`] reads them straight
+    /// into the application's buffer), and may turn out to be none: read
+    /// until `recv` gives 0.
     Ready(ConnId),
     /// A connection was closed and its slot freed.
     Closed {
@@ -163,8 +166,17 @@ struct Io {
     shut: Shut,
     /// Close once the send buffer is empty.
     closing: bool,
-    /// Reading stopped because the receive buffer was full.
+    /// The socket may hold more to read: the receive buffer filled up
+    /// (reading stopped there), or readiness came while the application
+    /// reads the socket itself. The application's receive reads the
+    /// socket straight into its buffer.
     rx_blocked: bool,
+    /// The poll reported the peer's end (or an error): a short read no
+    /// longer means all was read, the end comes after it.
+    rx_closed: bool,
+    /// A read of the application found something for the TLS pump (an
+    /// end, a close_notify, a message to answer): the remoter pumps.
+    tls_pump: bool,
     /// A send was refused for lack of room: tell the app when there is.
     tx_blocked: bool,
     /// Dropping the rest of an overlong line.
@@ -188,6 +200,8 @@ impl Io {
             shut: Shut::Open,
             closing: false,
             rx_blocked: false,
+            rx_closed: false,
+            tls_pump: false,
             tx_blocked: false,
             discarding: false,
             broken: None,
@@ -197,11 +211,16 @@ impl Io {
     }
 }
 
-/// One connection slot: served by one remoter doer.
+/// One connection slot, served by the server's remoter.
 #[derive(Debug)]
 struct Slot {
+    /// Its place in the pool.
+    index: u32,
     io: RefCell<Io>,
-    waker: Cell<Option<Waker>>,
+    /// It waits in the remoter's work list.
+    queued: Cell<bool>,
+    /// Readiness taken from the reactor, not yet served.
+    ready: Cell<Readiness>,
     gen: Cell<u32>,
     open: Cell<bool>,
     /// A `Ready` event is queued for it.
@@ -210,8 +229,9 @@ struct Slot {
 
 /// A TCP server: a non-blocking listener and a fixed pool of connection
 /// slots, each with bounded receive and send [`Ring`]s, served by a
-/// [`ServerDoer`](crate::net::ServerDoer) (an acceptor and one parked
-/// remoter doer per slot, in a lazy DoDoer).
+/// [`ServerDoer`](crate::net::ServerDoer) (an acceptor and a remoter, both
+/// parked while they wait; the remoter serves the connections in the order
+/// they became ready).
 ///
 /// The application sees connections through events
 /// ([`next_event`](Server::next_event), woken with
@@ -239,6 +259,19 @@ pub struct Server<'r> {
     event_waker: Cell<Option<Waker>>,
     stats: Cell<ServerStats>,
     tls: Option<ServerTls>,
+    /// The remoter's waker, while it runs.
+    remoter: Cell<Option<Waker>>,
+    /// Where the reactor queues the connections that became ready.
+    queue: ReadyQueue,
+    /// Slots the remoter serves next, in order (each once: `queued`).
+    work: RefCell<Vec<u32>>,
+    /// The same, taken for a round (kept for its allocation).
+    round: RefCell<Vec<u32>>,
+    /// What the reactor's queue held (kept for its allocation).
+    taken: RefCell<Vec<(u32, Readiness)>>,
+    /// No idle or handshake timeout runs out before this (a lower bound:
+    /// activity only moves them later).
+    next_expiry: Cell<Option<Instant>>,
 }
 
 impl<'r> Server<'r> {
@@ -264,9 +297,11 @@ impl<'r> Server<'r> {
         let local = listener.local_addr()?;
         let n = config.max_conns.min(u32::MAX as usize);
         let slots = (0..n)
-            .map(|_| Slot {
+            .map(|i| Slot {
+                index: i as u32,
                 io: RefCell::new(Io::new()),
-                waker: Cell::new(None),
+                queued: Cell::new(false),
+                ready: Cell::new(Readiness::NONE),
                 gen: Cell::new(0),
                 open: Cell::new(false),
                 notified: Cell::new(false),
@@ -286,6 +321,12 @@ impl<'r> Server<'r> {
             event_waker: Cell::new(None),
             stats: Cell::new(ServerStats::default()),
             tls: None,
+            remoter: Cell::new(None),
+            queue: reactor.ready_queue(),
+            work: RefCell::new(Vec::new()),
+            round: RefCell::new(Vec::new()),
+            taken: RefCell::new(Vec::new()),
+            next_expiry: Cell::new(None),
         })
     }
 
@@ -427,7 +468,8 @@ impl<'r> Server<'r> {
         self.with_io(id, |io, _| io.peer).ok().flatten()
     }
 
-    /// Bytes waiting to be read on `id`.
+    /// Bytes waiting to be read on `id` in its receive buffer (more may
+    /// wait in the socket: [`recv`](Server::recv) until it gives 0).
     pub fn rx_len(&self, id: ConnId) -> usize {
         self.with_io(id, |io, _| io.rx.len()).unwrap_or(0)
     }

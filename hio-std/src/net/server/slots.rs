@@ -3,17 +3,143 @@
 
 use super::*;
 
+/// What a connection needs after it was served.
+enum Served {
+    /// Serving again next pass (its read budget ran out).
+    Again,
+    /// Serving when readiness or the application asks, or by this time
+    /// (its idle or handshake timeout).
+    Until(Instant),
+    /// Serving when readiness or the application asks.
+    Parked,
+}
+
 impl<'r> Server<'r> {
     /// How many slots it has (its connection limit).
     pub(crate) fn slot_count(&self) -> usize {
         self.slots.len()
     }
 
-    /// The remoter of `slot` took on `waker`.
-    pub(crate) fn set_slot_waker(&self, slot: usize, waker: Waker) {
-        if let Some(s) = self.slots.get(slot) {
-            s.waker.set(Some(waker));
+    /// The remoter took on `waker` (`None`: it ended).
+    pub(crate) fn set_remoter(&self, waker: Option<Waker>) {
+        self.remoter.set(waker);
+    }
+
+    /// Notes activity on a connection (for its idle timeout: without one,
+    /// no clock is read).
+    pub(super) fn touch(&self, last_active: &mut Instant) {
+        if self.config.idle_timeout.is_some() {
+            *last_active = Instant::now();
         }
+    }
+
+    /// Has the remoter serve `s` (in its next round).
+    pub(super) fn poke(&self, s: &Slot) {
+        if !s.queued.replace(true) {
+            self.work.borrow_mut().push(s.index);
+        }
+        if let Some(w) = self.remoter.get() {
+            w.wake();
+        }
+    }
+
+    /// The remoter's round: serves the connections the reactor reported
+    /// ready, in the order they became ready, and those the application
+    /// asked for, each once. Returns the remoter's next tock: 0 when one
+    /// used up its read budget (served again next pass), the time to the
+    /// earliest idle or handshake timeout, or parked.
+    pub(crate) fn serve_ready(&self) -> Tock {
+        {
+            let mut taken = self.taken.borrow_mut();
+            self.reactor.take_queued(self.queue, &mut taken);
+            let mut work = self.work.borrow_mut();
+            for (tag, r) in taken.drain(..) {
+                let Some(s) = self.slots.get(tag as usize) else {
+                    continue;
+                };
+                s.ready.set(s.ready.get().with(r));
+                if !s.queued.replace(true) {
+                    work.push(tag);
+                }
+            }
+        }
+        let mut round = std::mem::take(&mut *self.round.borrow_mut());
+        std::mem::swap(&mut round, &mut *self.work.borrow_mut());
+        let mut again = false;
+        let mut expiry = self.next_expiry.get();
+        for &slot in &round {
+            let Some(s) = self.slots.get(slot as usize) else {
+                continue;
+            };
+            s.queued.set(false);
+            let ready = s.ready.replace(Readiness::NONE);
+            match self.service_slot(slot as usize, ready) {
+                Served::Again => {
+                    // served again next pass, after the others
+                    self.poke(s);
+                    again = true;
+                }
+                Served::Until(at) => expiry = Some(expiry.map_or(at, |e| e.min(at))),
+                Served::Parked => {}
+            }
+        }
+        round.clear();
+        *self.round.borrow_mut() = round;
+        let busy = again || !self.work.borrow().is_empty();
+        // the clock is read only when a timeout runs
+        let Some(mut at) = expiry else {
+            self.next_expiry.set(None);
+            return if busy { Tock::ZERO } else { Tock::NEVER };
+        };
+        let now = Instant::now();
+        if at <= now {
+            match self.expire(now) {
+                Some(next) => at = next,
+                None => {
+                    self.next_expiry.set(None);
+                    return if busy { Tock::ZERO } else { Tock::NEVER };
+                }
+            }
+        }
+        self.next_expiry.set(Some(at));
+        if busy {
+            return Tock::ZERO;
+        }
+        let left = at.saturating_duration_since(now);
+        Tock::from_nanos(u64::try_from(left.as_nanos()).unwrap_or(u64::MAX).max(1))
+    }
+
+    /// Closes the connections whose idle or handshake timeout ran out by
+    /// `now`; returns the earliest timeout left.
+    fn expire(&self, now: Instant) -> Option<Instant> {
+        let mut next: Option<Instant> = None;
+        for (slot, s) in self.slots.iter().enumerate() {
+            if !s.open.get() {
+                continue;
+            }
+            let (idle_at, handshake_at) = {
+                let Ok(io) = s.io.try_borrow() else {
+                    continue;
+                };
+                let idle_at = self
+                    .config
+                    .idle_timeout
+                    .and_then(|t| io.last_active.checked_add(t));
+                (idle_at, io.tls.as_ref().and_then(|t| t.deadline()))
+            };
+            if handshake_at.is_some_and(|d| d <= now) {
+                self.close_slot(slot, CloseReason::Tls(TlsFailure::HandshakeTimeout));
+                continue;
+            }
+            if idle_at.is_some_and(|d| d <= now) {
+                self.close_slot(slot, CloseReason::Idle);
+                continue;
+            }
+            for at in idle_at.into_iter().chain(handshake_at) {
+                next = Some(next.map_or(at, |n| n.min(at)));
+            }
+        }
+        next
     }
 
     /// Registers the listener: its readiness wakes `waker`.
@@ -80,7 +206,7 @@ impl<'r> Server<'r> {
         let Some(s) = self.slots.get(slot as usize) else {
             return;
         };
-        let Some(waker) = s.waker.get() else {
+        let Some(waker) = self.remoter.get() else {
             // the remoter is not running (the server is stopping)
             self.free.borrow_mut().push(slot);
             return;
@@ -97,18 +223,20 @@ impl<'r> Server<'r> {
             None => None,
         };
         let _ = stream.set_nodelay(true);
-        let token =
-            match self
-                .reactor
-                .register(&mut stream, Interest::READABLE | Interest::WRITABLE, waker)
-            {
-                Ok(t) => t,
-                Err(e) => {
-                    log::warn!("server: {peer}: cannot register: {e}");
-                    self.free.borrow_mut().push(slot);
-                    return;
-                }
-            };
+        let token = match self.reactor.register_queued(
+            &mut stream,
+            Interest::READABLE | Interest::WRITABLE,
+            waker,
+            self.queue,
+            slot,
+        ) {
+            Ok(t) => t,
+            Err(e) => {
+                log::warn!("server: {peer}: cannot register: {e}");
+                self.free.borrow_mut().push(slot);
+                return;
+            }
+        };
         {
             let mut io = s.io.borrow_mut();
             io.rx.reserve(self.config.rx_capacity);
@@ -122,6 +250,8 @@ impl<'r> Server<'r> {
             io.shut = Shut::Open;
             io.closing = false;
             io.rx_blocked = false;
+            io.rx_closed = false;
+            io.tls_pump = false;
             io.tx_blocked = false;
             io.discarding = false;
             io.broken = None;
@@ -142,18 +272,17 @@ impl<'r> Server<'r> {
         log::info!("server: {id} accepted from {peer}");
         self.emit(ServerEvent::Opened { id, peer });
         // it may have sent already: the remoter looks at once
-        waker.wake();
+        self.poke(s);
     }
 
-    /// Serves slot `slot`: reads, writes, shuts, closes. Returns the
-    /// remoter's next tock: parked while it waits for readiness, 0 when
-    /// its read budget ran out, the time left to its idle timeout.
-    pub(crate) fn service_slot(&self, slot: usize) -> Tock {
+    /// Serves slot `slot`, with the readiness `ready` reported for it:
+    /// reads, writes, shuts, closes. Tells when it needs serving again.
+    fn service_slot(&self, slot: usize, ready: Readiness) -> Served {
         let Some(s) = self.slots.get(slot) else {
-            return Tock::NEVER;
+            return Served::Parked;
         };
         if !s.open.get() {
-            return Tock::NEVER;
+            return Served::Parked;
         }
         let id = ConnId {
             slot: slot as u32,
@@ -167,20 +296,59 @@ impl<'r> Server<'r> {
         let mut deadline = None;
         {
             let Ok(mut guard) = s.io.try_borrow_mut() else {
-                return Tock::ZERO;
+                s.ready.set(s.ready.get().with(ready));
+                return Served::Again;
             };
             let io = &mut *guard;
             let Some(stream) = io.stream.as_mut() else {
-                return Tock::NEVER;
+                return Served::Parked;
             };
             close = io.broken;
+            io.rx_closed |= ready.is_read_closed();
+            // With an application, a connection's bytes go straight from the
+            // socket into the application's buffer when it receives (no copy
+            // through the receive buffer, and its read budget per pass is
+            // the application's): readiness only marks the socket to be read
+            // and tells the application.
+            let app_reads = self.has_app() && !io.rx_eof && !io.closing;
             if let Some(session) = io.tls.as_mut() {
-                if close.is_none() {
-                    let p = session.pump(stream, &mut io.rx, &mut io.tx, self.config.read_budget);
+                let lazy = app_reads
+                    && !io.tls_pump
+                    && !session.is_handshaking()
+                    && io.rx.is_empty()
+                    && close.is_none();
+                io.tls_pump = false;
+                if lazy {
+                    let p = session.pump_out(stream, &mut io.tx);
+                    bytes_out = p.plain_out as u64;
+                    if p.wire_out > 0 {
+                        self.touch(&mut io.last_active);
+                    }
+                    if p.plain_out > 0 && io.tx_blocked {
+                        io.tx_blocked = false;
+                        notify = true;
+                    }
+                    if ready.is_readable() {
+                        io.rx_blocked = true;
+                        notify = true;
+                    }
+                    close = match p.failed {
+                        Some(Broken::Tls(f)) => Some(CloseReason::Tls(f)),
+                        Some(Broken::Io(k)) => Some(reason_of(&k.into())),
+                        None => None,
+                    };
+                } else if close.is_none() {
+                    let p = session.pump_stream(
+                        stream,
+                        &mut io.rx,
+                        &mut io.tx,
+                        self.config.read_budget,
+                        !io.rx_closed,
+                    );
                     bytes_in = p.plain_in as u64;
                     bytes_out = p.plain_out as u64;
                     if p.wire_in > 0 || p.wire_out > 0 {
-                        io.last_active = Instant::now();
+                        self.touch(&mut io.last_active);
                     }
                     notify |= p.plain_in > 0;
                     if p.plain_out > 0 && io.tx_blocked {
@@ -204,11 +372,18 @@ impl<'r> Server<'r> {
                 }
             }
             // read
-            if close.is_none() && !io.rx_eof && !io.closing && io.tls.is_none() {
-                let (r, n) = io.rx.read_from(stream, self.config.read_budget);
+            if close.is_none() && io.tls.is_none() && app_reads {
+                if ready.is_readable() {
+                    io.rx_blocked = true;
+                    notify = true;
+                }
+            } else if close.is_none() && !io.rx_eof && !io.closing && io.tls.is_none() {
+                let (r, n) = io
+                    .rx
+                    .read_from_stream(stream, self.config.read_budget, io.rx_closed);
                 bytes_in = n as u64;
                 if n > 0 {
-                    io.last_active = Instant::now();
+                    self.touch(&mut io.last_active);
                     notify = true;
                 }
                 match r {
@@ -229,7 +404,7 @@ impl<'r> Server<'r> {
                 let (r, n) = io.tx.write_to(stream);
                 bytes_out = n as u64;
                 if n > 0 {
-                    io.last_active = Instant::now();
+                    self.touch(&mut io.last_active);
                 }
                 if let Err(e) = r {
                     close = Some(reason_of(&e));
@@ -274,25 +449,21 @@ impl<'r> Server<'r> {
         }
         if let Some(reason) = close {
             self.close_slot(slot, reason);
-            return Tock::NEVER;
+            return Served::Parked;
         }
         if notify {
             self.ready(slot);
         }
         if more {
-            return Tock::ZERO;
+            return Served::Again;
         }
-        let idle_left = self.config.idle_timeout.map(|idle| {
-            let quiet = s.io.borrow().last_active.elapsed();
-            idle.saturating_sub(quiet)
+        let idle_at = self.config.idle_timeout.and_then(|idle| {
+            let last = s.io.try_borrow().ok()?.last_active;
+            last.checked_add(idle)
         });
-        let handshake_left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        match (idle_left, handshake_left) {
-            (None, None) => Tock::NEVER,
-            (a, b) => {
-                let left = a.into_iter().chain(b).min().unwrap_or_default();
-                Tock::from_nanos(u64::try_from(left.as_nanos()).unwrap_or(u64::MAX).max(1))
-            }
+        match idle_at.into_iter().chain(deadline).min() {
+            Some(at) => Served::Until(at),
+            None => Served::Parked,
         }
     }
 

@@ -2,12 +2,12 @@
 //! [`Client`](crate::net::Client), with rustls (on *ring*).
 //!
 //! rustls does no I/O: a [`Session`] holds one connection's rustls state
-//! and is pumped by the connection's own doer (a server's remoter, a
-//! client's doer) from the same non-blocking socket and bounded
-//! [`Ring`](crate::net::Ring)s as plain TCP. A TLS connection is one more
-//! parked doer in the tree, not a thread: a slow or stalled handshake
-//! holds up no other connection, and one that takes longer than its
-//! timeout is closed ([`TlsFailure::HandshakeTimeout`]).
+//! and is pumped by the connection's doer (a server's remoter, a client's
+//! doer) from the same non-blocking socket and bounded
+//! [`Ring`](crate::net::Ring)s as plain TCP. A TLS connection is served
+//! like any other, not on a thread: a slow or stalled handshake holds up
+//! no other connection, and one that takes longer than its timeout is
+//! closed ([`TlsFailure::HandshakeTimeout`]).
 //!
 //! - A server: [`ServerTls`] from PEM files (certificate chain and key),
 //!   optional client-certificate verification (mutual TLS), ALPN, TLS 1.3

@@ -57,7 +57,14 @@ pub struct Session {
     conn: rustls::Connection,
     deadline: Option<Instant>,
     close_sent: bool,
+    /// The bound of the TLS bytes it buffers for sending.
+    limit: usize,
 }
+
+/// TLS bytes a [`Session::send_now`] may encrypt before it writes them out:
+/// four full records and their overhead, so that a 64 KiB send goes out in
+/// one write (as many records as the socket takes at once), not four.
+const SEND_BATCH: usize = 64 * 1024 + 4 * 256;
 
 impl Session {
     /// The server side of a new connection; its handshake must finish
@@ -90,11 +97,13 @@ impl Session {
 
     fn new(mut conn: rustls::Connection, timeout: Duration, tx_limit: usize) -> Session {
         // at least one full record, so a send always makes progress
-        conn.set_buffer_limit(Some(tx_limit.max(16 * 1024 + 256)));
+        let limit = tx_limit.max(16 * 1024 + 256);
+        conn.set_buffer_limit(Some(limit));
         Session {
             conn,
             deadline: Instant::now().checked_add(timeout),
             close_sent: false,
+            limit,
         }
     }
 
@@ -140,13 +149,29 @@ impl Session {
         tx: &mut Ring,
         budget: usize,
     ) -> Pumped {
+        self.pump_stream(sock, rx, tx, budget, false)
+    }
+
+    /// [`pump`](Session::pump) on a socket whose readiness is
+    /// edge-triggered: with `short_drains`, a read of the socket that
+    /// returns less than asked for took all there was, and the pump reads
+    /// no further (not while the peer's end was reported: that comes after
+    /// a short read).
+    pub(crate) fn pump_stream<S: Read + Write>(
+        &mut self,
+        sock: &mut S,
+        rx: &mut Ring,
+        tx: &mut Ring,
+        budget: usize,
+        short_drains: bool,
+    ) -> Pumped {
         let mut p = Pumped::default();
         let was_handshaking = self.conn.is_handshaking();
         if was_handshaking && self.deadline.is_some_and(|d| Instant::now() >= d) {
             p.failed = Some(Broken::Tls(TlsFailure::HandshakeTimeout));
             return p;
         }
-        p = self.pump_io(sock, rx, tx, budget, p);
+        p = self.pump_io(sock, rx, tx, budget, short_drains, p);
         // done even if the same pump then failed (data and an end)
         if was_handshaking && !self.conn.is_handshaking() {
             p.handshake_done = true;
@@ -168,6 +193,7 @@ impl Session {
         rx: &mut Ring,
         tx: &mut Ring,
         budget: usize,
+        short_drains: bool,
         mut p: Pumped,
     ) -> Pumped {
         // plaintext left from the last pump
@@ -189,7 +215,10 @@ impl Session {
                 p.more = true;
                 break;
             }
-            let (got, eof) = match self.conn.read_tls(sock) {
+            let mut edge = Edge::new(sock);
+            let read = self.conn.read_tls(&mut edge);
+            let drained = short_drains && edge.short_read;
+            let (got, eof) = match read {
                 Ok(0) => (0, true),
                 Ok(n) => (n, false),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -221,7 +250,7 @@ impl Session {
                 p.failed = Some(b);
                 return p;
             }
-            if eof || p.peer_closed {
+            if eof || p.peer_closed || drained {
                 break;
             }
         }
@@ -264,11 +293,17 @@ impl Session {
         p.plain_out += n;
     }
 
-    /// The session's TLS records to `sock`, until it would block.
+    /// The session's TLS records to `sock`, until it would block (a short
+    /// write says it would: the socket took all it had room for).
     fn flush<S: Write>(&mut self, sock: &mut S, p: &mut Pumped) -> Result<(), Broken> {
         while self.conn.wants_write() {
-            match self.conn.write_tls(sock) {
+            let mut edge = Edge::new(sock);
+            match self.conn.write_tls(&mut edge) {
                 Ok(0) => return Err(Broken::Io(io::ErrorKind::WriteZero)),
+                Ok(n) if edge.short_write => {
+                    p.wire_out += n;
+                    break;
+                }
                 Ok(n) => p.wire_out += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -281,6 +316,11 @@ impl Session {
     /// Sends `bytes` at once if the handshake is done and the session has
     /// room: encrypts what it takes and writes what the socket takes.
     /// Returns how many plaintext bytes it took (0 while handshaking).
+    ///
+    /// Up to 64 KiB are encrypted before the records go out together (one
+    /// write); what the socket does not take of them stays in the session,
+    /// which takes nothing more until it is below its bound again: at most
+    /// about 64 KiB wait there, whatever the connection's buffer size.
     ///
     /// # Errors
     ///
@@ -295,21 +335,26 @@ impl Session {
         }
         let mut taken = 0;
         let mut p = Pumped::default();
-        // record by record while the socket takes them: a large send goes
-        // out at once, as on plain TCP
-        while let Some(rest) = bytes.get(taken..).filter(|r| !r.is_empty()) {
+        // batches of records while the socket takes them: a large send
+        // goes out at once, as on plain TCP
+        let batch = self.limit.max(SEND_BATCH);
+        loop {
+            let Some(rest) = bytes.get(taken..).filter(|r| !r.is_empty()) else {
+                break Ok(taken);
+            };
+            self.conn.set_buffer_limit(Some(batch));
             let n = self.conn.writer().write(rest).unwrap_or(0);
+            self.conn.set_buffer_limit(Some(self.limit));
             taken += n;
             match self.flush(sock, &mut p) {
                 Ok(()) => {}
-                Err(Broken::Io(k)) => return Err(k),
-                Err(Broken::Tls(_)) => return Err(io::ErrorKind::InvalidData),
+                Err(Broken::Io(k)) => break Err(k),
+                Err(Broken::Tls(_)) => break Err(io::ErrorKind::InvalidData),
             }
             if n == 0 || self.conn.wants_write() {
-                break; // the session is full, or the socket would block
+                break Ok(taken); // the session is full, or the socket would block
             }
         }
-        Ok(taken)
     }
 
     /// Reads plaintext straight into `out`: what the session holds, then
@@ -318,28 +363,92 @@ impl Session {
     /// are left for the next [`pump`](Session::pump) to find (the caller
     /// has the connection's doer pump it).
     pub fn read_now<S: Read + Write>(&mut self, sock: &mut S, out: &mut [u8]) -> usize {
+        self.read_into(sock, out, false).0
+    }
+
+    /// [`read_now`](Session::read_now), telling why it stopped; with
+    /// `short_drains`, a short read of the socket took all there was (an
+    /// edge-triggered socket whose end was not reported).
+    pub(crate) fn read_into<S: Read + Write>(
+        &mut self,
+        sock: &mut S,
+        out: &mut [u8],
+        short_drains: bool,
+    ) -> (usize, ReadStop) {
         let mut done = 0;
-        while let Some(rest) = out.get_mut(done..).filter(|r| !r.is_empty()) {
+        let mut drained = false;
+        loop {
+            let Some(rest) = out.get_mut(done..).filter(|r| !r.is_empty()) else {
+                // the socket gave all it had, and no plaintext is left over:
+                // nothing more to read now
+                let left = self.conn.process_new_packets();
+                if drained && left.is_ok_and(|s| s.plaintext_bytes_to_read() == 0) {
+                    return (done, ReadStop::Drained);
+                }
+                return (done, ReadStop::Full);
+            };
             match self.conn.reader().read(rest) {
-                Ok(0) => break, // close_notify
+                Ok(0) => return (done, ReadStop::Pump), // close_notify
                 Ok(n) => {
                     done += n;
                     continue;
                 }
-                Err(_) => {} // nothing held, or the end: try the socket
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {} // nothing held
+                Err(_) => return (done, ReadStop::Pump), // the end without close_notify
+            }
+            if drained {
+                return (done, ReadStop::Drained);
             }
             if self.conn.is_handshaking() || !self.conn.wants_read() {
-                break;
+                return (done, ReadStop::Pump);
             }
-            match self.conn.read_tls(sock) {
-                Ok(0) | Err(_) => break,
+            let mut edge = Edge::new(sock);
+            let read = self.conn.read_tls(&mut edge);
+            drained = short_drains && edge.short_read;
+            match read {
+                Ok(0) => return (done, ReadStop::Pump), // the socket's end
                 Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return (done, ReadStop::Drained)
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                    return (done, ReadStop::Failed(Broken::Tls(TlsFailure::Protocol)))
+                }
+                Err(e) => return (done, ReadStop::Failed(Broken::Io(e.kind()))),
             }
-            if self.conn.process_new_packets().is_err() || self.conn.wants_write() {
-                break; // an alert or an answer to send: the pump's work
+            if let Err(e) = self.conn.process_new_packets() {
+                // rustls queued an alert for the peer: try to send it
+                let _ = self.flush(sock, &mut Pumped::default());
+                return (
+                    done,
+                    ReadStop::Failed(Broken::Tls(TlsFailure::from_rustls(&e))),
+                );
+            }
+            if self.conn.wants_write() {
+                // an answer to send (a key update): the pump's work, after
+                // the plaintext that came with it
+                let n = self
+                    .conn
+                    .reader()
+                    .read(out.get_mut(done..).unwrap_or(&mut []));
+                done += n.unwrap_or(0);
+                return (done, ReadStop::Pump);
             }
         }
-        done
+    }
+
+    /// Feeds the send ring into the session and writes its records out,
+    /// reading nothing: for a connection whose application reads the
+    /// socket itself ([`read_into`](Session::read_into)) once the
+    /// handshake is done.
+    pub(crate) fn pump_out<S: Write>(&mut self, sock: &mut S, tx: &mut Ring) -> Pumped {
+        let mut p = Pumped::default();
+        self.feed(tx, &mut p);
+        if let Err(b) = self.flush(sock, &mut p) {
+            p.failed = Some(b);
+        }
+        p
     }
 
     /// Whether TLS bytes wait to be written.
@@ -361,17 +470,92 @@ impl Session {
     }
 }
 
-/// [`Session::read_now`] as a [`Read`]: would-block when nothing is there
-/// now (for [`Ring::read_from`]).
+/// Why a [`Session::read_into`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReadStop {
+    /// The buffer is full: more may be waiting.
+    Full,
+    /// All there was is read: wait for readiness.
+    Drained,
+    /// Something for the connection's pump: the peer's end or close_notify,
+    /// a handshake message, an answer to send.
+    Pump,
+    /// The session failed (an alert was sent if one could be).
+    Failed(Broken),
+}
+
+/// A socket that tells whether its last read or write was short (took or
+/// gave less than asked): on an edge-triggered non-blocking socket, all
+/// there was to read, or all the room there was to write.
+struct Edge<'a, S> {
+    sock: &'a mut S,
+    short_read: bool,
+    short_write: bool,
+}
+
+impl<'a, S> Edge<'a, S> {
+    fn new(sock: &'a mut S) -> Self {
+        Edge {
+            sock,
+            short_read: false,
+            short_write: false,
+        }
+    }
+}
+
+impl<S: Read> Read for Edge<'_, S> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.sock.read(out)?;
+        self.short_read = n < out.len();
+        Ok(n)
+    }
+}
+
+impl<S: Write> Write for Edge<'_, S> {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        let n = self.sock.write(b)?;
+        self.short_write = n < b.len();
+        Ok(n)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let n = self.sock.write_vectored(bufs)?;
+        let want: usize = bufs.iter().map(|b| b.len()).sum();
+        // a sink without vectored writes takes the first buffer only:
+        // exactly that much is not taken as short
+        let first = bufs.iter().map(|b| b.len()).find(|&l| l > 0).unwrap_or(0);
+        self.short_write = n < want && n != first;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.sock.flush()
+    }
+}
+
+/// [`Session::read_into`] as a [`Read`] (for [`Ring::read_from`]):
+/// would-block when nothing is there now; `stop` tells why the last read
+/// stopped.
 pub(crate) struct ReadNow<'a, S> {
     pub(crate) session: &'a mut Session,
     pub(crate) sock: &'a mut S,
+    pub(crate) short_drains: bool,
+    pub(crate) stop: ReadStop,
 }
 
 impl<S: Read + Write> Read for ReadNow<'_, S> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        match self.session.read_now(self.sock, out) {
-            0 if !out.is_empty() => Err(io::ErrorKind::WouldBlock.into()),
+        if out.is_empty() {
+            return Ok(0);
+        }
+        if self.stop != ReadStop::Full {
+            // the last read found the end of what is there now
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let (n, why) = self.session.read_into(self.sock, out, self.short_drains);
+        self.stop = why;
+        match n {
+            0 => Err(io::ErrorKind::WouldBlock.into()),
             n => Ok(n),
         }
     }
