@@ -17,6 +17,9 @@ use super::clients::{ClientEvent, ClientId, Clients};
 use super::wirelog::{hex, unhex, WireLog};
 use crate::tty::{Device, TtyError};
 
+/// Bytes read from the device at once, at most.
+const CHUNK: usize = 16 * 1024;
+
 /// The recorded answers of a live run, in order, for a replay.
 #[derive(Debug, Default)]
 pub struct Answers {
@@ -96,9 +99,10 @@ impl fmt::Debug for Tape<'_> {
 pub struct Recorded<'a, T> {
     inner: Option<T>,
     tape: Tape<'a>,
-    /// A device's bytes read and not yet handed on.
+    /// A device's bytes read and not yet handed on: `buf[pos..end]`.
     buf: Vec<u8>,
     pos: usize,
+    end: usize,
     /// A fill found nothing since the flags were cleared.
     empty: bool,
 }
@@ -111,6 +115,7 @@ impl<'a, T> Recorded<'a, T> {
             tape: log.map_or(Tape::Off, Tape::Record),
             buf: Vec::new(),
             pos: 0,
+            end: 0,
             empty: false,
         }
     }
@@ -122,6 +127,7 @@ impl<'a, T> Recorded<'a, T> {
             tape: Tape::Replay(answers),
             buf: Vec::new(),
             pos: 0,
+            end: 0,
             empty: false,
         }
     }
@@ -200,35 +206,45 @@ impl<T: Device> Recorded<'_, T> {
     /// Refills the buffer with one chunk from the device if it is empty;
     /// whether it has a byte.
     fn fill(&mut self) -> Result<bool, TtyError> {
-        if self.pos < self.buf.len() {
+        if self.pos < self.end {
             return Ok(true);
         }
-        let Recorded {
-            inner, tape, buf, ..
-        } = self;
-        let chunk: Result<Vec<u8>, TtyError> = ask(
-            *tape,
-            "fill",
-            || {
-                inner.as_mut().map(|d| match d.read_ready() {
-                    Ok(true) => {
-                        let mut b = vec![0u8; 4096];
-                        d.read(&mut b).map(|n| {
-                            b.truncate(n);
-                            b
-                        })
-                    }
-                    Ok(false) => Ok(Vec::new()),
-                    Err(e) => Err(e),
-                })
-            },
-            |r| enc_result(r, |b| json!(hex(b))),
-            |v| dec_result(v, |h| h.as_str().and_then(unhex)),
-            Ok(Vec::new()),
-        );
-        *buf = chunk?;
         self.pos = 0;
-        if self.buf.is_empty() {
+        self.end = 0;
+        let got = match self.tape {
+            Tape::Replay(answers) => {
+                let chunk = answers
+                    .take("fill")
+                    .and_then(|v| dec_result(&v, |h| h.as_str().and_then(unhex)))
+                    .unwrap_or(Ok(Vec::new()));
+                chunk.map(|b| {
+                    self.buf = b;
+                    self.buf.len()
+                })
+            }
+            Tape::Off | Tape::Record(_) => {
+                // read straight into the buffer, kept from chunk to chunk
+                if self.buf.len() < CHUNK {
+                    self.buf.resize(CHUNK, 0);
+                }
+                let got = match self.inner.as_mut() {
+                    Some(d) => match d.read_ready() {
+                        Ok(true) => d.read(&mut self.buf),
+                        Ok(false) => Ok(0),
+                        Err(e) => Err(e),
+                    },
+                    None => Ok(0),
+                };
+                if let Tape::Record(log) = self.tape {
+                    let chunk = got.map(|n| self.buf.get(..n).unwrap_or(&[]));
+                    log.borrow_mut()
+                        .io("fill", enc_result(&chunk, |b| json!(hex(b))));
+                }
+                got
+            }
+        };
+        self.end = got?.min(self.buf.len());
+        if self.end == 0 {
             self.empty = true;
             return Ok(false);
         }
@@ -247,7 +263,7 @@ impl<T: Device> Read for Recorded<'_, T> {
         if out.is_empty() || !self.fill()? {
             return Ok(0);
         }
-        let n = (self.buf.len() - self.pos).min(out.len());
+        let n = (self.end - self.pos).min(out.len());
         if let (Some(dst), Some(src)) = (out.get_mut(..n), self.buf.get(self.pos..self.pos + n)) {
             dst.copy_from_slice(src);
         }
@@ -309,8 +325,8 @@ impl<T: Device> Device for Recorded<'_, T> {
     }
 
     fn close(&mut self) {
-        self.buf.clear();
         self.pos = 0;
+        self.end = 0;
         if let Some(d) = self.inner.as_mut() {
             d.close();
         }
@@ -341,11 +357,23 @@ impl<T: Device> Device for Recorded<'_, T> {
     }
 
     fn read_empty(&self) -> bool {
-        self.empty && self.pos >= self.buf.len()
+        self.empty && self.pos >= self.end
     }
 
     fn label(&self) -> Option<String> {
         self.inner.as_ref().and_then(|d| d.label())
+    }
+
+    fn write_now(&mut self, bytes: &[u8]) -> Result<usize, TtyError> {
+        let Recorded { inner, tape, .. } = self;
+        ask(
+            *tape,
+            "write_now",
+            || inner.as_mut().map(|d| d.write_now(bytes)),
+            |r| enc_result(r, |n| json!(n)),
+            |v| dec_result(v, |n| n.as_u64().map(|n| n as usize)),
+            Err(TtyError::Lost),
+        )
     }
 }
 

@@ -9,6 +9,7 @@ use hio_embedded::{Frame, Framer, SerialDoer, SerialStats};
 use mio::unix::SourceFd;
 use mio::{Interest, Token};
 
+use super::batch::Batched;
 use super::{Device, Tty, TtyError};
 use crate::reactor::Reactor;
 
@@ -70,6 +71,11 @@ impl TtyStatus {
 /// was full), and runs at every pass only while it has work it could not
 /// finish (its read budget ran out).
 ///
+/// The device is read in large chunks (served to the framer from memory),
+/// and what the SerialDoer writes in a pass, frame by frame, is gathered
+/// and written to the device in one write at the end of the pass (a
+/// bounded buffer: frames beyond it wait in the Deck).
+///
 /// Wire the Decks to the same waker ([`waker`](TtyDoer::waker)):
 /// `tx.wake_on_push(Some(w))` (a frame to send) and `rx.wake_on_pull(Some(w))`
 /// (room for a frame it holds).
@@ -81,7 +87,7 @@ impl TtyStatus {
 /// goes on.
 pub struct TtyDoer<'a, F, const M: usize, const B: usize, D = Tty> {
     /// `None` only while it is replaced (after a loss).
-    serial: Option<SerialDoer<'a, D, F, M, B>>,
+    serial: Option<SerialDoer<'a, Batched<D>, F, M, B>>,
     reactor: &'a Reactor,
     waker: Waker,
     rx: &'a dyn Push<Frame<M>>,
@@ -122,7 +128,7 @@ impl<'a, F: Framer + Clone, const M: usize, const B: usize, D: Device> TtyDoer<'
         let absent = tty.lost().is_some();
         status.up.set(!absent);
         let label = tty.label().unwrap_or_else(|| name.to_string());
-        let serial = SerialDoer::new(name, tty, framer.clone(), rx, tx, stats)
+        let serial = SerialDoer::new(name, Batched::new(tty), framer.clone(), rx, tx, stats)
             .with_waker(waker)
             .with_budget(64 * 1024);
         Ok(TtyDoer {
@@ -157,7 +163,7 @@ impl<'a, F: Framer + Clone, const M: usize, const B: usize, D: Device> TtyDoer<'
 
     /// The device.
     pub fn device(&mut self) -> Option<&mut D> {
-        self.serial.as_mut().map(|s| s.uart())
+        self.serial.as_mut().map(|s| s.uart().device())
     }
 
     fn register(&mut self) -> Result<(), TtyError> {
@@ -190,12 +196,13 @@ impl<'a, F: Framer + Clone, const M: usize, const B: usize, D: Device> TtyDoer<'
     fn lost(&mut self, e: TtyError) {
         self.deregister();
         if let Some(old) = self.serial.take() {
-            let mut dev = old.into_uart();
+            // what was gathered for the device and not written is dropped
+            let mut dev = old.into_uart().into_device();
             dev.close();
             self.serial = Some(
                 SerialDoer::new(
                     self.name,
-                    dev,
+                    Batched::new(dev),
                     self.framer.clone(),
                     self.rx,
                     self.tx,
@@ -289,15 +296,26 @@ impl<F: Framer + Clone, const M: usize, const B: usize, D: Device> Doer
         };
         serial.uart().clear_flags();
         let step = serial.recur(cx)?;
-        if let Some(e) = serial.uart().lost() {
+        // what the pass wrote, in one write (an error is the device's
+        // loss, looked at next; what failed is not tried again)
+        if let Err(e) = serial.uart().push_out() {
+            log::debug!("serial: {}: write failed: {e}", self.label);
+            serial.uart().discard();
+        }
+        if let Some(e) = serial.uart().device().lost() {
             self.lost(e);
             return Ok(step);
         }
         let inner = serial.tock();
-        let read_empty = serial.uart().read_empty();
+        let read_empty = serial.uart().device().read_empty();
+        // bytes gathered that the device did not take although it did not
+        // refuse them: written next pass
+        let unwritten = serial.uart().pending() > 0 && !serial.uart().refused();
         // busy only for what a wake will announce: the device's readiness
         // (it read the device empty, or found it full) or room in rx
-        self.tock = if inner.is_never() || read_empty || self.rx.is_full() {
+        self.tock = if unwritten {
+            Tock::ZERO
+        } else if inner.is_never() || read_empty || self.rx.is_full() {
             Tock::NEVER
         } else {
             inner

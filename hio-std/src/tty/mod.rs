@@ -16,6 +16,7 @@
 //! program that expects a serial device on the other (its
 //! [`path`](Pty::path)).
 
+mod batch;
 mod config;
 mod device;
 mod doer;
@@ -38,7 +39,7 @@ pub use error::TtyError;
 pub use pty::Pty;
 
 /// Bytes read from the device at once (served to the framer from memory).
-const READ_CHUNK: usize = 4096;
+const READ_CHUNK: usize = 16 * 1024;
 
 /// A non-blocking tty (or any non-blocking byte stream's descriptor) with
 /// the `embedded-io` traits.
@@ -142,6 +143,14 @@ fn poll_fd(fd: RawFd, events: libc::c_short, ms: libc::c_int) -> libc::c_short {
         if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
             return libc::POLLERR;
         }
+    }
+}
+
+/// What a failed `write(2)` on a device means.
+fn write_error(e: &io::Error) -> TtyError {
+    match e.raw_os_error() {
+        Some(libc::EIO | libc::EPIPE | libc::ENXIO | libc::ECONNRESET) => TtyError::Lost,
+        _ => TtyError::from_io(e),
     }
 }
 
@@ -275,6 +284,53 @@ impl Tty {
     /// poll.
     pub fn write_full(&self) -> bool {
         self.write_full
+    }
+
+    /// Writes what the device takes now and never waits: `Ok(0)` when it
+    /// takes nothing (it is full: room is announced by the poll, and
+    /// [`write_full`](Tty::write_full) says so).
+    ///
+    /// # Errors
+    ///
+    /// As [`Write::write`]: the device went away ([`TtyError::Lost`]) or
+    /// failed; either is final until [`reopen`](Tty::reopen).
+    pub fn write_now(&mut self, bytes: &[u8]) -> Result<usize, TtyError> {
+        let mut done = 0;
+        while done < bytes.len() {
+            if let Some(e) = self.lost {
+                return if done > 0 { Ok(done) } else { Err(e) };
+            }
+            let Some(fd) = self.raw_fd() else {
+                return Err(TtyError::Lost);
+            };
+            let rest = bytes.get(done..).unwrap_or(&[]);
+            // SAFETY: writes at most `rest.len()` bytes from the live slice.
+            let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+            if n > 0 {
+                done += n as usize;
+                continue;
+            }
+            if n == 0 {
+                break;
+            }
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::WouldBlock => {
+                    self.write_full = true;
+                    break;
+                }
+                io::ErrorKind::Interrupted => {}
+                _ => {
+                    let t = write_error(&e);
+                    self.lose(t);
+                    if done > 0 {
+                        break;
+                    }
+                    return Err(t);
+                }
+            }
+        }
+        Ok(done)
     }
 
     fn lose(&mut self, e: TtyError) {
@@ -413,13 +469,7 @@ impl Write for Tty {
                 io::ErrorKind::WouldBlock => return Err(TtyError::Full),
                 io::ErrorKind::Interrupted => {}
                 _ => {
-                    let t = TtyError::from_io(&e);
-                    let t = match e.raw_os_error() {
-                        Some(libc::EIO | libc::EPIPE | libc::ENXIO | libc::ECONNRESET) => {
-                            TtyError::Lost
-                        }
-                        _ => t,
-                    };
+                    let t = write_error(&e);
                     self.lose(t);
                     return Err(t);
                 }
