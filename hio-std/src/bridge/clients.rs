@@ -68,7 +68,9 @@ pub trait Clients {
 #[derive(Debug)]
 pub struct ServerClients<'a> {
     server: &'a Server<'a>,
-    ids: std::cell::RefCell<Vec<Option<ConnId>>>,
+    /// By slot: the open connection's id, as the hub names it and as the
+    /// server does.
+    ids: std::cell::RefCell<Vec<Option<(ClientId, ConnId)>>>,
 }
 
 impl<'a> ServerClients<'a> {
@@ -86,7 +88,8 @@ impl<'a> ServerClients<'a> {
             .get(id.slot as usize)
             .copied()
             .flatten()
-            .filter(|c| ClientId::from(*c) == id)
+            .filter(|(c, _)| *c == id)
+            .map(|(_, conn)| conn)
     }
 }
 
@@ -124,7 +127,7 @@ impl Clients for ServerClients<'_> {
                     ids.resize(id.slot() + 1, None);
                 }
                 if let Some(s) = ids.get_mut(id.slot()) {
-                    *s = Some(id);
+                    *s = Some((id.into(), id));
                 }
                 ClientEvent::Opened(id.into(), peer_text(peer))
             }

@@ -94,6 +94,8 @@ pub struct Hub<'a, C, F, const M: usize> {
     /// Clients with bytes to take: woken, or held back.
     pending: VecDeque<ClientId>,
     out: Vec<u8>,
+    /// The frames of a pass for the clients, encoded.
+    batch: Vec<u8>,
     wire: Option<&'a RefCell<WireLog>>,
     /// The device was away at the last look (for the log lines).
     away: bool,
@@ -133,6 +135,7 @@ impl<'a, C: Clients, F: Framer + Clone, const M: usize> Hub<'a, C, F, M> {
             clients: Vec::new(),
             pending: VecDeque::new(),
             out: vec![0; M + M / 254 + 16],
+            batch: Vec::new(),
             wire: None,
             away: false,
             tock: Tock::NEVER,
@@ -214,8 +217,10 @@ impl<'a, C: Clients, F: Framer + Clone, const M: usize> Hub<'a, C, F, M> {
         }
     }
 
-    /// Sends each frame from the device to every client.
+    /// Sends the frames from the device to every client: all the frames
+    /// waiting, encoded one after the other, in one send per client.
     fn fan_out(&mut self, t: Tyme) {
+        self.batch.clear();
         while let Some(frame) = self.from_dev.pull() {
             let n = match self.framer.encode(&frame, &mut self.out) {
                 Ok(n) => n,
@@ -228,22 +233,29 @@ impl<'a, C: Clients, F: Framer + Clone, const M: usize> Hub<'a, C, F, M> {
             if let Some(w) = self.wire {
                 w.borrow_mut().frame(t, Direction::FromDevice, None, &frame);
             }
-            let bytes = self.out.get(..n).unwrap_or(&[]);
-            let mut slow = Vec::new();
-            for c in self.clients.iter().flatten() {
-                if self.clients_side.tx_free(c.id) < n && self.clients_side.tx_len(c.id) > 0 {
-                    slow.push(c.id);
-                    continue;
-                }
-                match self.clients_side.send(c.id, bytes) {
-                    Some(k) if k == n => {}
-                    Some(_) => slow.push(c.id),
-                    None => {} // closing: its Closed event comes
-                }
+            self.batch
+                .extend_from_slice(self.out.get(..n).unwrap_or(&[]));
+        }
+        if self.batch.is_empty() {
+            return;
+        }
+        let n = self.batch.len();
+        let mut slow = Vec::new();
+        for c in self.clients.iter().flatten() {
+            // a client with frames still queued must have room for all of
+            // these; an empty queue goes straight to the socket first
+            if self.clients_side.tx_len(c.id) > 0 && self.clients_side.tx_free(c.id) < n {
+                slow.push(c.id);
+                continue;
             }
-            for id in slow {
-                self.drop_slow(id);
+            match self.clients_side.send(c.id, &self.batch) {
+                Some(k) if k == n => {}
+                Some(_) => slow.push(c.id),
+                None => {} // closing: its Closed event comes
             }
+        }
+        for id in slow {
+            self.drop_slow(id);
         }
     }
 
