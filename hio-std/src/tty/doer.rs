@@ -94,6 +94,10 @@ pub struct TtyDoer<'a, F, const M: usize, const B: usize, D = Tty> {
     tx: &'a dyn Pull<Frame<M>>,
     status: &'a TtyStatus,
     token: Option<Token>,
+    /// Registered for room too (only while bytes wait for it: a device
+    /// that is read from makes room all the time, and each would wake
+    /// the doer for nothing).
+    writable: bool,
     /// The device went away and is not back yet.
     absent: bool,
     tock: Tock,
@@ -139,6 +143,7 @@ impl<'a, F: Framer + Clone, const M: usize, const B: usize, D: Device> TtyDoer<'
             tx,
             status,
             token: None,
+            writable: false,
             absent,
             tock: Tock::NEVER,
             retry: RETRY,
@@ -171,16 +176,29 @@ impl<'a, F: Framer + Clone, const M: usize, const B: usize, D: Device> TtyDoer<'
         let Some(fd) = self.device().and_then(|d| d.raw_fd()) else {
             return Ok(());
         };
+        let interest = if self.writable {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
         let token = self
             .reactor
-            .register(
-                &mut SourceFd(&fd),
-                Interest::READABLE | Interest::WRITABLE,
-                self.waker,
-            )
+            .register(&mut SourceFd(&fd), interest, self.waker)
             .map_err(|e| TtyError::Io(e.kind()))?;
         self.token = Some(token);
         Ok(())
+    }
+
+    /// Registers the device for room too (`on`), or for bytes only. The
+    /// registration looks at the device's state at once, so room that
+    /// came before it is announced too.
+    fn want_writable(&mut self, on: bool) -> Result<(), TtyError> {
+        if on == self.writable || self.token.is_none() {
+            return Ok(());
+        }
+        self.deregister();
+        self.writable = on;
+        self.register()
     }
 
     fn deregister(&mut self) {
@@ -195,6 +213,7 @@ impl<'a, F: Framer + Clone, const M: usize, const B: usize, D: Device> TtyDoer<'
     /// closed device, with a fresh framer), retry.
     fn lost(&mut self, e: TtyError) {
         self.deregister();
+        self.writable = false;
         if let Some(old) = self.serial.take() {
             // what was gathered for the device and not written is dropped
             let mut dev = old.into_uart().into_device();
@@ -308,9 +327,15 @@ impl<F: Framer + Clone, const M: usize, const B: usize, D: Device> Doer
         }
         let inner = serial.tock();
         let read_empty = serial.uart().device().read_empty();
+        let pending = serial.uart().pending() > 0;
         // bytes gathered that the device did not take although it did not
         // refuse them: written next pass
-        let unwritten = serial.uart().pending() > 0 && !serial.uart().refused();
+        let unwritten = pending && !serial.uart().refused();
+        // room is waited for only while bytes wait for it
+        if let Err(e) = self.want_writable(pending) {
+            self.lost(e);
+            return Ok(step);
+        }
         // busy only for what a wake will announce: the device's readiness
         // (it read the device empty, or found it full) or room in rx
         self.tock = if unwritten {
