@@ -282,9 +282,11 @@ impl<'a, C: Clients, F: Framer + Clone, const M: usize> Hub<'a, C, F, M> {
             return false;
         };
         let mut budget = CLIENT_BUDGET;
+        // only this loop pushes while it runs: the Deck fills only here
+        let mut full = to_dev.is_full();
         loop {
             while c.pos < c.end {
-                if status.up.get() && to_dev.is_full() {
+                if full && status.up.get() {
                     add(&stats.held_back, 1);
                     return true;
                 }
@@ -315,6 +317,7 @@ impl<'a, C: Clients, F: Framer + Clone, const M: usize> Hub<'a, C, F, M> {
                 if to_dev.push(frame).is_ok() {
                     add(&stats.to_device, 1);
                 }
+                full = to_dev.is_full();
             }
             if budget == 0 {
                 return true;

@@ -17,8 +17,9 @@ use super::clients::{ClientEvent, ClientId, Clients};
 use super::wirelog::{hex, unhex, WireLog};
 use crate::tty::{Device, TtyError};
 
-/// Bytes read from the device at once, at most.
-const CHUNK: usize = 16 * 1024;
+/// Bytes read from the device at once, at most: what a [`Tty`](crate::tty::Tty)
+/// reads at once, so a chunk is what one read of the system gave.
+const CHUNK: usize = crate::tty::READ_CHUNK;
 
 /// The recorded answers of a live run, in order, for a replay.
 #[derive(Debug, Default)]
@@ -105,6 +106,9 @@ pub struct Recorded<'a, T> {
     end: usize,
     /// A fill found nothing since the flags were cleared.
     empty: bool,
+    /// The last chunk was shorter than asked for since the flags were
+    /// cleared: the device was drained.
+    drained: bool,
 }
 
 impl<'a, T> Recorded<'a, T> {
@@ -117,6 +121,7 @@ impl<'a, T> Recorded<'a, T> {
             pos: 0,
             end: 0,
             empty: false,
+            drained: false,
         }
     }
 
@@ -129,6 +134,7 @@ impl<'a, T> Recorded<'a, T> {
             pos: 0,
             end: 0,
             empty: false,
+            drained: false,
         }
     }
 }
@@ -205,12 +211,23 @@ impl<T: ErrorType<Error = TtyError>> ErrorType for Recorded<'_, T> {
 impl<T: Device> Recorded<'_, T> {
     /// Refills the buffer with one chunk from the device if it is empty;
     /// whether it has a byte.
+    ///
+    /// A chunk shorter than asked for drained the device (a tty or a
+    /// socket hands over all it holds, and a byte arriving after that
+    /// read wakes the edge-triggered poll): until the flags are cleared
+    /// (the next pass of the device's doer) it is not asked again, which
+    /// saves a read that would find nothing.
+    #[inline(never)]
     fn fill(&mut self) -> Result<bool, TtyError> {
         if self.pos < self.end {
             return Ok(true);
         }
         self.pos = 0;
         self.end = 0;
+        if self.drained {
+            self.empty = true;
+            return Ok(false);
+        }
         let got = match self.tape {
             Tape::Replay(answers) => {
                 let chunk = answers
@@ -243,7 +260,9 @@ impl<T: Device> Recorded<'_, T> {
                 got
             }
         };
-        self.end = got?.min(self.buf.len());
+        let n = got?;
+        self.end = n.min(self.buf.len());
+        self.drained = n < CHUNK;
         if self.end == 0 {
             self.empty = true;
             return Ok(false);
@@ -253,14 +272,20 @@ impl<T: Device> Recorded<'_, T> {
 }
 
 impl<T: Device> ReadReady for Recorded<'_, T> {
+    #[inline]
     fn read_ready(&mut self) -> Result<bool, TtyError> {
+        // asked before every byte: bytes in the buffer answer at once
+        if self.pos < self.end {
+            return Ok(true);
+        }
         self.fill()
     }
 }
 
 impl<T: Device> Read for Recorded<'_, T> {
+    #[inline]
     fn read(&mut self, out: &mut [u8]) -> Result<usize, TtyError> {
-        if out.is_empty() || !self.fill()? {
+        if out.is_empty() || (self.pos >= self.end && !self.fill()?) {
             return Ok(0);
         }
         let n = (self.end - self.pos).min(out.len());
@@ -351,6 +376,7 @@ impl<T: Device> Device for Recorded<'_, T> {
 
     fn clear_flags(&mut self) {
         self.empty = false;
+        self.drained = false;
         if let Some(d) = self.inner.as_mut() {
             d.clear_flags();
         }

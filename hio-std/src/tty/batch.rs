@@ -115,12 +115,14 @@ impl<D: Device> ErrorType for Batched<D> {
 }
 
 impl<D: Device> ReadReady for Batched<D> {
+    #[inline]
     fn read_ready(&mut self) -> Result<bool, TtyError> {
         self.dev.read_ready()
     }
 }
 
 impl<D: Device> Read for Batched<D> {
+    #[inline]
     fn read(&mut self, out: &mut [u8]) -> Result<usize, TtyError> {
         self.dev.read(out)
     }

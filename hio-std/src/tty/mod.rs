@@ -39,7 +39,7 @@ pub use error::TtyError;
 pub use pty::Pty;
 
 /// Bytes read from the device at once (served to the framer from memory).
-const READ_CHUNK: usize = 16 * 1024;
+pub(crate) const READ_CHUNK: usize = 16 * 1024;
 
 /// A non-blocking tty (or any non-blocking byte stream's descriptor) with
 /// the `embedded-io` traits.
