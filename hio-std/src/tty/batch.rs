@@ -16,8 +16,8 @@ const FLUSH_TRIES: usize = 10;
 /// A [`Device`] whose writes are gathered in memory: the SerialDoer
 /// writes frame by frame into the buffer (no system call), and
 /// [`push_out`](Batched::push_out), once a pass, hands them all to the
-/// device in one write. Reads go straight to the device (which reads in
-/// large chunks of its own).
+/// device in one write. It reads nothing: the TtyDoer reads the device
+/// itself, a chunk at a time, and frames the chunk in one go.
 ///
 /// The buffer is bounded: when it is full, [`write_ready`](WriteReady::write_ready)
 /// pushes it out first, and says no if the device takes nothing; the
@@ -115,16 +115,17 @@ impl<D: Device> ErrorType for Batched<D> {
 }
 
 impl<D: Device> ReadReady for Batched<D> {
-    #[inline]
+    /// Never: the [`TtyDoer`](super::TtyDoer) reads the device itself,
+    /// a chunk at a time, and the SerialDoer only sends.
     fn read_ready(&mut self) -> Result<bool, TtyError> {
-        self.dev.read_ready()
+        Ok(false)
     }
 }
 
 impl<D: Device> Read for Batched<D> {
-    #[inline]
-    fn read(&mut self, out: &mut [u8]) -> Result<usize, TtyError> {
-        self.dev.read(out)
+    /// Nothing (see [`read_ready`](Batched::read_ready)).
+    fn read(&mut self, _: &mut [u8]) -> Result<usize, TtyError> {
+        Ok(0)
     }
 }
 

@@ -5,7 +5,7 @@ use std::cell::Cell;
 use std::fmt;
 
 use hio_core::{Cx, Doer, Fault, FaultKind, Pull, Push, Step, Tock, Waker};
-use hio_embedded::{Frame, Framer, SerialDoer, SerialStats};
+use hio_embedded::{Frame, FrameError, Framer, SerialDoer, SerialStats};
 use mio::unix::SourceFd;
 use mio::{Interest, Token};
 
@@ -107,6 +107,122 @@ pub struct TtyDoer<'a, F, const M: usize, const B: usize, D = Tty> {
     name: &'a str,
     framer: F,
     stats: &'a SerialStats,
+    /// Receiving is done here, a chunk of the device at a time (the
+    /// SerialDoer only sends): the chunk, where the framer is in it, and
+    /// a frame the full rx Deck did not take yet.
+    inbox: Inbox<F, M>,
+}
+
+/// Bytes read from the device at once by a [`TtyDoer`] (at most what the
+/// device hands over at once).
+const CHUNK: usize = super::READ_CHUNK;
+
+/// Bytes a [`TtyDoer`] takes from the device per pass at most, so one busy
+/// line cannot starve the rest of the tree.
+const BUDGET: usize = 64 * 1024;
+
+/// A [`TtyDoer`]'s receiving side.
+struct Inbox<F, const M: usize> {
+    framer: F,
+    buf: Box<[u8]>,
+    pos: usize,
+    end: usize,
+    held: Option<Frame<M>>,
+}
+
+impl<F: Framer + Clone, const M: usize> Inbox<F, M> {
+    fn new(framer: F) -> Self {
+        Inbox {
+            framer,
+            buf: vec![0; CHUNK].into_boxed_slice(),
+            pos: 0,
+            end: 0,
+            held: None,
+        }
+    }
+
+    /// Hands the held frame on; `false` when the Deck is still full.
+    fn hand_on(&mut self, rx: &dyn Push<Frame<M>>, stats: &SerialStats) -> bool {
+        let Some(frame) = self.held.take() else {
+            return true;
+        };
+        match rx.push(frame) {
+            Ok(()) => {
+                bump(&stats.frames_in);
+                true
+            }
+            Err(frame) => {
+                self.held = Some(frame);
+                bump(&stats.rx_full);
+                false
+            }
+        }
+    }
+
+    /// Moves what the device has into frames on `rx`: a chunk read at
+    /// once, every complete frame of it cut in one go. `true` when it
+    /// stopped before the device was drained (a full rx Deck: the rest
+    /// waits here; the budget used up).
+    fn receive<D: Device>(
+        &mut self,
+        dev: &mut D,
+        rx: &dyn Push<Frame<M>>,
+        stats: &SerialStats,
+    ) -> bool {
+        if !self.hand_on(rx, stats) {
+            return true;
+        }
+        let mut budget = BUDGET;
+        loop {
+            while self.pos < self.end {
+                let byte = self.buf.get(self.pos).copied().unwrap_or(0);
+                self.pos += 1;
+                let e = match self.framer.feed(byte) {
+                    None => continue,
+                    Some(Ok(payload)) if payload.len() <= M => {
+                        // built where it is held: moved only into the Deck
+                        let _ = self.held.insert(Frame::new()).extend_from_slice(payload);
+                        if !self.hand_on(rx, stats) {
+                            return true;
+                        }
+                        continue;
+                    }
+                    Some(Ok(_)) => FrameError::Overlong,
+                    Some(Err(e)) => e,
+                };
+                log::warn!("serial: frame dropped: {e}");
+                stats.frame_error(e);
+            }
+            if budget == 0 {
+                return true;
+            }
+            let n = match dev.read_ready() {
+                Ok(true) => dev.read(self.buf.get_mut(..budget.min(CHUNK)).unwrap_or(&mut [])),
+                Ok(false) => return false,
+                Err(e) => Err(e),
+            };
+            match n {
+                Ok(0) => return false,
+                Ok(n) => {
+                    self.pos = 0;
+                    self.end = n.min(self.buf.len());
+                    budget = budget.saturating_sub(n);
+                    let bytes = u32::try_from(n).unwrap_or(u32::MAX);
+                    stats.bytes_in.set(stats.bytes_in.get().wrapping_add(bytes));
+                }
+                Err(e) => {
+                    log::debug!("serial: read error: {e}");
+                    stats.uart_error(e.into());
+                    self.framer.resync();
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+fn bump(c: &std::cell::Cell<u32>) {
+    c.set(c.get().wrapping_add(1));
 }
 
 impl<'a, F: Framer + Clone, const M: usize, const B: usize, D: Device> TtyDoer<'a, F, M, B, D> {
@@ -149,6 +265,7 @@ impl<'a, F: Framer + Clone, const M: usize, const B: usize, D: Device> TtyDoer<'
             retry: RETRY,
             label,
             name,
+            inbox: Inbox::new(framer.clone()),
             framer,
             stats,
         })
@@ -231,6 +348,9 @@ impl<'a, F: Framer + Clone, const M: usize, const B: usize, D: Device> TtyDoer<'
                 .with_budget(64 * 1024),
             );
         }
+        // and what was received of a frame, with the frame the rx Deck had
+        // no room for
+        self.inbox = Inbox::new(self.framer.clone());
         self.absent = true;
         let mut dropped = 0u64;
         while self.tx.pull().is_some() {
@@ -314,6 +434,10 @@ impl<F: Framer + Clone, const M: usize, const B: usize, D: Device> Doer
             return Ok(Step::Continue);
         };
         serial.uart().clear_flags();
+        let receiving = self
+            .inbox
+            .receive(serial.uart().device(), self.rx, self.stats);
+        // the SerialDoer finds nothing to read: it sends
         let step = serial.recur(cx)?;
         // what the pass wrote, in one write (an error is the device's
         // loss, looked at next; what failed is not tried again)
@@ -325,7 +449,7 @@ impl<F: Framer + Clone, const M: usize, const B: usize, D: Device> Doer
             self.lost(e);
             return Ok(step);
         }
-        let inner = serial.tock();
+        let busy = receiving || !serial.tock().is_never();
         let read_empty = serial.uart().device().read_empty();
         let pending = serial.uart().pending() > 0;
         // bytes gathered that the device did not take although it did not
@@ -340,10 +464,10 @@ impl<F: Framer + Clone, const M: usize, const B: usize, D: Device> Doer
         // (it read the device empty, or found it full) or room in rx
         self.tock = if unwritten {
             Tock::ZERO
-        } else if inner.is_never() || read_empty || self.rx.is_full() {
+        } else if !busy || read_empty || self.rx.is_full() {
             Tock::NEVER
         } else {
-            inner
+            Tock::ZERO
         };
         Ok(step)
     }
