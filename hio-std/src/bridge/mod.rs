@@ -59,7 +59,7 @@ pub const FRAME: usize = 1024;
 /// The encode buffer of a frame on its way to the device.
 pub(crate) const ENCODED: usize = FRAME + FRAME / 254 + 16;
 /// Frames each of the device's Decks holds.
-const DECK: usize = 32;
+const DECK: usize = 128;
 /// The most clients a bridge serves.
 pub const MAX_CLIENTS: usize = 1024;
 
