@@ -11,6 +11,15 @@
 //! - throughput: lines of 64 bytes pipelined (up to 64 in flight), echoed
 //!   lines per second.
 //!
+//! The relays run in paired rounds (hio then socat, then socat then hio,
+//! ...), each on the same pty, board and load, one at a time; a line is
+//! one write of the client. Printed: the median throughput of each relay's
+//! rounds, the round-trip percentiles over all its rounds, the relay's CPU
+//! time per line (the bridge's thread; socat's process), and the ratios
+//! hio/socat (throughput: the median of the pairs' ratios). The CPU time
+//! per line hardly depends on what else runs on the machine; the
+//! throughput does, which is what the pairs are for.
+//!
 //! ```text
 //! cargo bench -p hio-std --bench bridge            # the measurement (a few seconds)
 //! cargo bench -p hio-std --bench bridge -- --test  # one short smoke round
@@ -62,39 +71,75 @@ fn echo_board(mut tty: Tty, done: Arc<AtomicBool>) {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Row {
-    p50: Duration,
-    p99: Duration,
+/// One measured round of a relay: its round trips and its throughput.
+#[derive(Debug, Clone, Default)]
+struct Round {
+    rtts: Vec<Duration>,
     per_sec: f64,
+    /// The relay's CPU time (user and system) over the round, per line
+    /// through it (0 when not measured).
+    cpu_per_line: Duration,
 }
 
-fn pct(mut v: Vec<Duration>, q: f64) -> Duration {
+/// Lines through a relay in one round of `measure`.
+fn lines_of(rounds: usize, lines: usize) -> u32 {
+    u32::try_from(WARM_UP + rounds + lines).unwrap_or(u32::MAX)
+}
+
+const WARM_UP: usize = 20;
+
+fn timeval(t: libc::timeval) -> Duration {
+    Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+}
+
+/// CPU time of the calling thread.
+fn thread_cpu() -> Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: one live timespec for the call to fill.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+fn pct(v: &mut [Duration], q: f64) -> Duration {
     v.sort_unstable();
     v.get(((v.len() as f64 * q) as usize).min(v.len().saturating_sub(1)))
         .copied()
         .unwrap_or_default()
 }
 
-/// Round trips of single lines, then pipelined throughput, over `io`.
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Round trips of single lines, then pipelined throughput, over `io`. A
+/// line is one write, as a client sending lines writes it.
 fn measure<S: std::io::Read + Write>(
     mut w: S,
     r: &mut BufReader<impl std::io::Read>,
     rounds: usize,
     lines: usize,
-) -> Row {
-    let payload = "x".repeat(63);
+) -> Round {
+    let payload = format!("{}\n", "x".repeat(63));
+    let payload = payload.as_bytes();
     let mut line = String::new();
     // warm up
-    for _ in 0..20 {
-        writeln!(w, "{payload}").expect("write");
+    for _ in 0..WARM_UP {
+        w.write_all(payload).expect("write");
         line.clear();
         r.read_line(&mut line).expect("echo");
     }
     let mut rtts = Vec::with_capacity(rounds);
     for _ in 0..rounds {
         let t = Instant::now();
-        writeln!(w, "{payload}").expect("write");
+        w.write_all(payload).expect("write");
         w.flush().expect("flush");
         line.clear();
         r.read_line(&mut line).expect("echo");
@@ -105,7 +150,7 @@ fn measure<S: std::io::Read + Write>(
     let (mut sent, mut got) = (0, 0);
     while got < lines {
         while sent < lines && sent - got < 64 {
-            writeln!(w, "{payload}").expect("write");
+            w.write_all(payload).expect("write");
             sent += 1;
         }
         w.flush().expect("flush");
@@ -114,14 +159,14 @@ fn measure<S: std::io::Read + Write>(
         got += 1;
     }
     let per_sec = lines as f64 / start.elapsed().as_secs_f64();
-    Row {
-        p50: pct(rtts.clone(), 0.5),
-        p99: pct(rtts, 0.99),
+    Round {
+        rtts,
         per_sec,
+        cpu_per_line: Duration::ZERO,
     }
 }
 
-fn tcp_row(addr: SocketAddr, rounds: usize, lines: usize) -> Row {
+fn tcp_row(addr: SocketAddr, rounds: usize, lines: usize) -> Round {
     // socat serves one connection: the first that gets through is the
     // measured one (refused until it listens; bounded)
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -143,7 +188,7 @@ fn tcp_row(addr: SocketAddr, rounds: usize, lines: usize) -> Row {
 }
 
 /// The bare pty: the same lines straight on its slave end.
-fn bare_row(path: &Path, rounds: usize, lines: usize) -> Row {
+fn bare_row(path: &Path, rounds: usize, lines: usize) -> Round {
     let tty = Tty::open(path, TtyConfig::default()).expect("open the pty");
     let fd = tty.raw_fd().expect("open");
     // blocking std I/O on a dup of the descriptor
@@ -179,20 +224,98 @@ fn socat(path: &Path) -> Option<(Child, SocketAddr)> {
     Some((child, ([127, 0, 0, 1], port).into()))
 }
 
-fn print(name: &str, row: Row, bare: Row) {
-    let added = row.p50.saturating_sub(bare.p50);
+/// One round of hio's bridge on the pty.
+fn hio_row(path: &Path, rounds: usize, lines: usize) -> Round {
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let config = BridgeConfig::new(path, "127.0.0.1:0".parse().expect("addr"));
+    let bridge_thread = thread::Builder::new()
+        .name("hio-bridge".into())
+        .spawn(move || {
+            let r = bridge::run(&config, false, &mut |addr, stop| {
+                let _ = ready_tx.send((addr, stop));
+            });
+            (r, thread_cpu())
+        })
+        .expect("a thread");
+    let (addr, stop) = ready_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the bridge is ready");
+    let mut row = tcp_row(addr, rounds, lines);
+    stop.stop();
+    if let Ok((_, cpu)) = bridge_thread.join() {
+        row.cpu_per_line = cpu / lines_of(rounds, lines);
+    }
+    row
+}
+
+/// One round of socat on the pty; `None` if it is not installed.
+fn socat_row(path: &Path, rounds: usize, lines: usize) -> Option<Round> {
+    let (mut child, addr) = socat(path)?;
+    let mut row = tcp_row(addr, rounds, lines);
+    let _ = child.kill();
+    // reaped here, for its CPU time
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the child's pid, live out-parameters.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    if pid > 0 {
+        let cpu = timeval(usage.ru_utime) + timeval(usage.ru_stime);
+        row.cpu_per_line = cpu / lines_of(rounds, lines);
+    }
+    Some(row)
+}
+
+/// The rounds of one relay, summed up: median throughput, round-trip
+/// percentiles over every round trip of every round.
+struct Summary {
+    per_sec: f64,
+    p50: Duration,
+    p99: Duration,
+    /// The median of the rounds' CPU time per line.
+    cpu: Duration,
+}
+
+fn summary(rounds: &[Round]) -> Summary {
+    let mut all: Vec<Duration> = rounds.iter().flat_map(|r| r.rtts.clone()).collect();
+    Summary {
+        per_sec: median(rounds.iter().map(|r| r.per_sec).collect()),
+        p50: pct(&mut all, 0.5),
+        p99: pct(&mut all, 0.99),
+        cpu: Duration::from_secs_f64(median(
+            rounds
+                .iter()
+                .map(|r| r.cpu_per_line.as_secs_f64())
+                .collect(),
+        )),
+    }
+}
+
+fn print(name: &str, s: &Summary, bare: &Summary) {
+    let added = s.p50.saturating_sub(bare.p50);
+    let cpu = if s.cpu.is_zero() {
+        String::new()
+    } else {
+        format!("   CPU {:>5.2} µs/line", s.cpu.as_secs_f64() * 1e6)
+    };
     println!(
-        "{name:<22} {:>9.0} lines/s   round trip p50 {:>7.1} µs  p99 {:>7.1} µs   added p50 {:>7.1} µs",
-        row.per_sec,
-        row.p50.as_secs_f64() * 1e6,
-        row.p99.as_secs_f64() * 1e6,
+        "{name:<22} {:>9.0} lines/s   round trip p50 {:>7.1} µs  p99 {:>7.1} µs   added p50 {:>7.1} µs{cpu}",
+        s.per_sec,
+        s.p50.as_secs_f64() * 1e6,
+        s.p99.as_secs_f64() * 1e6,
         added.as_secs_f64() * 1e6
     );
 }
 
 fn main() {
     let smoke = std::env::args().any(|a| a == "--test");
-    let (rounds, lines) = if smoke { (50, 500) } else { (2000, 50_000) };
+    // paired rounds, hio and socat one after the other (in alternating
+    // order, so neither always runs first), on the same pty and board
+    let (pairs, rounds, lines) = if smoke {
+        (1, 50, 500)
+    } else {
+        (20, 1000, 20_000)
+    };
     let pty = Pty::open().expect("a pty");
     let path = pty.path().to_path_buf();
     let done = Arc::new(AtomicBool::new(false));
@@ -202,36 +325,65 @@ fn main() {
         thread::spawn(move || echo_board(tty, done))
     };
     println!(
-        "bridge bench: 64-byte lines, echoed by a board on {}",
+        "bridge bench: 64-byte lines, echoed by a board on {}; {pairs} paired rounds of {rounds} round trips and {lines} pipelined lines",
         path.display()
     );
-    let bare = bare_row(&path, rounds, lines);
-    print("bare pty (no relay)", bare, bare);
-
-    // hio's bridge
-    let (ready_tx, ready_rx) = mpsc::channel();
-    let config = BridgeConfig::new(&path, "127.0.0.1:0".parse().expect("addr"));
-    let bridge_thread = thread::spawn(move || {
-        bridge::run(&config, false, &mut |addr, stop| {
-            let _ = ready_tx.send((addr, stop));
-        })
-    });
-    let (addr, stop) = ready_rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("the bridge is ready");
-    let hio = tcp_row(addr, rounds, lines);
-    print("hio bridge", hio, bare);
-    stop.stop();
-    let _ = bridge_thread.join();
-
-    match socat(&path) {
-        Some((mut child, addr)) => {
-            let row = tcp_row(addr, rounds, lines);
-            print("socat", row, bare);
-            let _ = child.kill();
-            let _ = child.wait();
+    let (mut bare, mut hio, mut socat) = (Vec::new(), Vec::new(), Vec::new());
+    let mut ratios = Vec::new();
+    let mut have_socat = true;
+    // for profiling one relay alone: BRIDGE_BENCH=hio or BRIDGE_BENCH=socat
+    let only = std::env::var("BRIDGE_BENCH").ok();
+    if let Some(which) = only.as_deref() {
+        for _ in 0..pairs {
+            let r = match which {
+                "socat" => socat_row(&path, rounds, lines),
+                _ => Some(hio_row(&path, rounds, lines)),
+            };
+            hio.extend(r);
         }
-        None => println!("socat: not installed, skipped (Debian package `socat`)"),
+        print(which, &summary(&hio), &summary(&hio));
+        done.store(true, Ordering::Relaxed);
+        let _ = board.join();
+        return;
+    }
+    for i in 0..pairs {
+        bare.push(bare_row(&path, rounds, lines));
+        let (h, s) = if i % 2 == 0 {
+            let h = hio_row(&path, rounds, lines);
+            (h, socat_row(&path, rounds, lines))
+        } else {
+            let s = socat_row(&path, rounds, lines);
+            (hio_row(&path, rounds, lines), s)
+        };
+        if let Some(s) = s {
+            ratios.push(h.per_sec / s.per_sec);
+            socat.push(s);
+        } else {
+            have_socat = false;
+        }
+        hio.push(h);
+    }
+    let bare = summary(&bare);
+    print("bare pty (no relay)", &bare, &bare);
+    let hio = summary(&hio);
+    print("hio bridge", &hio, &bare);
+    if have_socat {
+        let socat = summary(&socat);
+        print("socat", &socat, &bare);
+        let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+        println!(
+            "hio/socat: throughput {:.2} (median of the pairs {}; above 1: hio moves more)",
+            median(ratios),
+            each.join(" "),
+        );
+        println!(
+            "hio/socat: round trip p50 {:.2} p99 {:.2}, CPU per line {:.2} (below 1: hio is quicker, or uses less)",
+            hio.p50.as_secs_f64() / socat.p50.as_secs_f64(),
+            hio.p99.as_secs_f64() / socat.p99.as_secs_f64(),
+            hio.cpu.as_secs_f64() / socat.cpu.as_secs_f64(),
+        );
+    } else {
+        println!("socat: not installed, skipped (Debian package `socat`)");
     }
     done.store(true, Ordering::Relaxed);
     let _ = board.join();
