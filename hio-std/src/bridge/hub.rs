@@ -11,7 +11,7 @@ use hio_embedded::{Frame, Framer};
 use super::clients::{ClientEvent, ClientId, Clients};
 use super::wirelog::{Direction, WireLog};
 use crate::reactor::Reactor;
-use crate::tty::TtyStatus;
+use crate::tty::{Cutter, TtyStatus};
 
 /// Bytes taken from one client per pass at most, so one fast client cannot
 /// starve the others.
@@ -66,7 +66,7 @@ impl fmt::Display for BridgeStats {
 struct Client<F> {
     id: ClientId,
     label: String,
-    framer: F,
+    cut: Cutter<F>,
     inbuf: Vec<u8>,
     pos: usize,
     end: usize,
@@ -100,6 +100,8 @@ pub struct Hub<'a, C, F, const M: usize> {
     /// The device was away at the last look (for the log lines).
     away: bool,
     tock: Tock,
+    /// Lines are cut a chunk at a time ([`cut_lines`](Hub::cut_lines)).
+    lines: bool,
 }
 
 impl<'a, C: Clients, F: Framer + Clone, const M: usize> Hub<'a, C, F, M> {
@@ -139,7 +141,16 @@ impl<'a, C: Clients, F: Framer + Clone, const M: usize> Hub<'a, C, F, M> {
             wire: None,
             away: false,
             tock: Tock::NEVER,
+            lines: false,
         })
+    }
+
+    /// Its framer is [`Lines`](hio_embedded::Lines) of at most `M` bytes:
+    /// the clients' lines are cut a chunk at a time (the same lines,
+    /// without feeding the framer byte by byte).
+    pub(crate) fn cut_lines(mut self) -> Self {
+        self.lines = true;
+        self
     }
 
     /// Records every frame in `wire`.
@@ -173,7 +184,11 @@ impl<'a, C: Clients, F: Framer + Clone, const M: usize> Hub<'a, C, F, M> {
                         *slot = Some(Client {
                             id,
                             label: label.clone(),
-                            framer: self.framer.clone(),
+                            cut: if self.lines {
+                                Cutter::lines(self.framer.clone(), M)
+                            } else {
+                                Cutter::new(self.framer.clone())
+                            },
                             inbuf: vec![0; 4096],
                             pos: 0,
                             end: 0,
@@ -290,33 +305,33 @@ impl<'a, C: Clients, F: Framer + Clone, const M: usize> Hub<'a, C, F, M> {
                     add(&stats.held_back, 1);
                     return true;
                 }
-                let byte = c.inbuf.get(c.pos).copied().unwrap_or(0);
-                c.pos += 1;
-                let Some(r) = c.framer.feed(byte) else {
-                    continue;
-                };
-                let payload = match r {
-                    Ok(p) if p.len() <= M => p,
-                    Ok(_) | Err(_) => {
-                        add(&stats.bad_frames, 1);
-                        log::warn!("bridge: client {}: a bad frame dropped", c.label);
-                        continue;
+                let chunk = c.inbuf.get(c.pos..c.end).unwrap_or(&[]);
+                let (id, label) = (c.id, &c.label);
+                let n = c.cut.next(chunk, |r| {
+                    let payload = match r {
+                        Ok(p) if p.len() <= M => p,
+                        Ok(_) | Err(_) => {
+                            add(&stats.bad_frames, 1);
+                            log::warn!("bridge: client {label}: a bad frame dropped");
+                            return;
+                        }
+                    };
+                    if let Some(w) = wire {
+                        let who = id.to_string();
+                        w.borrow_mut()
+                            .frame(t, Direction::ToDevice, Some(&who), payload);
                     }
-                };
-                if let Some(w) = wire {
-                    let who = c.id.to_string();
-                    w.borrow_mut()
-                        .frame(t, Direction::ToDevice, Some(&who), payload);
-                }
-                if !status.up.get() {
-                    add(&stats.device_away, 1);
-                    continue;
-                }
-                let mut frame: Frame<M> = Frame::new();
-                let _ = frame.extend_from_slice(payload);
-                if to_dev.push(frame).is_ok() {
-                    add(&stats.to_device, 1);
-                }
+                    if !status.up.get() {
+                        add(&stats.device_away, 1);
+                        return;
+                    }
+                    let mut frame: Frame<M> = Frame::new();
+                    let _ = frame.extend_from_slice(payload);
+                    if to_dev.push(frame).is_ok() {
+                        add(&stats.to_device, 1);
+                    }
+                });
+                c.pos += n.max(1);
                 full = to_dev.is_full();
             }
             if budget == 0 {

@@ -339,6 +339,11 @@ fn build<F: Framer + Clone, R>(
         &clients, reactor, &from_dev, &to_dev, framer, &status, &stats,
     )
     .map_err(no_waker)?;
+    if config.framing == Framing::Lines {
+        // lines are cut a chunk at a time, on both sides
+        serial = serial.cut_lines();
+        hub = hub.cut_lines();
+    }
     if let Some(w) = wire.as_ref() {
         hub = hub.with_wirelog(w);
     }

@@ -10,6 +10,7 @@ use mio::unix::SourceFd;
 use mio::{Interest, Token};
 
 use super::batch::Batched;
+use super::cut::Cutter;
 use super::{Device, Tty, TtyError};
 use crate::reactor::Reactor;
 
@@ -111,6 +112,8 @@ pub struct TtyDoer<'a, F, const M: usize, const B: usize, D = Tty> {
     /// SerialDoer only sends): the chunk, where the framer is in it, and
     /// a frame the full rx Deck did not take yet.
     inbox: Inbox<F, M>,
+    /// Lines are cut a chunk at a time ([`cut_lines`](TtyDoer::cut_lines)).
+    lines: bool,
 }
 
 /// Bytes read from the device at once by a [`TtyDoer`] (at most what the
@@ -123,7 +126,7 @@ const BUDGET: usize = 64 * 1024;
 
 /// A [`TtyDoer`]'s receiving side.
 struct Inbox<F, const M: usize> {
-    framer: F,
+    cut: Cutter<F>,
     buf: Box<[u8]>,
     pos: usize,
     end: usize,
@@ -131,9 +134,9 @@ struct Inbox<F, const M: usize> {
 }
 
 impl<F: Framer + Clone, const M: usize> Inbox<F, M> {
-    fn new(framer: F) -> Self {
+    fn new(cut: Cutter<F>) -> Self {
         Inbox {
-            framer,
+            cut,
             buf: vec![0; CHUNK].into_boxed_slice(),
             pos: 0,
             end: 0,
@@ -175,23 +178,25 @@ impl<F: Framer + Clone, const M: usize> Inbox<F, M> {
         let mut budget = BUDGET;
         loop {
             while self.pos < self.end {
-                let byte = self.buf.get(self.pos).copied().unwrap_or(0);
-                self.pos += 1;
-                let e = match self.framer.feed(byte) {
-                    None => continue,
-                    Some(Ok(payload)) if payload.len() <= M => {
+                let chunk = self.buf.get(self.pos..self.end).unwrap_or(&[]);
+                let held = &mut self.held;
+                let mut dropped = None;
+                let n = self.cut.next(chunk, |r| match r {
+                    Ok(payload) if payload.len() <= M => {
                         // built where it is held: moved only into the Deck
-                        let _ = self.held.insert(Frame::new()).extend_from_slice(payload);
-                        if !self.hand_on(rx, stats) {
-                            return true;
-                        }
-                        continue;
+                        let _ = held.insert(Frame::new()).extend_from_slice(payload);
                     }
-                    Some(Ok(_)) => FrameError::Overlong,
-                    Some(Err(e)) => e,
-                };
-                log::warn!("serial: frame dropped: {e}");
-                stats.frame_error(e);
+                    Ok(_) => dropped = Some(FrameError::Overlong),
+                    Err(e) => dropped = Some(e),
+                });
+                self.pos += n.max(1);
+                if let Some(e) = dropped {
+                    log::warn!("serial: frame dropped: {e}");
+                    stats.frame_error(e);
+                }
+                if !self.hand_on(rx, stats) {
+                    return true;
+                }
             }
             if budget == 0 {
                 return true;
@@ -213,7 +218,7 @@ impl<F: Framer + Clone, const M: usize> Inbox<F, M> {
                 Err(e) => {
                     log::debug!("serial: read error: {e}");
                     stats.uart_error(e.into());
-                    self.framer.resync();
+                    self.cut.resync();
                     return false;
                 }
             }
@@ -265,7 +270,8 @@ impl<'a, F: Framer + Clone, const M: usize, const B: usize, D: Device> TtyDoer<'
             retry: RETRY,
             label,
             name,
-            inbox: Inbox::new(framer.clone()),
+            inbox: Inbox::new(Cutter::new(framer.clone())),
+            lines: false,
             framer,
             stats,
         })
@@ -281,6 +287,23 @@ impl<'a, F: Framer + Clone, const M: usize, const B: usize, D: Device> TtyDoer<'
     /// Its waker, for the Decks.
     pub fn waker(&self) -> Waker {
         self.waker
+    }
+
+    /// Its framer is [`Lines`](hio_embedded::Lines) of at most `M` bytes:
+    /// received lines are cut a chunk at a time (the same lines, without
+    /// feeding the framer byte by byte).
+    pub(crate) fn cut_lines(mut self) -> Self {
+        self.lines = true;
+        self.inbox = Inbox::new(self.cutter());
+        self
+    }
+
+    fn cutter(&self) -> Cutter<F> {
+        if self.lines {
+            Cutter::lines(self.framer.clone(), M)
+        } else {
+            Cutter::new(self.framer.clone())
+        }
     }
 
     /// The device.
@@ -350,7 +373,7 @@ impl<'a, F: Framer + Clone, const M: usize, const B: usize, D: Device> TtyDoer<'
         }
         // and what was received of a frame, with the frame the rx Deck had
         // no room for
-        self.inbox = Inbox::new(self.framer.clone());
+        self.inbox = Inbox::new(self.cutter());
         self.absent = true;
         let mut dropped = 0u64;
         while self.tx.pull().is_some() {

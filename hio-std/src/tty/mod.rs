@@ -18,6 +18,7 @@
 
 mod batch;
 mod config;
+mod cut;
 mod device;
 mod doer;
 mod error;
@@ -33,6 +34,7 @@ use std::path::{Path, PathBuf};
 use embedded_io::{ErrorType, Read, ReadReady, Write, WriteReady};
 
 pub use config::{Parity, StopBits, TtyConfig};
+pub(crate) use cut::Cutter;
 pub use device::Device;
 pub use doer::{TtyDoer, TtyStatus, RETRY};
 pub use error::TtyError;
