@@ -390,6 +390,12 @@ impl<T: Device> Device for Recorded<'_, T> {
         self.inner.as_ref().and_then(|d| d.label())
     }
 
+    fn probe_reads(&mut self) {
+        if let Some(d) = self.inner.as_mut() {
+            d.probe_reads();
+        }
+    }
+
     fn write_now(&mut self, bytes: &[u8]) -> Result<usize, TtyError> {
         let Recorded { inner, tape, .. } = self;
         ask(

@@ -44,6 +44,10 @@ pub trait Device: Read + Write + ReadReady + WriteReady + ErrorType<Error = TtyE
         }
         self.write(bytes)
     }
+    /// From now on, looks (cheaply) whether there are bytes before it
+    /// reads, if that is cheaper than a read that finds nothing
+    /// ([`Tty::probe_reads`]). By default, nothing.
+    fn probe_reads(&mut self) {}
 }
 
 impl Device for Tty {
@@ -70,5 +74,8 @@ impl Device for Tty {
     }
     fn write_now(&mut self, bytes: &[u8]) -> Result<usize, TtyError> {
         Tty::write_now(self, bytes)
+    }
+    fn probe_reads(&mut self) {
+        Tty::probe_reads(self)
     }
 }

@@ -250,6 +250,9 @@ impl<'a, F: Framer + Clone, const M: usize, const B: usize, D: Device> TtyDoer<'
         status: &'a TtyStatus,
     ) -> Result<Self, hio_core::WakeError> {
         let waker = reactor.waker()?;
+        let mut tty = tty;
+        // woken to send as often as to receive: a look before each read
+        tty.probe_reads();
         let absent = tty.lost().is_some();
         status.up.set(!absent);
         let label = tty.label().unwrap_or_else(|| name.to_string());

@@ -75,6 +75,8 @@ pub struct Tty {
     read_empty: bool,
     /// The device refused bytes since the flags were cleared.
     write_full: bool,
+    /// Ask the system (a poll) before a read whether there are bytes.
+    probe: bool,
 }
 
 /// `open(2)` of `path` for reading and writing, non-blocking, not as the
@@ -194,6 +196,7 @@ impl Tty {
             lost: None,
             read_empty: false,
             write_full: false,
+            probe: false,
         })
     }
 
@@ -210,6 +213,7 @@ impl Tty {
             lost: Some(TtyError::Lost),
             read_empty: false,
             write_full: false,
+            probe: false,
         }
     }
 
@@ -272,6 +276,16 @@ impl Tty {
     pub fn clear_flags(&mut self) {
         self.read_empty = false;
         self.write_full = false;
+    }
+
+    /// From now on, asks the system whether the device has bytes (a
+    /// `poll(2)` that does not wait) before it reads it: a read of a
+    /// terminal that finds nothing costs several times as much as the
+    /// poll. Worth it for a tty often looked at when nothing came (a doer
+    /// woken to send); a tty read only when bytes are announced does not
+    /// need it.
+    pub fn probe_reads(&mut self) {
+        self.probe = true;
     }
 
     /// Whether a read found the device empty since
@@ -353,6 +367,11 @@ impl Tty {
         let Some(fd) = self.fd.as_ref().map(|f| f.as_raw_fd()) else {
             return Ok(false);
         };
+        // nothing at all (no bytes, no hang-up, no error): no read
+        if self.probe && poll_fd(fd, libc::POLLIN, 0) == 0 {
+            self.read_empty = true;
+            return Ok(false);
+        }
         loop {
             // SAFETY: reads at most `buf.len()` bytes into the live buffer.
             let n = unsafe { libc::read(fd, self.buf.as_mut_ptr().cast(), self.buf.len()) };
