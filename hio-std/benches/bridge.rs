@@ -14,7 +14,7 @@
 //! The relays run in paired rounds (hio then socat, then socat then hio,
 //! ...), each on the same pty, board and load, one at a time; a line is
 //! one write of the client. Printed: the median throughput of each relay's
-//! rounds, the round-trip percentiles over all its rounds, the relay's CPU
+//! rounds, the medians of its rounds' round-trip percentiles, the relay's CPU
 //! time per line (the bridge's thread; socat's process), and the ratios
 //! hio/socat (throughput: the median of the pairs' ratios). The CPU time
 //! per line hardly depends on what else runs on the machine; the
@@ -266,8 +266,10 @@ fn socat_row(path: &Path, rounds: usize, lines: usize) -> Option<Round> {
     Some(row)
 }
 
-/// The rounds of one relay, summed up: median throughput, round-trip
-/// percentiles over every round trip of every round.
+/// The rounds of one relay, summed up: the medians over its rounds of the
+/// throughput, of the round trip's p50 and of its p99 (a round that other
+/// work on the machine slowed down moves a median little, where it would
+/// set the p99 of all round trips pooled).
 struct Summary {
     per_sec: f64,
     p50: Duration,
@@ -277,11 +279,18 @@ struct Summary {
 }
 
 fn summary(rounds: &[Round]) -> Summary {
-    let mut all: Vec<Duration> = rounds.iter().flat_map(|r| r.rtts.clone()).collect();
+    let each = |q: f64| {
+        Duration::from_secs_f64(median(
+            rounds
+                .iter()
+                .map(|r| pct(&mut r.rtts.clone(), q).as_secs_f64())
+                .collect(),
+        ))
+    };
     Summary {
         per_sec: median(rounds.iter().map(|r| r.per_sec).collect()),
-        p50: pct(&mut all, 0.5),
-        p99: pct(&mut all, 0.99),
+        p50: each(0.5),
+        p99: each(0.99),
         cpu: Duration::from_secs_f64(median(
             rounds
                 .iter()
