@@ -9,9 +9,13 @@
 //! ```
 //!
 //! - The device is a [`Tty`] under a [`TtyDoer`] (hio-embedded's
-//!   SerialDoer, unchanged), parked until the tty is ready; framing is
-//!   [`Framing::Lines`] (the default) or [`Framing::Cobs`] (binary frames
-//!   with a CRC), the same on the device and on TCP.
+//!   SerialDoer, unchanged, sends), parked until the tty is ready; framing
+//!   is [`Framing::Lines`] (the default) or [`Framing::Cobs`] (binary
+//!   frames with a CRC), the same on the device and on TCP.
+//! - Data moves in batches: the device is read in large chunks and every
+//!   complete frame of a chunk is cut at once (lines by a search for each
+//!   newline); the frames of a pass go to each client in one send, and to
+//!   the device in one write; a client's bytes are taken in large reads.
 //! - Clients come and go freely. A slow client has its own bounded queue
 //!   (the server's send buffer, `client_queue` bytes) and is dropped with a
 //!   log line when it overflows; the others and the device do not wait.

@@ -1,5 +1,6 @@
-//! [`TtyDoer`]: hio-embedded's SerialDoer on a [`Tty`], parked on the
-//! reactor, and reopening the device when it comes back.
+//! [`TtyDoer`]: a [`Tty`] read a chunk at a time and written through
+//! hio-embedded's SerialDoer, parked on the reactor, and reopening the
+//! device when it comes back.
 
 use std::cell::Cell;
 use std::fmt;
@@ -66,16 +67,20 @@ impl TtyStatus {
     }
 }
 
-/// hio-embedded's [`SerialDoer`] on a [`Tty`] (or any [`Device`]), driven
-/// by the [`Reactor`]: the tty is registered with the doer's waker, so the
+/// A serial flow's I/O doer on a [`Tty`] (or any [`Device`]), driven by
+/// the [`Reactor`]: the tty is registered with the doer's waker, so the
 /// doer parks until the device has bytes (or takes bytes again after it
-/// was full), and runs at every pass only while it has work it could not
-/// finish (its read budget ran out).
+/// was full: room is waited for only while bytes wait for it), and runs at
+/// every pass only while it has work it could not finish (its read budget
+/// ran out).
 ///
-/// The device is read in large chunks (served to the framer from memory),
-/// and what the SerialDoer writes in a pass, frame by frame, is gathered
-/// and written to the device in one write at the end of the pass (a
-/// bounded buffer: frames beyond it wait in the Deck).
+/// It receives itself: the device is read in large chunks, and every
+/// complete frame of a chunk is cut at once and handed to the rx Deck (a
+/// frame the full Deck does not take is held, and the rest of the chunk
+/// waits). It sends through hio-embedded's [`SerialDoer`]: what the
+/// SerialDoer writes in a pass, frame by frame, is gathered and written to
+/// the device in one write at the end of the pass (a bounded buffer:
+/// frames beyond it wait in the Deck).
 ///
 /// Wire the Decks to the same waker ([`waker`](TtyDoer::waker)):
 /// `tx.wake_on_push(Some(w))` (a frame to send) and `rx.wake_on_pull(Some(w))`

@@ -2,9 +2,11 @@
 //! non-blocking file descriptor: a pseudo-terminal, a socket) and exposes
 //! it through the `embedded-io` traits, so hio-embedded's
 //! [`SerialDoer`](hio_embedded::SerialDoer) and framers drive it unchanged;
-//! [`TtyDoer`] runs that SerialDoer on the [`Reactor`](crate::reactor::Reactor),
-//! parked until the tty is readable (or writable again), and reopens the
-//! device when it comes back after it went away.
+//! [`TtyDoer`] runs a tty on the [`Reactor`](crate::reactor::Reactor) (it
+//! reads in chunks and frames them at once, and sends through that
+//! SerialDoer, a pass's frames in one write), parked until the tty is
+//! readable (or writable again), and reopens the device when it comes back
+//! after it went away.
 //!
 //! ```no_run
 //! use hio_std::tty::{Tty, TtyConfig};
