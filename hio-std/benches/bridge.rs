@@ -15,7 +15,8 @@
 //! ...), each on the same pty, board and load, one at a time; a line is
 //! one write of the client. Printed: the median throughput of each relay's
 //! rounds, the medians of its rounds' round-trip percentiles, the relay's CPU
-//! time per line (the bridge's thread; socat's process), and the ratios
+//! time per line (the bridge's thread; socat's process; from the client's
+//! connection to its last line, from the scheduler's count), and the ratios
 //! hio/socat (throughput: the median of the pairs' ratios). The CPU time
 //! per line hardly depends on what else runs on the machine; the
 //! throughput does, which is what the pairs are for.
@@ -76,8 +77,9 @@ fn echo_board(mut tty: Tty, done: Arc<AtomicBool>) {
 struct Round {
     rtts: Vec<Duration>,
     per_sec: f64,
-    /// The relay's CPU time (user and system) over the round, per line
-    /// through it (0 when not measured).
+    /// The relay's CPU time over the round (from the client's connection
+    /// to its last line: no start-up), per line through it (0 when not
+    /// measured).
     cpu_per_line: Duration,
 }
 
@@ -88,19 +90,20 @@ fn lines_of(rounds: usize, lines: usize) -> u32 {
 
 const WARM_UP: usize = 20;
 
-fn timeval(t: libc::timeval) -> Duration {
-    Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+/// The time a task (a process, or a thread: `/proc/self/task/TID`) has
+/// run on a CPU, from the scheduler's own count (nanoseconds); `None` if
+/// the system does not say.
+fn cpu_of(task: &str) -> Option<Duration> {
+    let text = std::fs::read_to_string(format!("{task}/schedstat")).ok()?;
+    let ns = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
 }
 
-/// CPU time of the calling thread.
-fn thread_cpu() -> Duration {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: one live timespec for the call to fill.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+/// The calling thread's task, for [`cpu_of`].
+fn this_thread() -> String {
+    // SAFETY: gettid takes nothing and cannot fail.
+    let tid = unsafe { libc::gettid() };
+    format!("/proc/self/task/{tid}")
 }
 
 fn pct(v: &mut [Duration], q: f64) -> Duration {
@@ -166,7 +169,8 @@ fn measure<S: std::io::Read + Write>(
     }
 }
 
-fn tcp_row(addr: SocketAddr, rounds: usize, lines: usize) -> Round {
+/// A round through the relay at `addr`, its CPU time read from `task`.
+fn tcp_row(addr: SocketAddr, rounds: usize, lines: usize, task: &str) -> Round {
     // socat serves one connection: the first that gets through is the
     // measured one (refused until it listens; bounded)
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -184,7 +188,12 @@ fn tcp_row(addr: SocketAddr, rounds: usize, lines: usize) -> Round {
     s.set_read_timeout(Some(Duration::from_secs(20)))
         .expect("timeout");
     let mut r = BufReader::new(s.try_clone().expect("clone"));
-    measure(s, &mut r, rounds, lines)
+    let before = cpu_of(task);
+    let mut row = measure(s, &mut r, rounds, lines);
+    if let (Some(a), Some(b)) = (before, cpu_of(task)) {
+        row.cpu_per_line = b.saturating_sub(a) / lines_of(rounds, lines);
+    }
+    row
 }
 
 /// The bare pty: the same lines straight on its slave end.
@@ -231,38 +240,27 @@ fn hio_row(path: &Path, rounds: usize, lines: usize) -> Round {
     let bridge_thread = thread::Builder::new()
         .name("hio-bridge".into())
         .spawn(move || {
-            let r = bridge::run(&config, false, &mut |addr, stop| {
-                let _ = ready_tx.send((addr, stop));
-            });
-            (r, thread_cpu())
+            let task = this_thread();
+            bridge::run(&config, false, &mut |addr, stop| {
+                let _ = ready_tx.send((addr, stop, task.clone()));
+            })
         })
         .expect("a thread");
-    let (addr, stop) = ready_rx
+    let (addr, stop, task) = ready_rx
         .recv_timeout(Duration::from_secs(20))
         .expect("the bridge is ready");
-    let mut row = tcp_row(addr, rounds, lines);
+    let row = tcp_row(addr, rounds, lines, &task);
     stop.stop();
-    if let Ok((_, cpu)) = bridge_thread.join() {
-        row.cpu_per_line = cpu / lines_of(rounds, lines);
-    }
+    let _ = bridge_thread.join();
     row
 }
 
 /// One round of socat on the pty; `None` if it is not installed.
 fn socat_row(path: &Path, rounds: usize, lines: usize) -> Option<Round> {
     let (mut child, addr) = socat(path)?;
-    let mut row = tcp_row(addr, rounds, lines);
+    let row = tcp_row(addr, rounds, lines, &format!("/proc/{}", child.id()));
     let _ = child.kill();
-    // reaped here, for its CPU time
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value for wait4 to fill.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: the child's pid, live out-parameters.
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    if pid > 0 {
-        let cpu = timeval(usage.ru_utime) + timeval(usage.ru_stime);
-        row.cpu_per_line = cpu / lines_of(rounds, lines);
-    }
+    let _ = child.wait();
     Some(row)
 }
 
