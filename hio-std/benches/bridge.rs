@@ -17,13 +17,14 @@
 //! rounds, the medians of its rounds' round-trip percentiles, the relay's CPU
 //! time per line (the bridge's thread; socat's process; from the client's
 //! connection to its last line, from the scheduler's count), and the ratios
-//! hio/socat (throughput: the median of the pairs' ratios). The CPU time
-//! per line hardly depends on what else runs on the machine; the
-//! throughput does, which is what the pairs are for.
+//! hio/socat (throughput: the median of the pairs' ratios). Other work on
+//! the machine moves every figure, the throughput most (each pair's ratio
+//! is printed too): judge by the ratios of several runs.
 //!
 //! ```text
-//! cargo bench -p hio-std --bench bridge            # the measurement (a few seconds)
+//! cargo bench -p hio-std --bench bridge            # the measurement (20 pairs, 10-20 s)
 //! cargo bench -p hio-std --bench bridge -- --test  # one short smoke round
+//! BRIDGE_BENCH=hio cargo bench -p hio-std --bench bridge  # one relay alone (profiling)
 //! ```
 
 use std::io::{BufRead, BufReader, Write};
