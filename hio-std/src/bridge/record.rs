@@ -390,9 +390,9 @@ impl<T: Device> Device for Recorded<'_, T> {
         self.inner.as_ref().and_then(|d| d.label())
     }
 
-    fn probe_reads(&mut self) {
+    fn probe_reads(&mut self, on: bool) {
         if let Some(d) = self.inner.as_mut() {
-            d.probe_reads();
+            d.probe_reads(on);
         }
     }
 

@@ -44,10 +44,13 @@ pub trait Device: Read + Write + ReadReady + WriteReady + ErrorType<Error = TtyE
         }
         self.write(bytes)
     }
-    /// From now on, looks (cheaply) whether there are bytes before it
-    /// reads, if that is cheaper than a read that finds nothing
-    /// ([`Tty::probe_reads`]). By default, nothing.
-    fn probe_reads(&mut self) {}
+    /// From now on (`on`), looks (cheaply) whether there are bytes before
+    /// it reads, if that is cheaper than a read that finds nothing
+    /// ([`Tty::probe_reads`]); or reads at once (`false`). By default,
+    /// nothing.
+    fn probe_reads(&mut self, on: bool) {
+        let _ = on;
+    }
 }
 
 impl Device for Tty {
@@ -75,7 +78,7 @@ impl Device for Tty {
     fn write_now(&mut self, bytes: &[u8]) -> Result<usize, TtyError> {
         Tty::write_now(self, bytes)
     }
-    fn probe_reads(&mut self) {
-        Tty::probe_reads(self)
+    fn probe_reads(&mut self, on: bool) {
+        Tty::probe_reads(self, on)
     }
 }

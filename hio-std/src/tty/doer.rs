@@ -255,9 +255,6 @@ impl<'a, F: Framer + Clone, const M: usize, const B: usize, D: Device> TtyDoer<'
         status: &'a TtyStatus,
     ) -> Result<Self, hio_core::WakeError> {
         let waker = reactor.waker()?;
-        let mut tty = tty;
-        // woken to send as often as to receive: a look before each read
-        tty.probe_reads();
         let absent = tty.lost().is_some();
         status.up.set(!absent);
         let label = tty.label().unwrap_or_else(|| name.to_string());
@@ -465,17 +462,22 @@ impl<F: Framer + Clone, const M: usize, const B: usize, D: Device> Doer
             return Ok(Step::Continue);
         };
         serial.uart().clear_flags();
-        let receiving = self
-            .inbox
-            .receive(serial.uart().device(), self.rx, self.stats);
-        // the SerialDoer finds nothing to read: it sends
+        // woken with frames to send, perhaps for them alone: the device is
+        // asked before it is read; without, bytes were announced
+        let probe = !self.tx.is_empty();
+        // sending first, so a frame from a client is on its way before the
+        // device is read; the SerialDoer finds nothing to read
         let step = serial.recur(cx)?;
         // what the pass wrote, in one write (an error is the device's
-        // loss, looked at next; what failed is not tried again)
+        // loss, looked at below; what failed is not tried again)
         if let Err(e) = serial.uart().push_out() {
             log::debug!("serial: {}: write failed: {e}", self.label);
             serial.uart().discard();
         }
+        serial.uart().device().probe_reads(probe);
+        let receiving = self
+            .inbox
+            .receive(serial.uart().device(), self.rx, self.stats);
         if let Some(e) = serial.uart().device().lost() {
             self.lost(e);
             return Ok(step);

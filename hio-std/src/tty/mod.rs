@@ -280,14 +280,14 @@ impl Tty {
         self.write_full = false;
     }
 
-    /// From now on, asks the system whether the device has bytes (a
-    /// `poll(2)` that does not wait) before it reads it: a read of a
+    /// From now on (`on`), asks the system whether the device has bytes
+    /// (a `poll(2)` that does not wait) before it reads it: a read of a
     /// terminal that finds nothing costs several times as much as the
-    /// poll. Worth it for a tty often looked at when nothing came (a doer
-    /// woken to send); a tty read only when bytes are announced does not
-    /// need it.
-    pub fn probe_reads(&mut self) {
-        self.probe = true;
+    /// poll. Worth it when a look may well find nothing (a doer woken to
+    /// send); not when bytes were announced (`false`: the read at once,
+    /// as by default).
+    pub fn probe_reads(&mut self, on: bool) {
+        self.probe = on;
     }
 
     /// Whether a read found the device empty since
