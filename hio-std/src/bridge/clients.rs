@@ -68,7 +68,9 @@ pub trait Clients {
 #[derive(Debug)]
 pub struct ServerClients<'a> {
     server: &'a Server<'a>,
-    ids: std::cell::RefCell<Vec<Option<ConnId>>>,
+    /// By slot: the open connection's id, as the hub names it and as the
+    /// server does.
+    ids: std::cell::RefCell<Vec<Option<(ClientId, ConnId)>>>,
 }
 
 impl<'a> ServerClients<'a> {
@@ -80,13 +82,26 @@ impl<'a> ServerClients<'a> {
         }
     }
 
+    /// The hub's name of the open connection `conn` (named when it
+    /// opened: no text made again).
+    fn client(&self, conn: ConnId) -> ClientId {
+        self.ids
+            .borrow()
+            .get(conn.slot())
+            .copied()
+            .flatten()
+            .filter(|(_, c)| *c == conn)
+            .map_or_else(|| conn.into(), |(id, _)| id)
+    }
+
     fn conn(&self, id: ClientId) -> Option<ConnId> {
         self.ids
             .borrow()
             .get(id.slot as usize)
             .copied()
             .flatten()
-            .filter(|c| ClientId::from(*c) == id)
+            .filter(|(c, _)| *c == id)
+            .map(|(_, conn)| conn)
     }
 }
 
@@ -123,17 +138,21 @@ impl Clients for ServerClients<'_> {
                 if ids.len() <= id.slot() {
                     ids.resize(id.slot() + 1, None);
                 }
+                let client = ClientId::from(id);
                 if let Some(s) = ids.get_mut(id.slot()) {
-                    *s = Some(id);
+                    *s = Some((client, id));
                 }
-                ClientEvent::Opened(id.into(), peer_text(peer))
+                ClientEvent::Opened(client, peer_text(peer))
             }
-            ServerEvent::Ready(id) => ClientEvent::Ready(id.into()),
+            ServerEvent::Ready(id) => ClientEvent::Ready(self.client(id)),
             ServerEvent::Closed { id, reason } => {
+                let client = self.client(id);
                 if let Some(s) = self.ids.borrow_mut().get_mut(id.slot()) {
-                    *s = None;
+                    if s.is_some_and(|(_, c)| c == id) {
+                        *s = None;
+                    }
                 }
-                ClientEvent::Closed(id.into(), reason_text(reason))
+                ClientEvent::Closed(client, reason_text(reason))
             }
         })
     }

@@ -11,7 +11,7 @@ use hio_embedded::{Frame, Framer};
 use super::clients::{ClientEvent, ClientId, Clients};
 use super::wirelog::{Direction, WireLog};
 use crate::reactor::Reactor;
-use crate::tty::TtyStatus;
+use crate::tty::{Cutter, TtyStatus};
 
 /// Bytes taken from one client per pass at most, so one fast client cannot
 /// starve the others.
@@ -66,7 +66,7 @@ impl fmt::Display for BridgeStats {
 struct Client<F> {
     id: ClientId,
     label: String,
-    framer: F,
+    cut: Cutter<F>,
     inbuf: Vec<u8>,
     pos: usize,
     end: usize,
@@ -94,10 +94,14 @@ pub struct Hub<'a, C, F, const M: usize> {
     /// Clients with bytes to take: woken, or held back.
     pending: VecDeque<ClientId>,
     out: Vec<u8>,
+    /// The frames of a pass for the clients, encoded.
+    batch: Vec<u8>,
     wire: Option<&'a RefCell<WireLog>>,
     /// The device was away at the last look (for the log lines).
     away: bool,
     tock: Tock,
+    /// Lines are cut a chunk at a time ([`cut_lines`](Hub::cut_lines)).
+    lines: bool,
 }
 
 impl<'a, C: Clients, F: Framer + Clone, const M: usize> Hub<'a, C, F, M> {
@@ -133,10 +137,20 @@ impl<'a, C: Clients, F: Framer + Clone, const M: usize> Hub<'a, C, F, M> {
             clients: Vec::new(),
             pending: VecDeque::new(),
             out: vec![0; M + M / 254 + 16],
+            batch: Vec::new(),
             wire: None,
             away: false,
             tock: Tock::NEVER,
+            lines: false,
         })
+    }
+
+    /// Its framer is [`Lines`](hio_embedded::Lines) of at most `M` bytes:
+    /// the clients' lines are cut a chunk at a time (the same lines,
+    /// without feeding the framer byte by byte).
+    pub(crate) fn cut_lines(mut self) -> Self {
+        self.lines = true;
+        self
     }
 
     /// Records every frame in `wire`.
@@ -170,7 +184,11 @@ impl<'a, C: Clients, F: Framer + Clone, const M: usize> Hub<'a, C, F, M> {
                         *slot = Some(Client {
                             id,
                             label: label.clone(),
-                            framer: self.framer.clone(),
+                            cut: if self.lines {
+                                Cutter::lines(self.framer.clone(), M)
+                            } else {
+                                Cutter::new(self.framer.clone())
+                            },
                             inbuf: vec![0; 4096],
                             pos: 0,
                             end: 0,
@@ -214,8 +232,10 @@ impl<'a, C: Clients, F: Framer + Clone, const M: usize> Hub<'a, C, F, M> {
         }
     }
 
-    /// Sends each frame from the device to every client.
+    /// Sends the frames from the device to every client: all the frames
+    /// waiting, encoded one after the other, in one send per client.
     fn fan_out(&mut self, t: Tyme) {
+        self.batch.clear();
         while let Some(frame) = self.from_dev.pull() {
             let n = match self.framer.encode(&frame, &mut self.out) {
                 Ok(n) => n,
@@ -228,22 +248,29 @@ impl<'a, C: Clients, F: Framer + Clone, const M: usize> Hub<'a, C, F, M> {
             if let Some(w) = self.wire {
                 w.borrow_mut().frame(t, Direction::FromDevice, None, &frame);
             }
-            let bytes = self.out.get(..n).unwrap_or(&[]);
-            let mut slow = Vec::new();
-            for c in self.clients.iter().flatten() {
-                if self.clients_side.tx_free(c.id) < n && self.clients_side.tx_len(c.id) > 0 {
-                    slow.push(c.id);
-                    continue;
-                }
-                match self.clients_side.send(c.id, bytes) {
-                    Some(k) if k == n => {}
-                    Some(_) => slow.push(c.id),
-                    None => {} // closing: its Closed event comes
-                }
+            self.batch
+                .extend_from_slice(self.out.get(..n).unwrap_or(&[]));
+        }
+        if self.batch.is_empty() {
+            return;
+        }
+        let n = self.batch.len();
+        let mut slow = Vec::new();
+        for c in self.clients.iter().flatten() {
+            // a client with frames still queued must have room for all of
+            // these; an empty queue goes straight to the socket first
+            if self.clients_side.tx_len(c.id) > 0 && self.clients_side.tx_free(c.id) < n {
+                slow.push(c.id);
+                continue;
             }
-            for id in slow {
-                self.drop_slow(id);
+            match self.clients_side.send(c.id, &self.batch) {
+                Some(k) if k == n => {}
+                Some(_) => slow.push(c.id),
+                None => {} // closing: its Closed event comes
             }
+        }
+        for id in slow {
+            self.drop_slow(id);
         }
     }
 
@@ -270,39 +297,42 @@ impl<'a, C: Clients, F: Framer + Clone, const M: usize> Hub<'a, C, F, M> {
             return false;
         };
         let mut budget = CLIENT_BUDGET;
+        // only this loop pushes while it runs: the Deck fills only here
+        let mut full = to_dev.is_full();
         loop {
             while c.pos < c.end {
-                if status.up.get() && to_dev.is_full() {
+                if full && status.up.get() {
                     add(&stats.held_back, 1);
                     return true;
                 }
-                let byte = c.inbuf.get(c.pos).copied().unwrap_or(0);
-                c.pos += 1;
-                let Some(r) = c.framer.feed(byte) else {
-                    continue;
-                };
-                let payload = match r {
-                    Ok(p) if p.len() <= M => p,
-                    Ok(_) | Err(_) => {
-                        add(&stats.bad_frames, 1);
-                        log::warn!("bridge: client {}: a bad frame dropped", c.label);
-                        continue;
+                let chunk = c.inbuf.get(c.pos..c.end).unwrap_or(&[]);
+                let (id, label) = (c.id, &c.label);
+                let n = c.cut.next(chunk, |r| {
+                    let payload = match r {
+                        Ok(p) if p.len() <= M => p,
+                        Ok(_) | Err(_) => {
+                            add(&stats.bad_frames, 1);
+                            log::warn!("bridge: client {label}: a bad frame dropped");
+                            return;
+                        }
+                    };
+                    if let Some(w) = wire {
+                        let who = id.to_string();
+                        w.borrow_mut()
+                            .frame(t, Direction::ToDevice, Some(&who), payload);
                     }
-                };
-                if let Some(w) = wire {
-                    let who = c.id.to_string();
-                    w.borrow_mut()
-                        .frame(t, Direction::ToDevice, Some(&who), payload);
-                }
-                if !status.up.get() {
-                    add(&stats.device_away, 1);
-                    continue;
-                }
-                let mut frame: Frame<M> = Frame::new();
-                let _ = frame.extend_from_slice(payload);
-                if to_dev.push(frame).is_ok() {
-                    add(&stats.to_device, 1);
-                }
+                    if !status.up.get() {
+                        add(&stats.device_away, 1);
+                        return;
+                    }
+                    let mut frame: Frame<M> = Frame::new();
+                    let _ = frame.extend_from_slice(payload);
+                    if to_dev.push(frame).is_ok() {
+                        add(&stats.to_device, 1);
+                    }
+                });
+                c.pos += n.max(1);
+                full = to_dev.is_full();
             }
             if budget == 0 {
                 return true;

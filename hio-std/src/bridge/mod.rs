@@ -9,9 +9,13 @@
 //! ```
 //!
 //! - The device is a [`Tty`] under a [`TtyDoer`] (hio-embedded's
-//!   SerialDoer, unchanged), parked until the tty is ready; framing is
-//!   [`Framing::Lines`] (the default) or [`Framing::Cobs`] (binary frames
-//!   with a CRC), the same on the device and on TCP.
+//!   SerialDoer, unchanged, sends), parked until the tty is ready; framing
+//!   is [`Framing::Lines`] (the default) or [`Framing::Cobs`] (binary
+//!   frames with a CRC), the same on the device and on TCP.
+//! - Data moves in batches: the device is read in large chunks and every
+//!   complete frame of a chunk is cut at once (lines by a search for each
+//!   newline); the frames of a pass go to each client in one send, and to
+//!   the device in one write; a client's bytes are taken in large reads.
 //! - Clients come and go freely. A slow client has its own bounded queue
 //!   (the server's send buffer, `client_queue` bytes) and is dropped with a
 //!   log line when it overflows; the others and the device do not wait.
@@ -59,7 +63,7 @@ pub const FRAME: usize = 1024;
 /// The encode buffer of a frame on its way to the device.
 pub(crate) const ENCODED: usize = FRAME + FRAME / 254 + 16;
 /// Frames each of the device's Decks holds.
-const DECK: usize = 32;
+const DECK: usize = 128;
 /// The most clients a bridge serves.
 pub const MAX_CLIENTS: usize = 1024;
 
@@ -339,6 +343,11 @@ fn build<F: Framer + Clone, R>(
         &clients, reactor, &from_dev, &to_dev, framer, &status, &stats,
     )
     .map_err(no_waker)?;
+    if config.framing == Framing::Lines {
+        // lines are cut a chunk at a time, on both sides
+        serial = serial.cut_lines();
+        hub = hub.cut_lines();
+    }
     if let Some(w) = wire.as_ref() {
         hub = hub.with_wirelog(w);
     }

@@ -17,6 +17,10 @@ use super::clients::{ClientEvent, ClientId, Clients};
 use super::wirelog::{hex, unhex, WireLog};
 use crate::tty::{Device, TtyError};
 
+/// Bytes read from the device at once, at most: what a [`Tty`](crate::tty::Tty)
+/// reads at once, so a chunk is what one read of the system gave.
+const CHUNK: usize = crate::tty::READ_CHUNK;
+
 /// The recorded answers of a live run, in order, for a replay.
 #[derive(Debug, Default)]
 pub struct Answers {
@@ -96,11 +100,15 @@ impl fmt::Debug for Tape<'_> {
 pub struct Recorded<'a, T> {
     inner: Option<T>,
     tape: Tape<'a>,
-    /// A device's bytes read and not yet handed on.
+    /// A device's bytes read and not yet handed on: `buf[pos..end]`.
     buf: Vec<u8>,
     pos: usize,
+    end: usize,
     /// A fill found nothing since the flags were cleared.
     empty: bool,
+    /// The last chunk was shorter than asked for since the flags were
+    /// cleared: the device was drained.
+    drained: bool,
 }
 
 impl<'a, T> Recorded<'a, T> {
@@ -111,7 +119,9 @@ impl<'a, T> Recorded<'a, T> {
             tape: log.map_or(Tape::Off, Tape::Record),
             buf: Vec::new(),
             pos: 0,
+            end: 0,
             empty: false,
+            drained: false,
         }
     }
 
@@ -122,7 +132,9 @@ impl<'a, T> Recorded<'a, T> {
             tape: Tape::Replay(answers),
             buf: Vec::new(),
             pos: 0,
+            end: 0,
             empty: false,
+            drained: false,
         }
     }
 }
@@ -199,36 +211,59 @@ impl<T: ErrorType<Error = TtyError>> ErrorType for Recorded<'_, T> {
 impl<T: Device> Recorded<'_, T> {
     /// Refills the buffer with one chunk from the device if it is empty;
     /// whether it has a byte.
+    ///
+    /// A chunk shorter than asked for drained the device (a tty or a
+    /// socket hands over all it holds, and a byte arriving after that
+    /// read wakes the edge-triggered poll): until the flags are cleared
+    /// (the next pass of the device's doer) it is not asked again, which
+    /// saves a read that would find nothing.
+    #[inline(never)]
     fn fill(&mut self) -> Result<bool, TtyError> {
-        if self.pos < self.buf.len() {
+        if self.pos < self.end {
             return Ok(true);
         }
-        let Recorded {
-            inner, tape, buf, ..
-        } = self;
-        let chunk: Result<Vec<u8>, TtyError> = ask(
-            *tape,
-            "fill",
-            || {
-                inner.as_mut().map(|d| match d.read_ready() {
-                    Ok(true) => {
-                        let mut b = vec![0u8; 4096];
-                        d.read(&mut b).map(|n| {
-                            b.truncate(n);
-                            b
-                        })
-                    }
-                    Ok(false) => Ok(Vec::new()),
-                    Err(e) => Err(e),
-                })
-            },
-            |r| enc_result(r, |b| json!(hex(b))),
-            |v| dec_result(v, |h| h.as_str().and_then(unhex)),
-            Ok(Vec::new()),
-        );
-        *buf = chunk?;
         self.pos = 0;
-        if self.buf.is_empty() {
+        self.end = 0;
+        if self.drained {
+            self.empty = true;
+            return Ok(false);
+        }
+        let got = match self.tape {
+            Tape::Replay(answers) => {
+                let chunk = answers
+                    .take("fill")
+                    .and_then(|v| dec_result(&v, |h| h.as_str().and_then(unhex)))
+                    .unwrap_or(Ok(Vec::new()));
+                chunk.map(|b| {
+                    self.buf = b;
+                    self.buf.len()
+                })
+            }
+            Tape::Off | Tape::Record(_) => {
+                // read straight into the buffer, kept from chunk to chunk
+                if self.buf.len() < CHUNK {
+                    self.buf.resize(CHUNK, 0);
+                }
+                let got = match self.inner.as_mut() {
+                    Some(d) => match d.read_ready() {
+                        Ok(true) => d.read(&mut self.buf),
+                        Ok(false) => Ok(0),
+                        Err(e) => Err(e),
+                    },
+                    None => Ok(0),
+                };
+                if let Tape::Record(log) = self.tape {
+                    let chunk = got.map(|n| self.buf.get(..n).unwrap_or(&[]));
+                    log.borrow_mut()
+                        .io("fill", enc_result(&chunk, |b| json!(hex(b))));
+                }
+                got
+            }
+        };
+        let n = got?;
+        self.end = n.min(self.buf.len());
+        self.drained = n < CHUNK;
+        if self.end == 0 {
             self.empty = true;
             return Ok(false);
         }
@@ -237,17 +272,23 @@ impl<T: Device> Recorded<'_, T> {
 }
 
 impl<T: Device> ReadReady for Recorded<'_, T> {
+    #[inline]
     fn read_ready(&mut self) -> Result<bool, TtyError> {
+        // asked before every byte: bytes in the buffer answer at once
+        if self.pos < self.end {
+            return Ok(true);
+        }
         self.fill()
     }
 }
 
 impl<T: Device> Read for Recorded<'_, T> {
+    #[inline]
     fn read(&mut self, out: &mut [u8]) -> Result<usize, TtyError> {
-        if out.is_empty() || !self.fill()? {
+        if out.is_empty() || (self.pos >= self.end && !self.fill()?) {
             return Ok(0);
         }
-        let n = (self.buf.len() - self.pos).min(out.len());
+        let n = (self.end - self.pos).min(out.len());
         if let (Some(dst), Some(src)) = (out.get_mut(..n), self.buf.get(self.pos..self.pos + n)) {
             dst.copy_from_slice(src);
         }
@@ -309,8 +350,8 @@ impl<T: Device> Device for Recorded<'_, T> {
     }
 
     fn close(&mut self) {
-        self.buf.clear();
         self.pos = 0;
+        self.end = 0;
         if let Some(d) = self.inner.as_mut() {
             d.close();
         }
@@ -335,17 +376,36 @@ impl<T: Device> Device for Recorded<'_, T> {
 
     fn clear_flags(&mut self) {
         self.empty = false;
+        self.drained = false;
         if let Some(d) = self.inner.as_mut() {
             d.clear_flags();
         }
     }
 
     fn read_empty(&self) -> bool {
-        self.empty && self.pos >= self.buf.len()
+        self.empty && self.pos >= self.end
     }
 
     fn label(&self) -> Option<String> {
         self.inner.as_ref().and_then(|d| d.label())
+    }
+
+    fn probe_reads(&mut self, on: bool) {
+        if let Some(d) = self.inner.as_mut() {
+            d.probe_reads(on);
+        }
+    }
+
+    fn write_now(&mut self, bytes: &[u8]) -> Result<usize, TtyError> {
+        let Recorded { inner, tape, .. } = self;
+        ask(
+            *tape,
+            "write_now",
+            || inner.as_mut().map(|d| d.write_now(bytes)),
+            |r| enc_result(r, |n| json!(n)),
+            |v| dec_result(v, |n| n.as_u64().map(|n| n as usize)),
+            Err(TtyError::Lost),
+        )
     }
 }
 

@@ -180,8 +180,8 @@ pub fn replay(text: &str) -> Result<Replayed, ReplayError> {
     live.end(&log.end.1, log.end.0, None);
     let answers = Answers::new(log.answers.clone());
     let replay = match log.framing.as_str() {
-        "cobs" => rerun(&log, &answers, Cobs::<FRAME>::new())?,
-        _ => rerun(&log, &answers, Lines::<FRAME>::new())?,
+        "cobs" => rerun(&log, &answers, Cobs::<FRAME>::new(), false)?,
+        _ => rerun(&log, &answers, Lines::<FRAME>::new(), true)?,
     };
     Ok(Replayed {
         live: live.as_str().to_string(),
@@ -191,10 +191,12 @@ pub fn replay(text: &str) -> Result<Replayed, ReplayError> {
     })
 }
 
+/// `lines`: the framer is [`Lines`] (cut a chunk at a time, as live).
 fn rerun<F: Framer + Clone>(
     log: &Log,
     answers: &Answers,
     framer: F,
+    lines: bool,
 ) -> Result<String, ReplayError> {
     let setup = |e: &dyn fmt::Display| ReplayError::Setup(e.to_string());
     let reactor = Reactor::new().map_err(|e| setup(&e))?;
@@ -220,6 +222,10 @@ fn rerun<F: Framer + Clone>(
         &clients, &reactor, &from_dev, &to_dev, framer, &status, &stats,
     )
     .map_err(|e| setup(&e))?;
+    if lines {
+        serial = serial.cut_lines();
+        hub = hub.cut_lines();
+    }
     to_dev.wake_on_push(Some(serial.waker()));
     from_dev.wake_on_pull(Some(serial.waker()));
     from_dev.wake_on_push(Some(hub.waker()));

@@ -30,6 +30,27 @@ pub trait Device: Read + Write + ReadReady + WriteReady + ErrorType<Error = TtyE
     fn read_empty(&self) -> bool;
     /// Its name for log lines (its path).
     fn label(&self) -> Option<String>;
+    /// Writes what the device takes now, never waiting: `Ok(0)` when it
+    /// is full (room is then announced by the poll). By default, a
+    /// [`write`](Write::write) after [`write_ready`](WriteReady::write_ready)
+    /// said yes.
+    ///
+    /// # Errors
+    ///
+    /// The device went away or failed.
+    fn write_now(&mut self, bytes: &[u8]) -> Result<usize, TtyError> {
+        if bytes.is_empty() || !self.write_ready()? {
+            return Ok(0);
+        }
+        self.write(bytes)
+    }
+    /// From now on (`on`), looks (cheaply) whether there are bytes before
+    /// it reads, if that is cheaper than a read that finds nothing
+    /// ([`Tty::probe_reads`]); or reads at once (`false`). By default,
+    /// nothing.
+    fn probe_reads(&mut self, on: bool) {
+        let _ = on;
+    }
 }
 
 impl Device for Tty {
@@ -53,5 +74,11 @@ impl Device for Tty {
     }
     fn label(&self) -> Option<String> {
         self.path().map(|p| p.display().to_string())
+    }
+    fn write_now(&mut self, bytes: &[u8]) -> Result<usize, TtyError> {
+        Tty::write_now(self, bytes)
+    }
+    fn probe_reads(&mut self, on: bool) {
+        Tty::probe_reads(self, on)
     }
 }

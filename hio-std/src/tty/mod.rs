@@ -2,9 +2,11 @@
 //! non-blocking file descriptor: a pseudo-terminal, a socket) and exposes
 //! it through the `embedded-io` traits, so hio-embedded's
 //! [`SerialDoer`](hio_embedded::SerialDoer) and framers drive it unchanged;
-//! [`TtyDoer`] runs that SerialDoer on the [`Reactor`](crate::reactor::Reactor),
-//! parked until the tty is readable (or writable again), and reopens the
-//! device when it comes back after it went away.
+//! [`TtyDoer`] runs a tty on the [`Reactor`](crate::reactor::Reactor) (it
+//! reads in chunks and frames them at once, and sends through that
+//! SerialDoer, a pass's frames in one write), parked until the tty is
+//! readable (or writable again), and reopens the device when it comes back
+//! after it went away.
 //!
 //! ```no_run
 //! use hio_std::tty::{Tty, TtyConfig};
@@ -16,7 +18,9 @@
 //! program that expects a serial device on the other (its
 //! [`path`](Pty::path)).
 
+mod batch;
 mod config;
+mod cut;
 mod device;
 mod doer;
 mod error;
@@ -32,13 +36,14 @@ use std::path::{Path, PathBuf};
 use embedded_io::{ErrorType, Read, ReadReady, Write, WriteReady};
 
 pub use config::{Parity, StopBits, TtyConfig};
+pub(crate) use cut::Cutter;
 pub use device::Device;
 pub use doer::{TtyDoer, TtyStatus, RETRY};
 pub use error::TtyError;
 pub use pty::Pty;
 
 /// Bytes read from the device at once (served to the framer from memory).
-const READ_CHUNK: usize = 4096;
+pub(crate) const READ_CHUNK: usize = 16 * 1024;
 
 /// A non-blocking tty (or any non-blocking byte stream's descriptor) with
 /// the `embedded-io` traits.
@@ -72,6 +77,8 @@ pub struct Tty {
     read_empty: bool,
     /// The device refused bytes since the flags were cleared.
     write_full: bool,
+    /// Ask the system (a poll) before a read whether there are bytes.
+    probe: bool,
 }
 
 /// `open(2)` of `path` for reading and writing, non-blocking, not as the
@@ -145,6 +152,14 @@ fn poll_fd(fd: RawFd, events: libc::c_short, ms: libc::c_int) -> libc::c_short {
     }
 }
 
+/// What a failed `write(2)` on a device means.
+fn write_error(e: &io::Error) -> TtyError {
+    match e.raw_os_error() {
+        Some(libc::EIO | libc::EPIPE | libc::ENXIO | libc::ECONNRESET) => TtyError::Lost,
+        _ => TtyError::from_io(e),
+    }
+}
+
 impl Tty {
     /// Opens the serial device at `path` and sets it up as `config` says.
     ///
@@ -183,6 +198,7 @@ impl Tty {
             lost: None,
             read_empty: false,
             write_full: false,
+            probe: false,
         })
     }
 
@@ -199,6 +215,7 @@ impl Tty {
             lost: Some(TtyError::Lost),
             read_empty: false,
             write_full: false,
+            probe: false,
         }
     }
 
@@ -263,6 +280,16 @@ impl Tty {
         self.write_full = false;
     }
 
+    /// From now on (`on`), asks the system whether the device has bytes
+    /// (a `poll(2)` that does not wait) before it reads it: a read of a
+    /// terminal that finds nothing costs several times as much as the
+    /// poll. Worth it when a look may well find nothing (a doer woken to
+    /// send); not when bytes were announced (`false`: the read at once,
+    /// as by default).
+    pub fn probe_reads(&mut self, on: bool) {
+        self.probe = on;
+    }
+
     /// Whether a read found the device empty since
     /// [`clear_flags`](Tty::clear_flags): the next byte will be announced
     /// by the poll.
@@ -275,6 +302,53 @@ impl Tty {
     /// poll.
     pub fn write_full(&self) -> bool {
         self.write_full
+    }
+
+    /// Writes what the device takes now and never waits: `Ok(0)` when it
+    /// takes nothing (it is full: room is announced by the poll, and
+    /// [`write_full`](Tty::write_full) says so).
+    ///
+    /// # Errors
+    ///
+    /// As [`Write::write`]: the device went away ([`TtyError::Lost`]) or
+    /// failed; either is final until [`reopen`](Tty::reopen).
+    pub fn write_now(&mut self, bytes: &[u8]) -> Result<usize, TtyError> {
+        let mut done = 0;
+        while done < bytes.len() {
+            if let Some(e) = self.lost {
+                return if done > 0 { Ok(done) } else { Err(e) };
+            }
+            let Some(fd) = self.raw_fd() else {
+                return Err(TtyError::Lost);
+            };
+            let rest = bytes.get(done..).unwrap_or(&[]);
+            // SAFETY: writes at most `rest.len()` bytes from the live slice.
+            let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+            if n > 0 {
+                done += n as usize;
+                continue;
+            }
+            if n == 0 {
+                break;
+            }
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::WouldBlock => {
+                    self.write_full = true;
+                    break;
+                }
+                io::ErrorKind::Interrupted => {}
+                _ => {
+                    let t = write_error(&e);
+                    self.lose(t);
+                    if done > 0 {
+                        break;
+                    }
+                    return Err(t);
+                }
+            }
+        }
+        Ok(done)
     }
 
     fn lose(&mut self, e: TtyError) {
@@ -295,6 +369,11 @@ impl Tty {
         let Some(fd) = self.fd.as_ref().map(|f| f.as_raw_fd()) else {
             return Ok(false);
         };
+        // nothing at all (no bytes, no hang-up, no error): no read
+        if self.probe && poll_fd(fd, libc::POLLIN, 0) == 0 {
+            self.read_empty = true;
+            return Ok(false);
+        }
         loop {
             // SAFETY: reads at most `buf.len()` bytes into the live buffer.
             let n = unsafe { libc::read(fd, self.buf.as_mut_ptr().cast(), self.buf.len()) };
@@ -413,13 +492,7 @@ impl Write for Tty {
                 io::ErrorKind::WouldBlock => return Err(TtyError::Full),
                 io::ErrorKind::Interrupted => {}
                 _ => {
-                    let t = TtyError::from_io(&e);
-                    let t = match e.raw_os_error() {
-                        Some(libc::EIO | libc::EPIPE | libc::ENXIO | libc::ECONNRESET) => {
-                            TtyError::Lost
-                        }
-                        _ => t,
-                    };
+                    let t = write_error(&e);
                     self.lose(t);
                     return Err(t);
                 }
