@@ -470,8 +470,8 @@ fn miri(root: &Path) -> Result<(), String> {
 /// rounded up to the next 256 bytes: the job fails if an image grows past
 /// its ceiling, so the gap to the goal can only shrink.
 const BUDGETS: &[(&str, u64, u64)] = &[
-    ("serial-flow", 8 * 1024, 10_496),
-    ("line-echo", 4 * 1024, 7_168),
+    ("serial-flow", 8 * 1024, 9_984),
+    ("line-echo", 4 * 1024, 6_912),
 ];
 
 /// Prints flash and static RAM of the firmware images against their goals,
