@@ -90,28 +90,32 @@ fn tls_echo_child(dir: &Path, mutual: bool) -> HioChild {
     HioChild::start(&args)
 }
 
-/// `openssl s_client` sends a line, waits for its echo, then closes (a
-/// close_notify); its stderr (the -brief summary).
-fn s_client(port: u16, dir: &Path, version: &str, cert: bool) -> String {
-    let mut cmd = Command::new("openssl");
-    cmd.args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+/// `openssl s_client` to our server on `port`, verifying it with the CA
+/// of `dir`, with `args` besides; the child and its stdout's lines.
+fn openssl_client(port: u16, dir: &Path, args: &[&str]) -> (Child, mpsc::Receiver<String>) {
+    let mut child = Command::new("openssl")
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
         .args(["-CAfile", &p(dir, "ca.pem"), "-servername", "localhost"])
-        .args([version, "-verify_return_error", "-brief"]);
-    if cert {
-        cmd.args([
-            "-cert",
-            &p(dir, "client.pem"),
-            "-key",
-            &p(dir, "client-key.pem"),
-        ]);
-    }
-    let mut child = cmd
+        .args(["-verify_return_error"])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn openssl");
     let lines = lines_of(&mut child);
+    (child, lines)
+}
+
+/// `openssl s_client` sends a line, waits for its echo, then closes (a
+/// close_notify); its stderr (the -brief summary).
+fn s_client(port: u16, dir: &Path, version: &str, cert: bool) -> String {
+    let (client_cert, client_key) = (p(dir, "client.pem"), p(dir, "client-key.pem"));
+    let mut args = vec![version, "-brief"];
+    if cert {
+        args.extend(["-cert", &client_cert, "-key", &client_key]);
+    }
+    let (mut child, lines) = openssl_client(port, dir, &args);
     let mut stdin = child.stdin.take().expect("stdin");
     stdin.write_all(b"hello from openssl\n").expect("write");
     stdin.flush().expect("flush");
@@ -539,19 +543,7 @@ fn tuned_server_speaks_only_its_version_and_alpn() {
         "5",
     ]);
     let port = server.addr.port();
-    let client = |version: &str| {
-        let mut child = Command::new("openssl")
-            .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
-            .args(["-CAfile", &p(&dir, "ca.pem"), "-servername", "localhost"])
-            .args([version, "-alpn", "h2", "-verify_return_error"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn openssl");
-        let lines = lines_of(&mut child);
-        (child, lines)
-    };
+    let client = |version: &str| openssl_client(port, &dir, &[version, "-alpn", "h2"]);
     // TLS 1.3 with h2: agreed, and the line comes back
     let (mut child, lines) = client("-tls1_3");
     let mut stdin = child.stdin.take().expect("stdin");
