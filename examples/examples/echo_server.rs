@@ -1,5 +1,5 @@
 //! A TCP echo server built from hio's doers: the server's acceptor and
-//! remoters (parked until their sockets are ready) and an echo doer, in
+//! remoter (parked until their sockets are ready) and an echo doer, in
 //! one real-time Doist on the mio reactor. Ctrl-C stops it cleanly.
 //!
 //! ```text

@@ -5,7 +5,7 @@
 //! ```text
 //!  tty --> [serial: TtyDoer] --from-device Deck--> [hub] --> every client's queue --> TCP
 //!  tty <-- [serial: TtyDoer] <--to-device Deck--- [hub] <-- any client ------------- TCP
-//!                                                  [server: acceptor, a remoter per client]
+//!                                                  [server: acceptor, a remoter for the clients]
 //! ```
 //!
 //! - The device is a [`Tty`] under a [`TtyDoer`] (hio-embedded's
@@ -228,7 +228,7 @@ impl std::error::Error for BridgeError {}
 /// A running bridge's parts, lent to the closure of [`with_bridge`]: its
 /// three doers, to add to a Doist (in this order), and its counters.
 pub struct Bridge<'b> {
-    /// The TCP server's doer (acceptor and remoters).
+    /// The TCP server's doer (acceptor and remoter).
     pub server: &'b mut dyn Doer,
     /// The hub between clients and the device.
     pub hub: &'b mut dyn Doer,

@@ -62,8 +62,7 @@ impl DemoReport {
     }
 }
 
-/// Prints the lifecycle contexts other than recur (but the remoters', one
-/// per connection slot).
+/// Prints the lifecycle contexts other than recur (but the remoter's).
 struct Lifecycle<'a, 'w> {
     out: &'a RefCell<&'w mut dyn Write>,
     /// The bridge's wire log: the trace of its hub and device doer goes

@@ -1,5 +1,6 @@
 //! The doers of a [`Server`]: [`ServerDoer`] (an acceptor and one remoter
-//! per connection slot in a lazy DoDoer) and [`EchoServerDoer`].
+//! that serves every ready connection, in a lazy DoDoer) and
+//! [`EchoServerDoer`].
 
 use std::cell::Cell;
 use std::fmt;
@@ -9,8 +10,8 @@ use hio_core::{Cx, DoDoer, Doer, Fault, FaultKind, Group, Step, Tock, Waker};
 use super::server::{CloseReason, Server, ServerEvent};
 use super::NetError;
 
-/// Accepts connections and hands each to a free slot's remoter. Parked
-/// until the listener is ready.
+/// Accepts connections and hands each to a free slot (the remoter serves
+/// it). Parked until the listener is ready.
 pub struct Acceptor<'a> {
     server: &'a Server<'a>,
     waker: Waker,
