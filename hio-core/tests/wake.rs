@@ -317,16 +317,21 @@ fn a_wake_from_another_thread_runs_the_doer_on_the_next_tick() {
         origin: Instant::now(),
         early: 0,
     };
-    // wake it three times from another thread, then stop; each wake waits
-    // for the previous one to have been seen
+    // wake it three times from another thread, then stop; the first wake
+    // waits for the doer to have entered (a wake before it takes the waker
+    // on does nothing), each later one for the previous one to have been
+    // seen
     let seen = Arc::new(AtomicU32::new(0));
     let s2 = seen.clone();
     let h = std::thread::spawn(move || {
         for k in 1..=3 {
-            w.wake();
             while s2.load(Ordering::SeqCst) < k {
                 std::thread::yield_now();
             }
+            w.wake();
+        }
+        while s2.load(Ordering::SeqCst) < 4 {
+            std::thread::yield_now();
         }
         STOP.stop();
     });
@@ -343,9 +348,8 @@ fn a_wake_from_another_thread_runs_the_doer_on_the_next_tick() {
         }
         fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
             let r = self.0.recur(cx);
-            // the first recur is the entry's, not a wake's
-            self.1
-                .store(self.0.recurs.len() as u32 - 1, Ordering::SeqCst);
+            // 1 after the entry's recur, k + 1 after the k-th wake's
+            self.1.store(self.0.recurs.len() as u32, Ordering::SeqCst);
             r
         }
     }
