@@ -8,6 +8,8 @@
 //! ```text
 //! cargo bench -p hio-std --bench echo            # the measurement (< 1 min)
 //! cargo bench -p hio-std --bench echo -- --test  # one short smoke round
+//! ECHO_HIST=1 cargo bench -p hio-std --bench echo -- "64 b, c=1"
+//!     # also the deciles of every round's round trips, on stderr
 //! ```
 
 use std::io::{Read, Write};
@@ -25,9 +27,30 @@ use mio::{Events, Interest, Poll, Token};
 /// One row's figures.
 #[derive(Debug, Clone, Copy)]
 struct Figures {
+    /// The round trips' deciles, in µs (`ECHO_HIST` prints them).
+    deciles: [f64; 9],
     per_sec: f64,
     p50: Duration,
     p99: Duration,
+}
+
+impl Figures {
+    /// The mean of two measurements' figures.
+    fn mean(&self, other: &Figures) -> Figures {
+        let mut deciles = [0.0; 9];
+        for (d, (x, y)) in deciles
+            .iter_mut()
+            .zip(self.deciles.iter().zip(&other.deciles))
+        {
+            *d = (x + y) / 2.0;
+        }
+        Figures {
+            deciles,
+            per_sec: (self.per_sec + other.per_sec) / 2.0,
+            p50: (self.p50 + other.p50) / 2,
+            p99: (self.p99 + other.p99) / 2,
+        }
+    }
 }
 
 fn figures(count: usize, elapsed: Duration, mut lat: Vec<Duration>) -> Figures {
@@ -37,7 +60,14 @@ fn figures(count: usize, elapsed: Duration, mut lat: Vec<Duration>) -> Figures {
             .copied()
             .unwrap_or_default()
     };
+    // where the round trips fall, not just two of them: a C=1 row's are
+    // often in two groups (see the README)
+    let mut deciles = [0.0; 9];
+    for (k, d) in deciles.iter_mut().enumerate() {
+        *d = micros(at((k + 1) as f64 / 10.0));
+    }
     Figures {
+        deciles,
         per_sec: count as f64 / elapsed.as_secs_f64(),
         p50: at(0.50),
         p99: at(0.99),
@@ -573,7 +603,7 @@ fn main() {
     let rounds: usize = std::env::var("ECHO_ROUNDS")
         .ok()
         .and_then(|r| r.parse().ok())
-        .unwrap_or(if smoke { 1 } else { 11 })
+        .unwrap_or(if smoke { 1 } else { 7 })
         .max(1);
     raise_fd_limit();
     let run = if smoke {
@@ -647,17 +677,37 @@ fn main() {
             Load::Tls(conns, size) => tls_request_response(addr, &client_tls, conns, size, run),
             Load::Handshakes(conns) => handshakes(addr, &full_tls, conns, run),
         };
-        // paired rounds, alternating which server goes first, so that a
-        // passing load elsewhere on the machine hits both alike
+        // Rounds of four measurements in the order hio, tokio, tokio, hio
+        // (and tokio, hio, hio, tokio in the next round), each side's round
+        // figures the mean of its two: a passing load elsewhere on the
+        // machine hits both alike, and so does where a measurement falls in
+        // the sequence (on a 2-core machine the one-connection rows come
+        // out slow and fast by turns, whichever server runs: with a pair a
+        // round, one side got the slow turn in more rounds than the other).
         let mut ours = Vec::with_capacity(rounds);
         let mut theirs = Vec::with_capacity(rounds);
         for round in 0..rounds {
-            if round % 2 == 0 {
-                ours.push(measure(ours_at));
-                theirs.push(measure(servers.tokio_addr));
+            let (a, b) = if round % 2 == 0 {
+                (ours_at, servers.tokio_addr)
             } else {
-                theirs.push(measure(servers.tokio_addr));
-                ours.push(measure(ours_at));
+                (servers.tokio_addr, ours_at)
+            };
+            let (a1, b1, b2, a2) = (measure(a), measure(b), measure(b), measure(a));
+            let (a, b) = (a1.mean(&a2), b1.mean(&b2));
+            if round % 2 == 0 {
+                ours.push(a);
+                theirs.push(b);
+            } else {
+                ours.push(b);
+                theirs.push(a);
+            }
+        }
+        if std::env::var_os("ECHO_HIST").is_some() {
+            for (side, figs) in [("hio", &ours), ("tokio", &theirs)] {
+                for (k, f) in figs.iter().enumerate() {
+                    let d: Vec<String> = f.deciles.iter().map(|x| format!("{x:.1}")).collect();
+                    eprintln!("{} {side} round {k}: deciles µs {}", row.name, d.join(" "));
+                }
             }
         }
         let med =
@@ -689,9 +739,10 @@ fn main() {
              connection); the echo doer sends straight to the socket, 64 KiB at a time"
         );
         println!(
-            "every figure is the median of {rounds} paired rounds of {} ms (hio and tokio \
-             alternating which goes first); hio/tokio is the median of the rounds' ratios; \
-             handshakes: p50/p99 are one handshake's time",
+            "every figure is the median of {rounds} rounds of four {} ms measurements (hio, \
+             tokio, tokio, hio, then the other way round; each side's round figures the mean \
+             of its two); hio/tokio is the median of the rounds' ratios; handshakes: p50/p99 \
+             are one handshake's time",
             run.as_millis()
         );
     }
