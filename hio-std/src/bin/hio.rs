@@ -98,17 +98,8 @@ enum Command {
         /// Lines), and what `hio replay FILE` needs to rerun the bridge.
         #[arg(long, value_name = "FILE")]
         wirelog: Option<PathBuf>,
-        /// Serve the clients over TLS with this certificate chain (PEM).
-        #[arg(long, value_name = "FILE", requires = "tls_key")]
-        tls_cert: Option<PathBuf>,
-        /// The private key of --tls-cert, PEM.
-        #[arg(long, value_name = "FILE", requires = "tls_cert")]
-        tls_key: Option<PathBuf>,
-        /// Ask clients for a certificate signed by this CA (mutual TLS).
-        #[arg(long, value_name = "FILE", requires = "tls_cert")]
-        tls_client_ca: Option<PathBuf>,
         #[command(flatten)]
-        tuning: TlsTuning,
+        tls: ServerTlsArgs,
     },
     /// Rerun a bridge's doers in simulated time against its wire log and
     /// print their trace (JSON Lines), which is the live run's.
@@ -157,18 +148,8 @@ enum Command {
         /// Close a connection after this many seconds without traffic.
         #[arg(long, value_name = "SECS", value_parser = parse_secs)]
         idle_timeout: Option<Duration>,
-        /// Speak TLS: the certificate chain, PEM.
-        #[arg(long, value_name = "FILE", requires = "tls_key")]
-        tls_cert: Option<PathBuf>,
-        /// The private key of --tls-cert, PEM.
-        #[arg(long, value_name = "FILE", requires = "tls_cert")]
-        tls_key: Option<PathBuf>,
-        /// Require client certificates signed by a CA in this PEM file
-        /// (mutual TLS).
-        #[arg(long, value_name = "FILE", requires = "tls_cert")]
-        tls_client_ca: Option<PathBuf>,
         #[command(flatten)]
-        tuning: TlsTuning,
+        tls: ServerTlsArgs,
     },
     /// Write a CA and a server certificate for localhost and 127.0.0.1
     /// signed by it: ca.pem, ca-key.pem, server.pem, server-key.pem.
@@ -300,6 +281,18 @@ impl TlsTuning {
     fn alpn(&self) -> Vec<&[u8]> {
         self.tls_alpn.iter().map(|p| p.as_bytes()).collect()
     }
+
+    fn apply_server(&self, b: tls::ServerTlsBuilder) -> tls::ServerTlsBuilder {
+        b.alpn(&self.alpn())
+            .versions(self.versions())
+            .handshake_timeout(self.tls_handshake_timeout)
+    }
+
+    fn apply_client(&self, b: tls::ClientTlsBuilder) -> tls::ClientTlsBuilder {
+        b.alpn(&self.alpn())
+            .versions(self.versions())
+            .handshake_timeout(self.tls_handshake_timeout)
+    }
 }
 
 fn parse_alpn(s: &str) -> Result<String, String> {
@@ -311,20 +304,42 @@ fn parse_alpn(s: &str) -> Result<String, String> {
     Ok(s.to_string())
 }
 
-fn server_tls(
-    cert: &Path,
-    key: &Path,
-    client_ca: Option<&Path>,
-    tuning: &TlsTuning,
-) -> Result<tls::ServerTls, tls::TlsError> {
-    let mut b = tls::ServerTls::from_pem_files(cert, key)?;
-    if let Some(ca) = client_ca {
-        b = b.client_ca_file(ca)?;
+/// The TLS options of a server (`hio echo`, `hio bridge`).
+#[derive(Args, Debug, Clone)]
+struct ServerTlsArgs {
+    /// Speak TLS with this certificate chain (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert, PEM.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Ask clients for a certificate signed by a CA in this PEM file
+    /// (mutual TLS).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
+    #[command(flatten)]
+    tuning: TlsTuning,
+}
+
+impl ServerTlsArgs {
+    /// The server's TLS, if asked for; a message and exit status 2 for
+    /// files that cannot be used or settings without TLS.
+    fn build(&self, tool: &str) -> Result<Option<tls::ServerTls>, ExitCode> {
+        let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) else {
+            self.tuning.check(tool, "--tls-cert")?;
+            return Ok(None);
+        };
+        let built = tls::ServerTls::from_pem_files(cert, key).and_then(|mut b| {
+            if let Some(ca) = &self.tls_client_ca {
+                b = b.client_ca_file(ca)?;
+            }
+            self.tuning.apply_server(b).build()
+        });
+        built.map(Some).map_err(|e| {
+            eprintln!("hio {tool}: {e}");
+            ExitCode::from(2)
+        })
     }
-    b.alpn(&tuning.alpn())
-        .versions(tuning.versions())
-        .handshake_timeout(tuning.tls_handshake_timeout)
-        .build()
 }
 
 fn client_tls(
@@ -340,10 +355,7 @@ fn client_tls(
     if let Some((c, k)) = cert {
         b = b.client_cert_files(c, k)?;
     }
-    b.alpn(&tuning.alpn())
-        .versions(tuning.versions())
-        .handshake_timeout(tuning.tls_handshake_timeout)
-        .build()
+    tuning.apply_client(b).build()
 }
 
 fn parse_secs(s: &str) -> Result<Duration, String> {
@@ -443,28 +455,12 @@ fn run(command: Command) -> ExitCode {
             max_clients,
             client_queue,
             wirelog,
-            tls_cert,
-            tls_key,
-            tls_client_ca,
-            tuning,
+            tls,
         } => {
             use hio_std::bridge::{BridgeConfig, Framing};
-            let tls = match (tls_cert, tls_key) {
-                (Some(cert), Some(key)) => {
-                    match server_tls(&cert, &key, tls_client_ca.as_deref(), &tuning) {
-                        Ok(t) => Some(t),
-                        Err(e) => {
-                            eprintln!("hio bridge: {e}");
-                            return ExitCode::from(2);
-                        }
-                    }
-                }
-                _ => {
-                    if let Err(code) = tuning.check("bridge", "--tls-cert") {
-                        return code;
-                    }
-                    None
-                }
+            let tls = match tls.build("bridge") {
+                Ok(t) => t,
+                Err(code) => return code,
             };
             use hio_std::tty::{Parity, StopBits, TtyConfig};
             let parity = match parity.as_str() {
@@ -501,30 +497,14 @@ fn run(command: Command) -> ExitCode {
             listen,
             max_conns,
             idle_timeout,
-            tls_cert,
-            tls_key,
-            tls_client_ca,
-            tuning,
+            tls,
         } => {
             let config = ServerConfig::default()
                 .max_conns(max_conns as usize)
                 .idle_timeout(idle_timeout);
-            let tls = match (tls_cert, tls_key) {
-                (Some(cert), Some(key)) => {
-                    match server_tls(&cert, &key, tls_client_ca.as_deref(), &tuning) {
-                        Ok(t) => Some(t),
-                        Err(e) => {
-                            eprintln!("hio echo: {e}");
-                            return ExitCode::from(2);
-                        }
-                    }
-                }
-                _ => {
-                    if let Err(code) = tuning.check("echo", "--tls-cert") {
-                        return code;
-                    }
-                    None
-                }
+            let tls = match tls.build("echo") {
+                Ok(t) => t,
+                Err(code) => return code,
             };
             let r = tool::echo_with(listen, config, tls, true, &mut |addr, _| ready_line(addr));
             net_result("echo", r)
