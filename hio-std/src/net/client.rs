@@ -647,7 +647,9 @@ impl<'r> Client<'r> {
     }
 }
 
-fn tock_of(d: Duration) -> Tock {
+/// The tock that waits `d` (at least a nanosecond: a tock of 0 would mean
+/// "every pass"); a wait too long for 64 bits of nanoseconds is cut there.
+pub(crate) fn tock_of(d: Duration) -> Tock {
     Tock::from_nanos(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1))
 }
 

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use hio_core::{Cx, Doer, Doist, End, Fault, FaultKind, Report, Step, StopFlag, Tock, Waker};
 
+use super::client::tock_of;
 use super::tls::{ClientTls, ServerTls};
 use super::{
     Client, ClientConfig, ClientDoer, ClientState, EchoServerDoer, NetError, Peer, PeerConfig,
@@ -407,7 +408,7 @@ impl Doer for SendLines<'_> {
                     sent: self.sent,
                 }));
             }
-            self.tock = Tock::from_nanos(u64::try_from(left.as_nanos()).unwrap_or(u64::MAX).max(1));
+            self.tock = tock_of(left);
         } else {
             self.tock = Tock::NEVER;
         }
@@ -572,7 +573,7 @@ impl Doer for SendDatagrams<'_> {
                     sent: self.sent,
                 }));
             }
-            self.tock = Tock::from_nanos(u64::try_from(left.as_nanos()).unwrap_or(u64::MAX).max(1));
+            self.tock = tock_of(left);
             return Ok(Step::Continue);
         }
         self.tock = Tock::NEVER;
@@ -590,11 +591,7 @@ impl Doer for SendDatagrams<'_> {
                 self.sent += 1;
                 self.waiting = true;
                 self.since = Instant::now();
-                self.tock = Tock::from_nanos(
-                    u64::try_from(self.timeout.as_nanos())
-                        .unwrap_or(u64::MAX)
-                        .max(1),
-                );
+                self.tock = tock_of(self.timeout);
             }
             Ok(None) | Err(mpsc::TryRecvError::Disconnected) => {
                 return self.finish(Ok(()));

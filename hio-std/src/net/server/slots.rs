@@ -106,7 +106,7 @@ impl<'r> Server<'r> {
             return Tock::ZERO;
         }
         let left = at.saturating_duration_since(now);
-        Tock::from_nanos(u64::try_from(left.as_nanos()).unwrap_or(u64::MAX).max(1))
+        crate::net::client::tock_of(left)
     }
 
     /// Closes the connections whose idle or handshake timeout ran out by
