@@ -197,12 +197,7 @@ impl Session {
         mut p: Pumped,
     ) -> Pumped {
         // plaintext left from the last pump
-        if let Err(b) = self.drain(rx, &mut p) {
-            p.failed = Some(b);
-            return p;
-        }
-        self.feed(tx, &mut p);
-        if let Err(b) = self.flush(sock, &mut p) {
+        if let Err(b) = self.exchange(sock, rx, tx, &mut p) {
             p.failed = Some(b);
             return p;
         }
@@ -240,13 +235,8 @@ impl Session {
                 p.failed = Some(Broken::Tls(TlsFailure::from_rustls(&e)));
                 return p;
             }
-            if let Err(b) = self.drain(rx, &mut p) {
-                p.failed = Some(b);
-                return p;
-            }
-            // answers to the handshake, and what waited for it
-            self.feed(tx, &mut p);
-            if let Err(b) = self.flush(sock, &mut p) {
+            // the plaintext, answers to the handshake, and what waited for it
+            if let Err(b) = self.exchange(sock, rx, tx, &mut p) {
                 p.failed = Some(b);
                 return p;
             }
@@ -262,6 +252,20 @@ impl Session {
     }
 
     /// Plaintext of the session into `rx`, as much as fits.
+    /// Plaintext read out into `rx`, plaintext from `tx` encrypted, and
+    /// the records waiting written to `sock`.
+    fn exchange<S: Write>(
+        &mut self,
+        sock: &mut S,
+        rx: &mut Ring,
+        tx: &mut Ring,
+        p: &mut Pumped,
+    ) -> Result<(), Broken> {
+        self.drain(rx, p)?;
+        self.feed(tx, p);
+        self.flush(sock, p)
+    }
+
     fn drain(&mut self, rx: &mut Ring, p: &mut Pumped) -> Result<(), Broken> {
         if rx.is_full() {
             return Ok(());
