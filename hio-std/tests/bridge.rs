@@ -352,6 +352,49 @@ fn hio_bridge_says_what_is_wrong_with_a_device() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("baud rate 12345 is not supported"));
 }
 
+/// A device the user may not open: a pty with no permissions at all,
+/// opened by an unprivileged user (as root the test drops to `nobody`
+/// with `setpriv`, since root may open anything).
+#[test]
+fn hio_bridge_says_permission_denied_and_what_to_do() {
+    use std::os::unix::fs::PermissionsExt;
+    let pty = Pty::open().unwrap();
+    std::fs::set_permissions(pty.path(), std::fs::Permissions::from_mode(0o000)).unwrap();
+    let hio = env!("CARGO_BIN_EXE_hio");
+    let bridge = [
+        "bridge",
+        "--serial",
+        &pty.path().display().to_string(),
+        "--listen",
+        "127.0.0.1:0",
+    ]
+    .map(String::from);
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut cmd = if root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(hio);
+        c
+    } else {
+        Command::new(hio)
+    };
+    let out = match cmd.args(&bridge).output() {
+        Ok(out) => out,
+        Err(e) => {
+            eprintln!("SKIPPED: setpriv could not run ({e}; Debian: util-linux)");
+            return;
+        }
+    };
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("permission") && err.contains("dialout"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "nothing listens");
+}
+
 #[test]
 fn hio_bridge_prints_its_ready_line_and_carries_cobs_frames() {
     let pty = Pty::open().unwrap();
