@@ -66,10 +66,18 @@ impl Shared<'_> {
     pub(crate) fn note(&self, doer: &dyn crate::Doer, context: Context) {
         #[cfg(feature = "observe")]
         if let Some(o) = self.observer {
-            o.event(doer.name(), context, self.tyme);
+            self.tell(o, doer, context);
         }
         #[cfg(not(feature = "observe"))]
         let _ = (doer, context);
+    }
+
+    /// [`note`](Self::note) with an observer: out of the schedulers' loops,
+    /// which it would crowd.
+    #[cfg(feature = "observe")]
+    #[inline(never)]
+    fn tell(&self, o: &dyn Observer, doer: &dyn crate::Doer, context: Context) {
+        o.event(doer.name(), context, self.tyme);
     }
 
     /// The name of the doer where the fault now aborting `doer` arose
@@ -165,13 +173,22 @@ impl fmt::Debug for Env<'_> {
 /// (`Cx::request`).
 pub struct Cx<'c> {
     pub(crate) env: &'c Env<'c>,
-    /// Set by `request()`; always false without the `requests` feature.
-    pub(crate) request: bool,
+    /// A lazy DoDoer's next retyme, from its children (when `flags` has
+    /// [`DUE`]).
+    pub(crate) due: Tyme,
     /// The doer's index in its scheduler (in enter and recur).
     pub(crate) index: u16,
-    /// Set by a lazy DoDoer's recur: its next retyme, from its children.
-    pub(crate) due: Option<Tyme>,
+    /// What the recur asked for: [`REQUEST`], [`RETOCK`], [`DUE`]. Zero in
+    /// the common case, which a scheduler checks with one compare.
+    pub(crate) flags: u8,
 }
+
+/// [`Cx::request`] was called (never set without the `requests` feature).
+pub(crate) const REQUEST: u8 = 1;
+/// [`Cx::retock`] was called.
+pub(crate) const RETOCK: u8 = 2;
+/// A lazy DoDoer set its next retyme ([`Cx::set_due`]).
+pub(crate) const DUE: u8 = 4;
 
 impl<'c> Cx<'c> {
     /// A context outside enter and recur.
@@ -185,10 +202,59 @@ impl<'c> Cx<'c> {
     pub(crate) fn at(env: &'c Env<'c>, index: usize) -> Self {
         Cx {
             env,
-            request: false,
+            due: Tyme::ZERO,
             index: index as u16,
-            due: None,
+            flags: 0,
         }
+    }
+
+    /// Made ready for the recur of the doer at `index` (a scheduler keeps
+    /// one context for its whole pass).
+    #[inline(always)]
+    pub(crate) fn reuse(&mut self, index: usize) {
+        self.index = index as u16;
+        self.flags = 0;
+    }
+
+    /// A lazy DoDoer's next retyme, from its children.
+    #[inline]
+    pub(crate) fn set_due(&mut self, due: Tyme) {
+        self.due = due;
+        self.flags |= DUE;
+    }
+
+    /// Tells the scheduler that this doer's [`tock`](crate::Doer::tock)
+    /// may have changed: it is read again after this recur.
+    ///
+    /// The scheduler reads a doer's tock after every recur that keeps it
+    /// going, except that once it has read a tock of zero it may keep that
+    /// zero without reading it again. A doer whose tock may change from
+    /// zero to something else (`Tock::NEVER` to park, a timeout, a slower
+    /// cadence) calls this in the recur that changes it, or in every
+    /// recur; it is not needed for any other change, and costs one more
+    /// call of `tock` when made. Ignored outside recur.
+    ///
+    /// ```
+    /// use hio_core::{Cx, Doer, Fault, Step, Tock};
+    ///
+    /// /// Runs at every pass until it has work, then every 100 ms.
+    /// struct Poller { busy: bool, tock: Tock }
+    ///
+    /// impl Doer for Poller {
+    ///     fn tock(&self) -> Tock { self.tock }
+    ///     fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+    ///         if !self.busy {
+    ///             self.busy = true;
+    ///             self.tock = Tock::from_millis(100);
+    ///             cx.retock();
+    ///         }
+    ///         Ok(Step::Continue)
+    ///     }
+    /// }
+    /// ```
+    #[inline]
+    pub fn retock(&mut self) {
+        self.flags |= RETOCK;
     }
 
     /// Takes on `waker`: from now until this doer ends, waking it brings
@@ -230,7 +296,7 @@ impl<'c> Cx<'c> {
     /// right after this recur, to add or remove doers. Ignored outside recur
     /// and after a failed recur.
     pub fn request(&mut self) {
-        self.request = true;
+        self.flags |= REQUEST;
     }
 }
 
@@ -239,7 +305,7 @@ impl Cx<'_> {
     /// `requests` feature, so that code is left out.
     #[inline(always)]
     pub(crate) fn requested(&self) -> bool {
-        cfg!(feature = "requests") && self.request
+        cfg!(feature = "requests") && self.flags & REQUEST != 0
     }
 }
 

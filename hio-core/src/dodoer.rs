@@ -153,7 +153,8 @@ impl<'a, const N: usize, const S: usize, const B: usize> DoDoer<'a, N, S, B> {
         self
     }
 
-    /// Changes its tock (also from inside a run).
+    /// Changes its tock (also from inside a run: a doer that wraps it and
+    /// changes it in its recur calls [`Cx::retock`] there).
     pub fn set_tock(&mut self, tock: Tock) {
         self.tock = tock;
         self.deeds.set_propagate(self.lazy || tock.is_never());
@@ -231,7 +232,7 @@ impl<const N: usize, const S: usize, const B: usize> Doer for DoDoer<'_, N, S, B
         };
         self.deeds.pass(&env, period)?;
         if self.lazy && self.deeds.has_board() {
-            cx.due = Some(self.deeds.next_due());
+            cx.set_due(self.deeds.next_due());
         }
         Ok(
             if self.deeds.is_empty() && !self.always && !self.deeds.awaits_restart() {

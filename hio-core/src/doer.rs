@@ -49,7 +49,9 @@ pub trait Doer {
     /// How often it wants to run. Zero (the default) means "every time my
     /// parent runs"; [`Tock::NEVER`] parks it after each recur until it is
     /// woken (see [`Waker`](crate::Waker)). It is read after every recur, so
-    /// a recur may change it.
+    /// a recur may change it; but once it has read 0, the scheduler keeps
+    /// that 0 without reading it again until a recur calls
+    /// [`Cx::retock`]: a recur that changes a tock of 0 calls it.
     fn tock(&self) -> Tock {
         Tock::ZERO
     }

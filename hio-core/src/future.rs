@@ -281,7 +281,11 @@ where
         let mut tcx = TaskContext::from_waker(core::task::Waker::noop());
         match fut.poll(&mut tcx) {
             Poll::Pending => {
-                self.tock = self.yielder.tock.get();
+                let tock = self.yielder.tock.get();
+                if tock != self.tock {
+                    self.tock = tock;
+                    cx.retock();
+                }
                 Ok(Step::Continue)
             }
             Poll::Ready(r) => {

@@ -88,12 +88,16 @@ pub enum ActionKind<'s> {
     },
 }
 
-/// Applies the actions of recur `n`: tock changes at once; asks for a
-/// request phase if any action changes the tree.
+/// Applies the actions of recur `n`: tock changes at once (and are
+/// announced, [`Cx::retock`]); asks for a request phase if any action
+/// changes the tree.
 fn act(spec: &Spec<'_>, n: u32, tock: &mut Tock, cx: &mut Cx<'_>) {
     for a in spec.on.iter().filter(|a| a.recur == n) {
         match a.kind {
-            ActionKind::Tock(t) => *tock = t,
+            ActionKind::Tock(t) => {
+                *tock = t;
+                cx.retock();
+            }
             _ => cx.request(),
         }
     }

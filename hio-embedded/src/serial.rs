@@ -438,7 +438,9 @@ where
         attach(cx, self.waker)
     }
 
-    fn recur(&mut self, _cx: &mut Cx<'_>) -> Result<Step, Fault> {
+    fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        // its tock changes between its own and never as it falls idle
+        cx.retock();
         let reading = self.receive();
         self.transmit();
         // parks only with nothing left to do (what was not written waits

@@ -809,7 +809,9 @@ impl<W: Write> Doer for LogDoer<'_, W> {
         Ok(Step::Continue)
     }
 
-    fn recur(&mut self, _cx: &mut Cx<'_>) -> Result<Step, Fault> {
+    fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        // its tock changes from one recur to the next
+        cx.retock();
         let (_, more) = self
             .logger
             .drain_with(&mut self.out, self.per_pass, &mut self.buf);

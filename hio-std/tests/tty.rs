@@ -139,6 +139,8 @@ impl hio_core::Doer for Taker<'_> {
         Ok(hio_core::Step::Continue)
     }
     fn recur(&mut self, cx: &mut hio_core::Cx<'_>) -> Result<hio_core::Step, hio_core::Fault> {
+        // its tock becomes never once it has sent
+        cx.retock();
         if !self.sent && cx.tyme() >= hio_core::Tyme::from_millis(200) {
             self.board.write(b"ping\n").unwrap();
             self.sent = true;

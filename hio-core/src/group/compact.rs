@@ -66,7 +66,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                     ws.set(slot);
                 }
                 #[cfg(feature = "requests")]
-                if slot != wake::NONE && r16 != w {
+                if slot != wake::NONE && slot != super::TICK0 && r16 != w {
                     self.moved(slot, r16, w);
                 }
                 w += 1;

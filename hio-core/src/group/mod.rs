@@ -20,7 +20,7 @@ use core::fmt;
 
 use core::sync::atomic::Ordering;
 
-use crate::cx::Shared;
+use crate::cx::{self, Shared};
 use crate::cx::{Env, GroupRef};
 use crate::wake::Board;
 #[cfg(feature = "requests")]
@@ -34,6 +34,12 @@ pub(crate) use wake::drain_wakes;
 pub type DoerRef<'a> = &'a mut (dyn Doer + 'a);
 
 const NONE: u16 = u16::MAX;
+
+/// The waker slot of a deed that has no waker and whose tock was 0 when
+/// last read: its tock is not read again after a recur unless the recur
+/// calls [`Cx::retock`]. No board slot has this number (a board holds at
+/// most 65 533 slots, numbered from 0), and it is not [`wake::ROOT`].
+pub(crate) const TICK0: u16 = wake::ROOT - 1;
 
 /// Whether run-time requests exist. Without them a scheduler's slots never
 /// move during its own pass (it compacts only at the end of the pass) and
@@ -429,11 +435,16 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
     fn run_pass(&self, env: &Env<'_>, period: Tock) -> (Result<(), Fault>, Tyme) {
         let shared = env.shared;
         let t = shared.tyme;
+        let woken = shared.woken;
+        // the retyme of a doer whose tock is 0
+        let next_pass = t + period;
         let mut i = 0usize;
         let mut end = self.pass_end.get() as usize;
         let mut moves = self.moves.get();
         let mut min_due = Tyme::MAX;
         let mut ran = false;
+        // one context for the whole pass, made ready for each recur
+        let mut cx = Cx::at(env, 0);
         while i < end {
             let Some(rcell) = self.retymes.get(i) else {
                 break;
@@ -449,7 +460,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 }
                 continue;
             }
-            let Some(dcell) = self.doers.get(i) else {
+            let (Some(dcell), Some(scell)) = (self.doers.get(i), self.slots.get(i)) else {
                 break;
             };
             let Some(d) = dcell.take() else {
@@ -460,25 +471,31 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 i += 1;
                 continue;
             };
+            // (left set until the next due deed: no doer runs meanwhile)
             self.running.set(i as u16);
             ran = true;
-            let mut cx = Cx::at(env, i);
+            cx.reuse(i);
             shared.note(d, Context::Recur);
             let step = d.recur(&mut cx);
-            if matches!(step, Ok(Step::Continue))
+            // the common case: it goes on, nothing moved, no wakes (and no
+            // requests); most often its tock is known to be 0. Tested
+            // without short cuts, for fewer branches.
+            let next = if matches!(step, Ok(Step::Continue))
                 && !cx.requested()
                 && (!REQ || self.moves.get() == moves)
-                && !shared.woken.load(Ordering::Relaxed)
+                && !woken.load(Ordering::Relaxed)
             {
-                // the common case: it goes on, nothing moved, no requests,
-                // no wakes
-                let next = match cx.due {
-                    Some(due) => due,
-                    None => next_retyme(d.tock(), retyme, t, period),
-                };
+                Some(if cx.flags == 0 && scell.get() == TICK0 {
+                    next_pass
+                } else {
+                    next_after(Some(scell), d, &cx, retyme, period)
+                })
+            } else {
+                None
+            };
+            if let Some(next) = next {
                 min_due = min_due.min(next);
                 rcell.set(next);
-                self.running.set(NONE);
                 dcell.set(Some(d));
                 i += 1;
                 continue;
@@ -491,8 +508,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             };
             let after = After {
                 step,
-                request: cx.requested(),
-                due: cx.due,
+                cx: &cx,
                 retyme,
                 period,
             };
@@ -501,6 +517,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 Err(e) => return e,
             }
         }
+        self.running.set(NONE);
         if B > 0 {
             // Deeds passed over are not due (> t); those that ran are in
             // `min_due`. After a pass that ran a doer, `t` bounds the rest
@@ -721,13 +738,38 @@ impl<const N: usize, const S: usize, const B: usize> fmt::Debug for Deeds<'_, N,
     }
 }
 
-/// The contract's retyme after a recur that keeps going: with tock 0, the
-/// parent's next run (`t + period`); else `tock` after the last scheduled
-/// retyme, so cadence never drifts.
-#[inline(always)]
-fn next_retyme(tock: Tock, retyme: Tyme, t: Tyme, period: Tock) -> Tyme {
+/// The retyme of a deed whose doer `d` keeps going after a recur in
+/// context `cx` from `retyme`: a lazy DoDoer's own, else by the contract
+/// from the doer's tock: with tock 0, the parent's next run (`t +
+/// period`); else `tock` after the last scheduled retyme, so cadence never
+/// drifts.
+///
+/// The tock is not read again while it is known to be 0 (unless the recur
+/// said it changed, [`Cx::retock`]); a deed without a waker keeps that
+/// knowledge in its `slot` ([`TICK0`]). Not generic, and out of the pass
+/// loop, which it would crowd.
+#[inline(never)]
+fn next_after(
+    slot: Option<&Cell<u16>>,
+    d: &dyn Doer,
+    cx: &Cx<'_>,
+    retyme: Tyme,
+    period: Tock,
+) -> Tyme {
+    if cx.flags & cx::DUE != 0 {
+        return cx.due;
+    }
+    let s = slot.map_or(wake::NONE, Cell::get);
+    let tock = if s == TICK0 && cx.flags & cx::RETOCK == 0 {
+        Tock::ZERO
+    } else {
+        d.tock()
+    };
+    if let Some(c) = slot.filter(|_| s == wake::NONE || s == TICK0) {
+        c.set(if tock.is_zero() { TICK0 } else { wake::NONE });
+    }
     if tock.is_zero() {
-        t + period
+        cx.env.shared.tyme + period
     } else {
         retyme + tock
     }
@@ -762,13 +804,11 @@ pub struct Restart {
 
 /// What a recur left for [`Deeds::settle`] to handle.
 #[derive(Debug, Clone, Copy)]
-struct After {
+struct After<'x> {
     /// Its result.
     step: Result<Step, Fault>,
-    /// It asked for requests.
-    request: bool,
-    /// The retyme it set for itself (a lazy DoDoer's earliest child).
-    due: Option<Tyme>,
+    /// Its context, as the recur left it.
+    cx: &'x Cx<'x>,
     /// Its retyme before it ran.
     retyme: Tyme,
     /// The scheduler's own period.

@@ -4,7 +4,7 @@
 
 use core::sync::atomic::Ordering;
 
-use super::{drain_wakes, finish, next_retyme, After, Deeds, DoerRef, Walk, NONE, REQ};
+use super::{drain_wakes, finish, next_after, After, Deeds, DoerRef, Walk, NONE, REQ};
 use crate::cx::Env;
 use crate::{Context, Cx, Fault, Step, Tyme};
 #[cfg(feature = "requests")]
@@ -23,7 +23,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         env: &Env<'_>,
         w: Walk,
         d: DoerRef<'a>,
-        after: After,
+        after: After<'_>,
     ) -> Result<Walk, (Result<(), Fault>, Tyme)> {
         let w = self.settle_doer(env, w, d, after)?;
         if env.shared.woken.load(Ordering::Relaxed) {
@@ -41,15 +41,15 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         env: &Env<'_>,
         mut w: Walk,
         d: DoerRef<'a>,
-        after: After,
+        after: After<'_>,
     ) -> Result<Walk, (Result<(), Fault>, Tyme)> {
         let After {
             step,
-            request,
-            due,
+            cx: ctx,
             retyme,
             period,
         } = after;
+        let request = ctx.requested();
         let shared = env.shared;
         let t = shared.tyme;
         let mut cx = Cx::new(env);
@@ -61,10 +61,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         }
         let kept = match step {
             Ok(Step::Continue) => {
-                let next = match due {
-                    Some(due) => due,
-                    None => next_retyme(d.tock(), retyme, t, period),
-                };
+                let next = next_after(self.slots.get(i), d, ctx, retyme, period);
                 w.min_due = w.min_due.min(next);
                 if let Some(r) = self.retymes.get(i) {
                     r.set(next);

@@ -102,7 +102,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
     pub(super) fn unbind_at(&self, i: usize) {
         let Some(c) = self.slots.get(i) else { return };
         let slot = c.replace(NONE);
-        if slot == NONE {
+        if slot == NONE || slot == super::TICK0 {
             return;
         }
         if let Some(board) = self.board.get() {

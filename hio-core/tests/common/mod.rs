@@ -372,6 +372,7 @@ impl<const N: usize> Doer for Node<'_, N> {
                     if let Some(g) = &mut self.group {
                         g.set_tock(*t);
                     }
+                    cx.retock();
                 }
                 #[cfg(feature = "requests")]
                 _ => cx.request(),

@@ -388,6 +388,8 @@ impl<C: Clients, F: Framer + Clone, const M: usize> Doer for Hub<'_, C, F, M> {
     }
 
     fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        // its tock changes from one recur to the next
+        cx.retock();
         let t = cx.tyme();
         self.note_device(t);
         self.events(t);

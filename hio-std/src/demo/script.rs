@@ -124,6 +124,8 @@ impl Doer for Script<'_, '_> {
     }
 
     fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        // its tock changes from one recur to the next
+        cx.retock();
         let t = cx.tyme();
         match self.client.state() {
             ClientState::Connected if !self.connected => {

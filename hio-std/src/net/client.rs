@@ -720,8 +720,9 @@ impl Doer for ClientDoer<'_> {
         Ok(Step::Continue)
     }
 
-    fn recur(&mut self, _cx: &mut Cx<'_>) -> Result<Step, Fault> {
+    fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
         self.tock.set(self.client.service());
+        cx.retock();
         Ok(if self.client.state() == ClientState::Closed {
             Step::Done
         } else {

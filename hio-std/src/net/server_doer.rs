@@ -37,8 +37,9 @@ impl Doer for Acceptor<'_> {
         Ok(Step::Continue)
     }
 
-    fn recur(&mut self, _cx: &mut Cx<'_>) -> Result<Step, Fault> {
+    fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
         self.tock.set(self.server.service_accept());
+        cx.retock();
         Ok(Step::Continue)
     }
 
@@ -83,8 +84,9 @@ impl Doer for Remoter<'_> {
         Ok(Step::Continue)
     }
 
-    fn recur(&mut self, _cx: &mut Cx<'_>) -> Result<Step, Fault> {
+    fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
         self.tock.set(self.server.serve_ready());
+        cx.retock();
         Ok(Step::Continue)
     }
 
@@ -368,7 +370,9 @@ impl Doer for EchoServerDoer<'_> {
         Ok(Step::Continue)
     }
 
-    fn recur(&mut self, _cx: &mut Cx<'_>) -> Result<Step, Fault> {
+    fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        // its tock changes between 0 and never
+        cx.retock();
         let mut next = Vec::new();
         for id in std::mem::take(&mut self.again) {
             if self.echo(id) {

@@ -307,7 +307,9 @@ impl Doer for SendLines<'_> {
         Ok(Step::Continue)
     }
 
-    fn recur(&mut self, _cx: &mut Cx<'_>) -> Result<Step, Fault> {
+    fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        // its tock changes from one recur to the next
+        cx.retock();
         let mut progress = false;
         // replies
         loop {
@@ -549,7 +551,9 @@ impl Doer for SendDatagrams<'_> {
         Ok(Step::Continue)
     }
 
-    fn recur(&mut self, _cx: &mut Cx<'_>) -> Result<Step, Fault> {
+    fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        // its tock changes from one recur to the next
+        cx.retock();
         while let Some(d) = self.peer.recv() {
             if d.addr != self.to || !self.waiting {
                 continue; // not ours, or a late duplicate

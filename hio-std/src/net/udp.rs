@@ -374,8 +374,9 @@ impl Doer for PeerDoer<'_> {
         Ok(Step::Continue)
     }
 
-    fn recur(&mut self, _cx: &mut Cx<'_>) -> Result<Step, Fault> {
+    fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
         self.tock.set(self.peer.service());
+        cx.retock();
         Ok(Step::Continue)
     }
 

@@ -454,6 +454,8 @@ impl<F: Framer + Clone, const M: usize, const B: usize, D: Device> Doer
     }
 
     fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        // its tock changes from one recur to the next
+        cx.retock();
         if self.absent && !self.reopen() {
             self.tock = self.retry;
             return Ok(Step::Continue);

@@ -1,0 +1,219 @@
+//! When a doer's tock is read (`Doer::tock`, `Cx::retock`): after every
+//! recur, but a tock of 0 once read is kept until a recur calls
+//! `Cx::retock`. Runs on the lean configuration too (but the test of a
+//! spare added at run time, which needs `requests`).
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use hio_core::{Cx, DoDoer, Doer, Doist, End, Fault, SimClock, Step, Tock, Tyme};
+
+fn ms(n: u64) -> Tock {
+    Tock::from_millis(n)
+}
+
+/// A doer whose tock becomes `later` at its recur number `at` (and which
+/// calls `Cx::retock` then if `announce`); records the tymes of its recurs
+/// and counts the reads of its tock.
+struct Switcher {
+    name: &'static str,
+    tock: Tock,
+    later: Tock,
+    at: u32,
+    announce: bool,
+    stop: Option<u32>,
+    recurs: u32,
+    reads: Rc<Cell<u32>>,
+    tymes: Rc<std::cell::RefCell<Vec<u64>>>,
+}
+
+impl Switcher {
+    fn new(name: &'static str, tock: Tock) -> Self {
+        Switcher {
+            name,
+            tock,
+            later: tock,
+            at: u32::MAX,
+            announce: false,
+            stop: None,
+            recurs: 0,
+            reads: Rc::default(),
+            tymes: Rc::default(),
+        }
+    }
+
+    fn switch(mut self, at: u32, later: Tock, announce: bool) -> Self {
+        (self.at, self.later, self.announce) = (at, later, announce);
+        self
+    }
+
+    fn stop(mut self, n: u32) -> Self {
+        self.stop = Some(n);
+        self
+    }
+
+    /// The tymes of its recurs, in ms.
+    fn tymes(&self) -> Rc<std::cell::RefCell<Vec<u64>>> {
+        self.tymes.clone()
+    }
+}
+
+impl Doer for Switcher {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn tock(&self) -> Tock {
+        self.reads.set(self.reads.get() + 1);
+        self.tock
+    }
+
+    fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        self.recurs += 1;
+        self.tymes.borrow_mut().push(cx.tyme().as_millis());
+        if self.recurs == self.at {
+            self.tock = self.later;
+            if self.announce {
+                cx.retock();
+            }
+        }
+        Ok(if self.stop == Some(self.recurs) {
+            Step::Done
+        } else {
+            Step::Continue
+        })
+    }
+}
+
+fn run_for<const N: usize>(doers: &mut [&mut dyn Doer], limit: Tock) -> End {
+    let mut doist: Doist<'_, N> = Doist::new(ms(10)).unwrap().with_limit(limit);
+    for d in doers.iter_mut() {
+        doist.add(&mut **d).unwrap();
+    }
+    doist.run(&mut SimClock::new(), None).end
+}
+
+#[test]
+fn a_tock_of_zero_is_read_once_then_kept() {
+    let mut a = Switcher::new("a", Tock::ZERO);
+    let reads = a.reads.clone();
+    assert_eq!(run_for::<1>(&mut [&mut a], ms(100)), End::Limit);
+    assert_eq!(a.recurs, 10);
+    // read after the first recur only (the contract before `retock` read
+    // it after every one of the ten)
+    assert_eq!(reads.get(), 1);
+}
+
+#[test]
+fn a_tock_that_is_not_zero_is_read_after_every_recur() {
+    let mut a = Switcher::new("a", ms(20));
+    let reads = a.reads.clone();
+    run_for::<1>(&mut [&mut a], ms(100));
+    assert_eq!(a.recurs, 5);
+    assert_eq!(reads.get(), 5);
+}
+
+#[test]
+fn retock_makes_a_change_from_zero_count() {
+    // tock 0, then 30 ms from its third recur on (at 20 ms): 50, 80
+    let mut a = Switcher::new("a", Tock::ZERO).switch(3, ms(30), true);
+    let tymes = a.tymes();
+    run_for::<1>(&mut [&mut a], ms(100));
+    assert_eq!(*tymes.borrow(), [0, 10, 20, 50, 80]);
+}
+
+#[test]
+fn a_change_from_zero_without_retock_is_not_seen() {
+    // the documented cost of not calling it: the 0 read is kept
+    let mut a = Switcher::new("a", Tock::ZERO).switch(3, ms(30), false);
+    let reads = a.reads.clone();
+    run_for::<1>(&mut [&mut a], ms(100));
+    assert_eq!(a.recurs, 10);
+    assert_eq!(reads.get(), 1);
+}
+
+#[test]
+fn a_change_to_zero_and_back_is_followed() {
+    // 20 ms, then 0 at its second recur (20 ms), then 40 ms at its fourth
+    // (40 ms) with retock
+    struct Twice(Switcher);
+    impl Doer for Twice {
+        fn tock(&self) -> Tock {
+            self.0.tock()
+        }
+        fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+            let step = self.0.recur(cx);
+            if self.0.recurs == 4 {
+                self.0.tock = ms(40);
+                cx.retock();
+            }
+            step
+        }
+    }
+    let mut a = Twice(Switcher::new("a", ms(20)).switch(2, Tock::ZERO, false));
+    let tymes = a.0.tymes();
+    run_for::<1>(&mut [&mut a], ms(200));
+    // 0, 20 (tock 0 from now: the next pass), 30, 40 (40 ms from its
+    // retyme 40: the retyme of a tock-0 doer is the pass after), 80, ...
+    assert_eq!(*tymes.borrow(), [0, 20, 30, 40, 80, 120, 160]);
+}
+
+#[test]
+fn what_is_kept_moves_with_the_doer_and_leaves_with_it() {
+    // `a` finishes at once: `b` moves into its place in the scheduler,
+    // keeping its tock 0 until its retock; the children of a DoDoer alike
+    let mut a = Switcher::new("a", Tock::ZERO).stop(1);
+    let mut b = Switcher::new("b", Tock::ZERO).switch(4, ms(25), true);
+    let (tb, rb) = (b.tymes(), b.reads.clone());
+    let mut c = Switcher::new("c", Tock::ZERO).stop(2);
+    let mut d = Switcher::new("d", ms(20));
+    let td = d.tymes();
+    let mut g: DoDoer<'_, 2> = DoDoer::new("g");
+    g.add(&mut c).unwrap();
+    g.add(&mut d).unwrap();
+    assert_eq!(
+        run_for::<3>(&mut [&mut a, &mut b, &mut g], ms(100)),
+        End::Limit
+    );
+    assert_eq!(*tb.borrow(), [0, 10, 20, 30, 60, 80]);
+    // (due at 55: run at the pass of 60) read after its first recur, its
+    // fourth (retock) and the two after
+    assert_eq!(rb.get(), 4);
+    assert_eq!(*td.borrow(), [0, 20, 40, 60, 80]);
+}
+
+#[cfg(feature = "requests")]
+#[test]
+fn a_spare_added_in_the_place_of_a_finished_doer_reads_its_own_tock() {
+    use hio_core::{Requests, Target};
+
+    /// Finishes at its second recur, asking to add the spare.
+    struct Adder(u32);
+    impl Doer for Adder {
+        fn name(&self) -> &str {
+            "adder"
+        }
+        fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+            self.0 += 1;
+            if self.0 == 2 {
+                cx.request();
+                return Ok(Step::Done);
+            }
+            Ok(Step::Continue)
+        }
+        fn request(&self, rq: &mut Requests<'_>) {
+            rq.extend(Target::Parent, &["s"]).unwrap();
+        }
+    }
+    let mut adder = Adder(0);
+    let mut s = Switcher::new("s", ms(30));
+    let ts = s.tymes();
+    let mut doist: Doist<'_, 1, 1> = Doist::new(ms(10)).unwrap().with_limit(ms(100));
+    doist.add(&mut adder).unwrap();
+    doist.spare(&mut s).unwrap();
+    let r = doist.run(&mut SimClock::new(), None);
+    assert_eq!((r.end, r.tyme), (End::Limit, Tyme::from_millis(100)));
+    // entered at 10 ms where the adder was (whose deed had kept tock 0),
+    // due from then: runs at the next pass, then by its own tock from 10
+    assert_eq!(*ts.borrow(), [20, 40, 70]);
+}
