@@ -217,3 +217,39 @@ fn a_spare_added_in_the_place_of_a_finished_doer_reads_its_own_tock() {
     // due from then: runs at the next pass, then by its own tock from 10
     assert_eq!(*ts.borrow(), [20, 40, 70]);
 }
+
+#[test]
+fn the_contexts_that_end_a_doer_after_its_recur_refuse_attach() {
+    use hio_core::{WakeBoard, WakeError, Waker};
+    static BOARD: WakeBoard<1> = WakeBoard::new();
+
+    /// Finishes at its first recur; tries to take on its waker in clean
+    /// and exit, which are outside enter and recur.
+    struct Late {
+        waker: Waker,
+        got: Vec<Result<(), WakeError>>,
+    }
+    impl Doer for Late {
+        fn recur(&mut self, _: &mut Cx<'_>) -> Result<Step, Fault> {
+            Ok(Step::Done)
+        }
+        fn clean(&mut self, cx: &mut Cx<'_>) {
+            self.got.push(cx.attach(self.waker));
+        }
+        fn exit(&mut self, cx: &mut Cx<'_>) {
+            self.got.push(cx.attach(self.waker));
+        }
+    }
+    let mut late = Late {
+        waker: BOARD.waker().unwrap(),
+        got: Vec::new(),
+    };
+    let mut doist: Doist<'_, 1> = Doist::new(ms(10)).unwrap();
+    doist.wakes(&BOARD);
+    doist.add(&mut late).unwrap();
+    assert_eq!(doist.run(&mut SimClock::new(), None).end, End::Done);
+    assert_eq!(
+        late.got,
+        [Err(WakeError::NotRunning), Err(WakeError::NotRunning)]
+    );
+}

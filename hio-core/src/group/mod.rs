@@ -508,7 +508,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             };
             let after = After {
                 step,
-                cx: &cx,
+                cx: &mut cx,
                 retyme,
                 period,
             };
@@ -765,14 +765,17 @@ fn next_after(
     } else {
         d.tock()
     };
-    if let Some(c) = slot.filter(|_| s == wake::NONE || s == TICK0) {
+    // (a deed with a waker keeps its slot: `NONE` and `TICK0` are the only
+    // values above every board slot that a deed's slot takes)
+    if let Some(c) = slot.filter(|_| s >= TICK0) {
         c.set(if tock.is_zero() { TICK0 } else { wake::NONE });
     }
-    if tock.is_zero() {
-        cx.env.shared.tyme + period
+    let (from, by) = if tock.is_zero() {
+        (cx.env.shared.tyme, period)
     } else {
-        retyme + tock
-    }
+        (retyme, tock)
+    };
+    from + by
 }
 
 /// Where a pass's walk is.
@@ -803,12 +806,13 @@ pub struct Restart {
 }
 
 /// What a recur left for [`Deeds::settle`] to handle.
-#[derive(Debug, Clone, Copy)]
-struct After<'x> {
+#[derive(Debug)]
+struct After<'x, 'c> {
     /// Its result.
     step: Result<Step, Fault>,
-    /// Its context, as the recur left it.
-    cx: &'x Cx<'x>,
+    /// Its context, as the recur left it (the pass's, which serves the
+    /// contexts that end the doer too).
+    cx: &'x mut Cx<'c>,
     /// Its retyme before it ran.
     retyme: Tyme,
     /// The scheduler's own period.

@@ -6,7 +6,7 @@ use core::sync::atomic::Ordering;
 
 use super::{drain_wakes, finish, next_after, After, Deeds, DoerRef, Walk, NONE, REQ};
 use crate::cx::Env;
-use crate::{Context, Cx, Fault, Step, Tyme};
+use crate::{Context, Fault, Step, Tyme};
 #[cfg(feature = "requests")]
 use crate::{Doer, Requests};
 
@@ -23,7 +23,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         env: &Env<'_>,
         w: Walk,
         d: DoerRef<'a>,
-        after: After<'_>,
+        after: After<'_, '_>,
     ) -> Result<Walk, (Result<(), Fault>, Tyme)> {
         let w = self.settle_doer(env, w, d, after)?;
         if env.shared.woken.load(Ordering::Relaxed) {
@@ -41,18 +41,20 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         env: &Env<'_>,
         mut w: Walk,
         d: DoerRef<'a>,
-        after: After<'_>,
+        after: After<'_, '_>,
     ) -> Result<Walk, (Result<(), Fault>, Tyme)> {
         let After {
             step,
-            cx: ctx,
+            cx,
             retyme,
             period,
         } = after;
-        let request = ctx.requested();
+        let request = cx.requested();
+        // (it serves the contexts that end the doer: outside enter and
+        // recur)
+        cx.index = crate::wake::NONE;
         let shared = env.shared;
         let t = shared.tyme;
-        let mut cx = Cx::new(env);
         let mut i = w.i;
         if REQ && self.moves.get() != w.moves {
             w.moves = self.moves.get();
@@ -61,7 +63,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         }
         let kept = match step {
             Ok(Step::Continue) => {
-                let next = next_after(self.slots.get(i), d, ctx, retyme, period);
+                let next = next_after(self.slots.get(i), d, cx, retyme, period);
                 w.min_due = w.min_due.min(next);
                 if let Some(r) = self.retymes.get(i) {
                     r.set(next);
@@ -77,7 +79,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 }
                 self.unbind_at(i);
                 self.leave();
-                finish(&mut cx, d, Context::Clean);
+                finish(cx, d, Context::Clean);
                 false
             }
             Err(f) => {
@@ -91,7 +93,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                     // siblings go on, the fault goes no further
                     shared.note_fault(d, &f);
                     self.keep_fault(f, shared, d);
-                    finish(&mut cx, d, Context::Abort);
+                    finish(cx, d, Context::Abort);
                     self.contained.set(self.contained.get().wrapping_add(1));
                     // with a restart policy, it is entered again later
                     #[cfg(feature = "requests")]
@@ -104,7 +106,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 }
                 shared.blame(d);
                 shared.note_fault(d, &f);
-                finish(&mut cx, d, Context::Abort);
+                finish(cx, d, Context::Abort);
                 return Err((Err(f), w.min_due));
             }
         };
@@ -140,7 +142,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             if remove_me {
                 self.unbind_at(i);
                 self.leave();
-                finish(&mut Cx::new(env), d, Context::Cease);
+                finish(cx, d, Context::Cease);
             } else if let Some(c) = self.doers.get(i) {
                 c.set(Some(d));
             }
