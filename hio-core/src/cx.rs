@@ -76,7 +76,7 @@ impl Shared<'_> {
     /// which it would crowd.
     #[cfg(feature = "observe")]
     #[inline(never)]
-    fn tell(&self, o: &dyn Observer, doer: &dyn crate::Doer, context: Context) {
+    pub(crate) fn tell(&self, o: &dyn Observer, doer: &dyn crate::Doer, context: Context) {
         o.event(doer.name(), context, self.tyme);
     }
 

@@ -436,6 +436,8 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         let shared = env.shared;
         let t = shared.tyme;
         let woken = shared.woken;
+        #[cfg(feature = "observe")]
+        let observer = shared.observer;
         // the retyme of a doer whose tock is 0
         let next_pass = t + period;
         let mut i = 0usize;
@@ -475,7 +477,10 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             self.running.set(i as u16);
             ran = true;
             cx.reuse(i);
-            shared.note(d, Context::Recur);
+            #[cfg(feature = "observe")]
+            if let Some(o) = observer {
+                shared.tell(o, d, Context::Recur);
+            }
             let step = d.recur(&mut cx);
             // the common case: it goes on, nothing moved, no wakes (and no
             // requests); most often its tock is known to be 0. Tested
