@@ -491,6 +491,13 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 && !woken.load(Ordering::Relaxed)
             {
                 Some(if cx.flags == 0 && scell.get() == TICK0 {
+                    // a doer whose tock left 0 without saying so is caught
+                    // by every debug build's tests
+                    debug_assert!(
+                        d.tock().is_zero(),
+                        "doer `{}` changed its tock from 0 without calling `Cx::retock` in that recur",
+                        d.name()
+                    );
                     next_pass
                 } else {
                     next_after(Some(scell), d, &cx, retyme, period)
@@ -751,9 +758,12 @@ impl<const N: usize, const S: usize, const B: usize> fmt::Debug for Deeds<'_, N,
 ///
 /// The tock is not read again while it is known to be 0 (unless the recur
 /// said it changed, [`Cx::retock`]); a deed without a waker keeps that
-/// knowledge in its `slot` ([`TICK0`]). Not generic, and out of the pass
-/// loop, which it would crowd.
-#[inline(never)]
+/// knowledge in its `slot` ([`TICK0`]). Not generic. On a host it is
+/// inlined (a doer with a tock that is not 0 runs about a nanosecond
+/// faster); on a microcontroller it stays out of the pass loop, which is
+/// smaller code.
+#[cfg_attr(target_os = "none", inline(never))]
+#[cfg_attr(not(target_os = "none"), inline(always))]
 fn next_after(
     slot: Option<&Cell<u16>>,
     d: &dyn Doer,
