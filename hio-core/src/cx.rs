@@ -227,12 +227,16 @@ impl<'c> Cx<'c> {
     /// may have changed: it is read again after this recur.
     ///
     /// The scheduler reads a doer's tock after every recur that keeps it
-    /// going, except that once it has read a tock of zero it may keep that
-    /// zero without reading it again. A doer whose tock may change from
-    /// zero to something else (`Tock::NEVER` to park, a timeout, a slower
-    /// cadence) calls this in the recur that changes it, or in every
+    /// going, except that once it has read a tock of zero (or, for a doer
+    /// that has attached a [`Waker`], [`Tock::NEVER`](crate::Tock::NEVER))
+    /// it may keep that value without reading it again. A doer whose tock
+    /// may change from zero to something else (`Tock::NEVER` to park, a
+    /// timeout, a slower cadence), or from NEVER to something else once it
+    /// has a waker, calls this in the recur that changes it, or in every
     /// recur; it is not needed for any other change, and costs one more
-    /// call of `tock` when made. Ignored outside recur.
+    /// call of `tock` when made. Ignored outside recur. A debug build
+    /// checks a kept tock after every recur and panics, naming the doer,
+    /// when it changed without this call.
     ///
     /// ```
     /// use hio_core::{Cx, Doer, Fault, Step, Tock};

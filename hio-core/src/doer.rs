@@ -49,9 +49,11 @@ pub trait Doer {
     /// How often it wants to run. Zero (the default) means "every time my
     /// parent runs"; [`Tock::NEVER`] parks it after each recur until it is
     /// woken (see [`Waker`](crate::Waker)). It is read after every recur, so
-    /// a recur may change it; but once it has read 0, the scheduler keeps
-    /// that 0 without reading it again until a recur calls
-    /// [`Cx::retock`]: a recur that changes a tock of 0 calls it.
+    /// a recur may change it; but once it has read 0 (or, for a doer with
+    /// a waker, [`Tock::NEVER`]), the scheduler keeps that value without
+    /// reading it again until a recur calls [`Cx::retock`]: a recur that
+    /// changes a tock of 0 or NEVER calls it. A debug build checks this
+    /// after every recur and panics, naming the doer, if it was not.
     fn tock(&self) -> Tock {
         Tock::ZERO
     }

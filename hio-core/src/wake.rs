@@ -98,6 +98,9 @@ impl fmt::Display for WakeError {
 
 impl core::error::Error for WakeError {}
 
+/// The most slots a [`WakeBoard`] may have.
+pub const MAX_SLOTS: usize = 32_765;
+
 /// How many levels below the Doist a woken doer may be nested.
 pub const MAX_DEPTH: usize = 32;
 
@@ -179,7 +182,8 @@ impl<const W: usize> WakeBoard<W> {
     /// An empty board whose wakes need no pender (a microcontroller, where
     /// the waking interrupt ends the clock's `WFI`, or simulated time).
     pub const fn new() -> Self {
-        const { assert!(W < ROOT as usize, "a wake board holds at most 65 533 slots") };
+        // (a scheduler marks a deed's slot number with its top bit)
+        const { assert!(W <= MAX_SLOTS, "a wake board holds at most 32 765 slots") };
         WakeBoard {
             slots: [const { Slot::new() }; W],
             pending: [const { AtomicBool::new(false) }; W],

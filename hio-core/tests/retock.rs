@@ -272,3 +272,108 @@ fn the_contexts_that_end_a_doer_after_its_recur_refuse_attach() {
         [Err(WakeError::NotRunning), Err(WakeError::NotRunning)]
     );
 }
+
+/// A doer with a waker that parks (tock NEVER) until its recur number
+/// `wake_up`, which switches it to `later` (with `Cx::retock` if
+/// `announce`); counts the reads of its tock and records its recurs.
+struct Sleeper {
+    waker: hio_core::Waker,
+    tock: Tock,
+    later: Tock,
+    wake_up: u32,
+    announce: bool,
+    recurs: u32,
+    reads: Rc<Cell<u32>>,
+    tymes: Vec<u64>,
+}
+
+impl Sleeper {
+    fn new(waker: hio_core::Waker, wake_up: u32, later: Tock, announce: bool) -> Self {
+        Sleeper {
+            waker,
+            tock: Tock::NEVER,
+            later,
+            wake_up,
+            announce,
+            recurs: 0,
+            reads: Rc::default(),
+            tymes: Vec::new(),
+        }
+    }
+}
+
+impl Doer for Sleeper {
+    fn name(&self) -> &str {
+        "sleeper"
+    }
+    fn tock(&self) -> Tock {
+        self.reads.set(self.reads.get() + 1);
+        self.tock
+    }
+    fn enter(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        cx.attach(self.waker).map_err(|_| Fault::failed("attach"))?;
+        Ok(Step::Continue)
+    }
+    fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
+        self.recurs += 1;
+        self.tymes.push(cx.tyme().as_millis());
+        if self.recurs == self.wake_up {
+            self.tock = self.later;
+            if self.announce {
+                cx.retock();
+            }
+        }
+        Ok(Step::Continue)
+    }
+}
+
+/// Runs `s` under a Doist of tock 10 ms draining `board` for 100 ms, with
+/// wakes at 25 and 55 ms.
+fn run_sleeper(board: &'static hio_core::WakeBoard<1>, s: &mut Sleeper) {
+    use hio_core::Tyme;
+    let plan = [
+        (Tyme::from_millis(25), s.waker),
+        (Tyme::from_millis(55), s.waker),
+    ];
+    let mut doist: Doist<'_, 1> = Doist::new(ms(10)).unwrap().with_limit(ms(100));
+    doist.wakes(board);
+    doist.add(s).unwrap();
+    assert_eq!(
+        doist.run(&mut SimClock::with_wakes(&plan), None).end,
+        End::Limit
+    );
+}
+
+#[test]
+fn a_parked_doer_with_a_waker_is_parked_again_without_reading_its_tock() {
+    static BOARD: hio_core::WakeBoard<1> = hio_core::WakeBoard::new();
+    let mut s = Sleeper::new(BOARD.waker().unwrap(), u32::MAX, Tock::NEVER, false);
+    run_sleeper(&BOARD, &mut s);
+    // its entry recur, then each wake's
+    assert_eq!(s.tymes, [0, 30, 60]);
+    // read after its first recur only (and, checked, after the others)
+    assert_eq!(s.reads.get(), reads(1, 3));
+}
+
+#[test]
+fn retock_takes_a_parked_doer_off_never() {
+    static BOARD: hio_core::WakeBoard<1> = hio_core::WakeBoard::new();
+    // woken at 25 ms, it takes a tock of 20 ms in that recur (at 30)
+    let mut s = Sleeper::new(BOARD.waker().unwrap(), 2, ms(20), true);
+    run_sleeper(&BOARD, &mut s);
+    // 30 + 20 = 50, then the wake at 55 brings 70 forward to 60, then 80
+    assert_eq!(s.tymes, [0, 30, 50, 60, 80]);
+}
+
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    should_panic(expected = "changed its tock from NEVER without calling `Cx::retock`")
+)]
+fn a_change_from_never_without_retock_is_not_seen() {
+    static BOARD: hio_core::WakeBoard<1> = hio_core::WakeBoard::new();
+    let mut s = Sleeper::new(BOARD.waker().unwrap(), 2, ms(20), false);
+    run_sleeper(&BOARD, &mut s);
+    // the kept NEVER: it runs only when woken
+    assert_eq!(s.tymes, [0, 30, 60]);
+}

@@ -66,8 +66,8 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                     ws.set(slot);
                 }
                 #[cfg(feature = "requests")]
-                if slot != wake::NONE && slot != super::TICK0 && r16 != w {
-                    self.moved(slot, r16, w);
+                if super::waker_of(slot) != wake::NONE && r16 != w {
+                    self.moved(super::waker_of(slot), r16, w);
                 }
                 w += 1;
             } else if let Some(c) = self.slots.get(r) {

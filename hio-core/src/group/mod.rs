@@ -35,11 +35,28 @@ pub type DoerRef<'a> = &'a mut (dyn Doer + 'a);
 
 const NONE: u16 = u16::MAX;
 
-/// The waker slot of a deed that has no waker and whose tock was 0 when
-/// last read: its tock is not read again after a recur unless the recur
-/// calls [`Cx::retock`]. No board slot has this number (a board holds at
-/// most 65 533 slots, numbered from 0), and it is not [`wake::ROOT`].
+/// The slot of a deed that has no waker and whose tock was 0 when last
+/// read: its tock is not read again after a recur unless the recur calls
+/// [`Cx::retock`]. No board slot has this number, nor one with [`PARKED`]
+/// (a board holds at most 32 765 slots, numbered from 0), and it is not
+/// [`wake::ROOT`].
 pub(crate) const TICK0: u16 = wake::ROOT - 1;
+
+/// Set in the slot of a deed with a waker whose tock was
+/// [`Tock::NEVER`] when last read: it is parked again after each recur
+/// without reading its tock, unless the recur calls [`Cx::retock`].
+pub(crate) const PARKED: u16 = 0x8000;
+
+/// The waker slot a deed's slot names: [`wake::NONE`] for none (`NONE` and
+/// [`TICK0`]), else the slot without [`PARKED`].
+#[inline(always)]
+pub(crate) fn waker_of(v: u16) -> u16 {
+    if v >= TICK0 {
+        wake::NONE
+    } else {
+        v & !PARKED
+    }
+}
 
 /// Whether run-time requests exist. Without them a scheduler's slots never
 /// move during its own pass (it compacts only at the end of the pass) and
@@ -709,7 +726,7 @@ impl<const N: usize, const S: usize, const B: usize> Group for Deeds<'_, N, S, B
 
     fn wake_here(&self, index: u16, slot: u16, t: Tyme) {
         let i = usize::from(index);
-        if self.slots.get(i).map(Cell::get) == Some(slot) {
+        if self.slots.get(i).map(|c| waker_of(c.get())) == Some(slot) {
             self.lower(i, t);
         }
     }
@@ -756,12 +773,13 @@ impl<const N: usize, const S: usize, const B: usize> fmt::Debug for Deeds<'_, N,
 /// period`); else `tock` after the last scheduled retyme, so cadence never
 /// drifts.
 ///
-/// The tock is not read again while it is known to be 0 (unless the recur
-/// said it changed, [`Cx::retock`]); a deed without a waker keeps that
-/// knowledge in its `slot` ([`TICK0`]). Not generic. On a host it is
-/// inlined (a doer with a tock that is not 0 runs about a nanosecond
-/// faster); on a microcontroller it stays out of the pass loop, which is
-/// smaller code.
+/// The tock is not read again while it is known to be 0 or
+/// [`Tock::NEVER`] (unless the recur said it changed, [`Cx::retock`]): a
+/// deed without a waker keeps that knowledge of a 0 in its `slot`
+/// ([`TICK0`]), one with a waker that of a NEVER ([`PARKED`]). Not
+/// generic. On a host it is inlined (a doer whose tock is not kept runs
+/// about a nanosecond faster); on a microcontroller it stays out of the
+/// pass loop, which is smaller code.
 #[cfg_attr(target_os = "none", inline(never))]
 #[cfg_attr(not(target_os = "none"), inline(always))]
 fn next_after(
@@ -775,16 +793,34 @@ fn next_after(
         return cx.due;
     }
     let s = slot.map_or(wake::NONE, Cell::get);
-    let tock = if s == TICK0 && cx.flags & cx::RETOCK == 0 {
+    let kept = cx.flags & cx::RETOCK == 0;
+    let tock = if kept && s == TICK0 {
         Tock::ZERO
+    } else if kept && s < TICK0 && s & PARKED != 0 {
+        debug_assert!(
+            d.tock() == Tock::NEVER,
+            "doer `{}` changed its tock from NEVER without calling `Cx::retock` in that recur",
+            d.name()
+        );
+        Tock::NEVER
     } else {
-        d.tock()
+        let tock = d.tock();
+        if let Some(c) = slot {
+            c.set(if s >= TICK0 {
+                // no waker
+                if tock.is_zero() {
+                    TICK0
+                } else {
+                    wake::NONE
+                }
+            } else if tock == Tock::NEVER {
+                s | PARKED
+            } else {
+                s & !PARKED
+            });
+        }
+        tock
     };
-    // (a deed with a waker keeps its slot: `NONE` and `TICK0` are the only
-    // values above every board slot that a deed's slot takes)
-    if let Some(c) = slot.filter(|_| s >= TICK0) {
-        c.set(if tock.is_zero() { TICK0 } else { wake::NONE });
-    }
     let (from, by) = if tock.is_zero() {
         (cx.env.shared.tyme, period)
     } else {

@@ -101,8 +101,8 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
     /// scheduler took it for a DoDoer).
     pub(super) fn unbind_at(&self, i: usize) {
         let Some(c) = self.slots.get(i) else { return };
-        let slot = c.replace(NONE);
-        if slot == NONE || slot == super::TICK0 {
+        let slot = super::waker_of(c.replace(NONE));
+        if slot == NONE {
             return;
         }
         if let Some(board) = self.board.get() {
@@ -156,7 +156,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
             .slots
             .get(usize::from(index))
             .ok_or(WakeError::NotRunning)?;
-        let old = cell.get();
+        let old = super::waker_of(cell.get());
         if old != NONE && old != waker.slot() {
             self.unbind_at(usize::from(index));
         }
@@ -197,7 +197,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
             return false;
         };
         let i = usize::from(board.index(slot));
-        if self.slots.get(i).map(|c| c.get()) != Some(slot) {
+        if self.slots.get(i).map(|c| super::waker_of(c.get())) != Some(slot) {
             return false;
         }
         let bring = rest.is_empty() || self.wake_below(i, slot, rest, board, t, env);
