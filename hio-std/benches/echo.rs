@@ -10,6 +10,10 @@
 //! cargo bench -p hio-std --bench echo -- --test  # one short smoke round
 //! ECHO_HIST=1 cargo bench -p hio-std --bench echo -- "64 b, c=1"
 //!     # also the deciles of every round's round trips, on stderr
+//! ECHO_VS=raw cargo bench -p hio-std --bench echo -- "64 b" bulk
+//!     # the plain rows against a bare mio echo server (no framework) in
+//!     # the tokio columns: the floor, which shows how much of a row is
+//!     # the server's and how much the load generator's and the kernel's
 //! ```
 
 use std::io::{Read, Write};
@@ -345,6 +349,7 @@ fn start_hio(buffers: usize) -> Hio {
 fn start_hio_with(buffers: usize, tls: Option<ServerTls>) -> Hio {
     let (tx, rx) = mpsc::channel();
     let handle = std::thread::Builder::new()
+        .name("hio-server".into())
         .stack_size(8 << 20)
         .spawn(move || {
             let config = ServerConfig::default()
@@ -377,40 +382,43 @@ fn start_tokio() -> (
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let (tx, rx) = mpsc::channel();
     let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let handle = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            let _ = tx.send(listener.local_addr().expect("addr"));
-            loop {
-                tokio::select! {
-                    _ = &mut stop_rx => break,
-                    accepted = listener.accept() => {
-                        let Ok((mut s, _)) = accepted else { continue };
-                        let _ = s.set_nodelay(true);
-                        tokio::spawn(async move {
-                            let mut buf = vec![0u8; 64 * 1024];
-                            loop {
-                                match s.read(&mut buf).await {
-                                    Ok(0) | Err(_) => return,
-                                    Ok(n) => {
-                                        if s.write_all(&buf[..n]).await.is_err() {
-                                            return;
+    let spawn = std::thread::Builder::new().name("tokio-server".into());
+    let handle = spawn
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                let _ = tx.send(listener.local_addr().expect("addr"));
+                loop {
+                    tokio::select! {
+                        _ = &mut stop_rx => break,
+                        accepted = listener.accept() => {
+                            let Ok((mut s, _)) = accepted else { continue };
+                            let _ = s.set_nodelay(true);
+                            tokio::spawn(async move {
+                                let mut buf = vec![0u8; 64 * 1024];
+                                loop {
+                                    match s.read(&mut buf).await {
+                                        Ok(0) | Err(_) => return,
+                                        Ok(n) => {
+                                            if s.write_all(&buf[..n]).await.is_err() {
+                                                return;
+                                            }
                                         }
                                     }
                                 }
-                            }
-                        });
+                            });
+                        }
                     }
                 }
-            }
-        });
-    });
+            });
+        })
+        .expect("thread");
     let addr = rx.recv().expect("tokio ready");
     (addr, stop_tx, handle)
 }
@@ -428,49 +436,171 @@ fn start_tokio_tls(
     let (tx, rx) = mpsc::channel();
     let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    let handle = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            let _ = tx.send(listener.local_addr().expect("addr"));
-            loop {
-                tokio::select! {
-                    _ = &mut stop_rx => break,
-                    accepted = listener.accept() => {
-                        let Ok((s, _)) = accepted else { continue };
-                        let _ = s.set_nodelay(true);
-                        let acceptor = acceptor.clone();
-                        tokio::spawn(async move {
-                            let Ok(mut s) = acceptor.accept(s).await else { return };
-                            let mut buf = vec![0u8; 64 * 1024];
-                            loop {
-                                match s.read(&mut buf).await {
-                                    Ok(0) | Err(_) => {
-                                        let _ = s.shutdown().await;
-                                        return;
-                                    }
-                                    Ok(n) => {
-                                        if s.write_all(&buf[..n]).await.is_err()
-                                            || s.flush().await.is_err()
-                                        {
+    let spawn = std::thread::Builder::new().name("tokio-server".into());
+    let handle = spawn
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                let _ = tx.send(listener.local_addr().expect("addr"));
+                loop {
+                    tokio::select! {
+                        _ = &mut stop_rx => break,
+                        accepted = listener.accept() => {
+                            let Ok((s, _)) = accepted else { continue };
+                            let _ = s.set_nodelay(true);
+                            let acceptor = acceptor.clone();
+                            tokio::spawn(async move {
+                                let Ok(mut s) = acceptor.accept(s).await else { return };
+                                let mut buf = vec![0u8; 64 * 1024];
+                                loop {
+                                    match s.read(&mut buf).await {
+                                        Ok(0) | Err(_) => {
+                                            let _ = s.shutdown().await;
                                             return;
+                                        }
+                                        Ok(n) => {
+                                            if s.write_all(&buf[..n]).await.is_err()
+                                                || s.flush().await.is_err()
+                                            {
+                                                return;
+                                            }
                                         }
                                     }
                                 }
+                            });
+                        }
+                    }
+                }
+            });
+        })
+        .expect("thread");
+    let addr = rx.recv().expect("tokio ready");
+    (addr, stop_tx, handle)
+}
+
+/// A bare echo server on mio, for the floor (`ECHO_VS=raw`): one thread,
+/// one poll, edge-triggered, a 64 KiB buffer per connection, no framework
+/// at all. Against it the bench shows how much of a row is the server's
+/// and how much the load generator's and the kernel's on this machine.
+fn start_raw() -> (
+    SocketAddr,
+    Box<dyn FnOnce() + Send>,
+    std::thread::JoinHandle<()>,
+) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    const LISTENER: Token = Token(usize::MAX - 1);
+    const STOP: Token = Token(usize::MAX - 2);
+    let poll = Poll::new().expect("poll");
+    let stop = Arc::new(mio::Waker::new(poll.registry(), STOP).expect("waker"));
+    let stopped = Arc::new(AtomicBool::new(false));
+    let mut listener =
+        mio::net::TcpListener::bind("127.0.0.1:0".parse().expect("addr")).expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let flag = Arc::clone(&stopped);
+    let handle = std::thread::Builder::new()
+        .name("raw-server".into())
+        .spawn(move || {
+            let mut poll = poll;
+            poll.registry()
+                .register(&mut listener, LISTENER, Interest::READABLE)
+                .expect("register");
+            /// A connection: its socket, its buffer, and what of it is
+            /// still to be written.
+            struct Conn {
+                s: mio::net::TcpStream,
+                buf: Vec<u8>,
+                from: usize,
+                to: usize,
+            }
+            let mut conns: Vec<Option<Conn>> = Vec::new();
+            let mut events = Events::with_capacity(1024);
+            while !flag.load(Ordering::Relaxed) {
+                if poll.poll(&mut events, None).is_err() {
+                    continue;
+                }
+                for ev in events.iter() {
+                    match ev.token() {
+                        STOP => {}
+                        LISTENER => {
+                            while let Ok((mut s, _)) = listener.accept() {
+                                let _ = s.set_nodelay(true);
+                                let k = conns.len();
+                                poll.registry()
+                                    .register(
+                                        &mut s,
+                                        Token(k),
+                                        Interest::READABLE | Interest::WRITABLE,
+                                    )
+                                    .expect("register");
+                                conns.push(Some(Conn {
+                                    s,
+                                    buf: vec![0; 64 * 1024],
+                                    from: 0,
+                                    to: 0,
+                                }));
                             }
-                        });
+                        }
+                        Token(k) => {
+                            let Some(slot) = conns.get_mut(k) else {
+                                continue;
+                            };
+                            let Some(c) = slot.as_mut() else { continue };
+                            // write what waits, read, write; until the
+                            // socket would block or a read came up short
+                            let open = loop {
+                                while c.from < c.to {
+                                    match c.s.write(&c.buf[c.from..c.to]) {
+                                        Ok(n) => c.from += n,
+                                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                                            break
+                                        }
+                                        Err(_) => break,
+                                    }
+                                }
+                                if c.from < c.to {
+                                    break true;
+                                }
+                                match c.s.read(&mut c.buf) {
+                                    Ok(0) => break false,
+                                    Ok(n) => {
+                                        (c.from, c.to) = (0, n);
+                                        if n < c.buf.len() {
+                                            // drained: write it and wait
+                                            while c.from < c.to {
+                                                match c.s.write(&c.buf[c.from..c.to]) {
+                                                    Ok(n) => c.from += n,
+                                                    Err(_) => break,
+                                                }
+                                            }
+                                            break true;
+                                        }
+                                    }
+                                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                                        break true
+                                    }
+                                    Err(_) => break false,
+                                }
+                            };
+                            if !open {
+                                *slot = None;
+                            }
+                        }
                     }
                 }
             }
-        });
-    });
-    let addr = rx.recv().expect("tokio ready");
-    (addr, stop_tx, handle)
+        })
+        .expect("thread");
+    let stop_it = move || {
+        stopped.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = stop.wake();
+    };
+    (addr, Box::new(stop_it), handle)
 }
 
 fn raise_fd_limit() {
@@ -575,7 +705,7 @@ struct Servers {
     hio: Hio,
     hio_big: Hio,
     tokio_addr: SocketAddr,
-    tokio_stop: tokio::sync::oneshot::Sender<()>,
+    tokio_stop: Box<dyn FnOnce() + Send>,
     tokio_thread: std::thread::JoinHandle<()>,
 }
 
@@ -585,9 +715,16 @@ impl Servers {
             h.stop.stop();
             let _ = h.handle.join();
         }
-        let _ = self.tokio_stop.send(());
+        (self.tokio_stop)();
         let _ = self.tokio_thread.join();
     }
+}
+
+/// A tokio server's stop, as a closure.
+fn stop_tokio(tx: tokio::sync::oneshot::Sender<()>) -> Box<dyn FnOnce() + Send> {
+    Box::new(move || {
+        let _ = tx.send(());
+    })
 }
 
 fn main() {
@@ -630,8 +767,19 @@ fn main() {
     full.resumption = rustls::client::Resumption::disabled();
     let full_tls = ClientTls::from_rustls(Arc::new(full));
 
+    // ECHO_VS=raw: the plain rows against a bare mio echo server instead
+    // of tokio (the floor of this machine)
+    let raw = std::env::var("ECHO_VS").is_ok_and(|v| v == "raw");
+    if raw {
+        println!("echo bench: plain rows against a bare mio echo server (ECHO_VS=raw), in the tokio columns");
+    }
     let plain = {
-        let (tokio_addr, tokio_stop, tokio_thread) = start_tokio();
+        let (tokio_addr, tokio_stop, tokio_thread) = if raw {
+            start_raw()
+        } else {
+            let (a, s, t) = start_tokio();
+            (a, stop_tokio(s), t)
+        };
         Servers {
             hio: start_hio(4096),
             hio_big: start_hio(64 * 1024),
@@ -643,6 +791,7 @@ fn main() {
     let tls = {
         let (tokio_addr, tokio_stop, tokio_thread) =
             start_tokio_tls(Arc::clone(server_tls.rustls()));
+        let tokio_stop = stop_tokio(tokio_stop);
         Servers {
             hio: start_hio_with(4096, Some(server_tls.clone())),
             hio_big: start_hio_with(64 * 1024, Some(server_tls.clone())),

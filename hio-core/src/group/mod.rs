@@ -439,7 +439,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         // Without run-time requests nothing is appended, so the holes that
         // ended doers leave can stay: the walk passes over them (and a
         // tree that cannot change keeps less code).
-        if REQ {
+        if REQ && self.live.get() != self.len.get() {
             self.compact();
         }
         result
