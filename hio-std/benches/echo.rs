@@ -373,6 +373,33 @@ fn start_hio_with(buffers: usize, tls: Option<ServerTls>) -> Hio {
     Hio { addr, stop, handle }
 }
 
+/// Runs the future `serve` makes on a current-thread tokio runtime, on a
+/// thread of its own named for profiles.
+fn on_tokio<F>(serve: impl FnOnce() -> F + Send + 'static) -> std::thread::JoinHandle<()>
+where
+    F: std::future::Future<Output = ()>,
+{
+    std::thread::Builder::new()
+        .name("tokio-server".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .build()
+                .expect("runtime");
+            rt.block_on(serve());
+        })
+        .expect("thread")
+}
+
+/// A tokio listener on a port of loopback, its address sent on `tx`.
+async fn listen(tx: mpsc::Sender<SocketAddr>) -> tokio::net::TcpListener {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let _ = tx.send(listener.local_addr().expect("addr"));
+    listener
+}
+
 /// tokio's echo server (current-thread runtime, a task per connection).
 fn start_tokio() -> (
     SocketAddr,
@@ -382,43 +409,31 @@ fn start_tokio() -> (
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let (tx, rx) = mpsc::channel();
     let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let spawn = std::thread::Builder::new().name("tokio-server".into());
-    let handle = spawn
-        .spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_io()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind");
-                let _ = tx.send(listener.local_addr().expect("addr"));
-                loop {
-                    tokio::select! {
-                        _ = &mut stop_rx => break,
-                        accepted = listener.accept() => {
-                            let Ok((mut s, _)) = accepted else { continue };
-                            let _ = s.set_nodelay(true);
-                            tokio::spawn(async move {
-                                let mut buf = vec![0u8; 64 * 1024];
-                                loop {
-                                    match s.read(&mut buf).await {
-                                        Ok(0) | Err(_) => return,
-                                        Ok(n) => {
-                                            if s.write_all(&buf[..n]).await.is_err() {
-                                                return;
-                                            }
-                                        }
+    let handle = on_tokio(move || async move {
+        let listener = listen(tx).await;
+        loop {
+            tokio::select! {
+                _ = &mut stop_rx => break,
+                accepted = listener.accept() => {
+                    let Ok((mut s, _)) = accepted else { continue };
+                    let _ = s.set_nodelay(true);
+                    tokio::spawn(async move {
+                        let mut buf = vec![0u8; 64 * 1024];
+                        loop {
+                            match s.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => {
+                                    if s.write_all(&buf[..n]).await.is_err() {
+                                        return;
                                     }
                                 }
-                            });
+                            }
                         }
-                    }
+                    });
                 }
-            });
-        })
-        .expect("thread");
+            }
+        }
+    });
     let addr = rx.recv().expect("tokio ready");
     (addr, stop_tx, handle)
 }
@@ -436,50 +451,38 @@ fn start_tokio_tls(
     let (tx, rx) = mpsc::channel();
     let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    let spawn = std::thread::Builder::new().name("tokio-server".into());
-    let handle = spawn
-        .spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_io()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind");
-                let _ = tx.send(listener.local_addr().expect("addr"));
-                loop {
-                    tokio::select! {
-                        _ = &mut stop_rx => break,
-                        accepted = listener.accept() => {
-                            let Ok((s, _)) = accepted else { continue };
-                            let _ = s.set_nodelay(true);
-                            let acceptor = acceptor.clone();
-                            tokio::spawn(async move {
-                                let Ok(mut s) = acceptor.accept(s).await else { return };
-                                let mut buf = vec![0u8; 64 * 1024];
-                                loop {
-                                    match s.read(&mut buf).await {
-                                        Ok(0) | Err(_) => {
-                                            let _ = s.shutdown().await;
-                                            return;
-                                        }
-                                        Ok(n) => {
-                                            if s.write_all(&buf[..n]).await.is_err()
-                                                || s.flush().await.is_err()
-                                            {
-                                                return;
-                                            }
-                                        }
+    let handle = on_tokio(move || async move {
+        let listener = listen(tx).await;
+        loop {
+            tokio::select! {
+                _ = &mut stop_rx => break,
+                accepted = listener.accept() => {
+                    let Ok((s, _)) = accepted else { continue };
+                    let _ = s.set_nodelay(true);
+                    let acceptor = acceptor.clone();
+                    tokio::spawn(async move {
+                        let Ok(mut s) = acceptor.accept(s).await else { return };
+                        let mut buf = vec![0u8; 64 * 1024];
+                        loop {
+                            match s.read(&mut buf).await {
+                                Ok(0) | Err(_) => {
+                                    let _ = s.shutdown().await;
+                                    return;
+                                }
+                                Ok(n) => {
+                                    if s.write_all(&buf[..n]).await.is_err()
+                                        || s.flush().await.is_err()
+                                    {
+                                        return;
                                     }
                                 }
-                            });
+                            }
                         }
-                    }
+                    });
                 }
-            });
-        })
-        .expect("thread");
+            }
+        }
+    });
     let addr = rx.recv().expect("tokio ready");
     (addr, stop_tx, handle)
 }
