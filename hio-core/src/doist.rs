@@ -6,7 +6,7 @@ use core::fmt;
 use core::sync::atomic::Ordering;
 
 use crate::cx::{Env, Shared, NEVER_WOKEN};
-use crate::group::{drain_wakes, DoerRef};
+use crate::group::{DoerRef, Root};
 use crate::wake::Board;
 use crate::Full;
 #[cfg(feature = "observe")]
@@ -153,7 +153,7 @@ pub struct Doist<'a, const N: usize, const S: usize = 0, const B: usize = 0> {
     /// `start + limit`, kept with them.
     until: Option<Tyme>,
     tyme: Tyme,
-    root: Deeds<'a, N, S, B>,
+    root: Root<'a, N, S, B>,
     #[cfg(feature = "observe")]
     observer: Option<&'a dyn Observer>,
     board: Option<&'static dyn Board>,
@@ -196,7 +196,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             limit: None,
             until: None,
             tyme: Tyme::ZERO,
-            root: Deeds::new("root"),
+            root: Root::new("root"),
             #[cfg(feature = "observe")]
             observer: None,
             board: None,
@@ -248,6 +248,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
     /// the run.
     pub fn wakes<const W: usize>(&mut self, board: &'static WakeBoard<W>) {
         self.board = Some(board);
+        self.root.wakes();
     }
 
     /// Whether something was woken since the last pass.
@@ -257,7 +258,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
 
     /// Adds a top-level doer, entered at the start. Hands it back when full.
     pub fn add(&mut self, doer: DoerRef<'a>) -> Result<(), Full<DoerRef<'a>>> {
-        self.root.add(doer)
+        self.root.deeds.add(doer)
     }
 
     /// Adds top-level doers in order. On a refusal the doers before it are
@@ -267,14 +268,14 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
     where
         I: IntoIterator<Item = DoerRef<'a>>,
     {
-        doers.into_iter().try_for_each(|d| self.root.add(d))
+        doers.into_iter().try_for_each(|d| self.root.deeds.add(d))
     }
 
     /// Keeps a spare top-level doer for a run-time request to add.
     #[cfg(feature = "requests")]
     #[cfg_attr(docsrs, doc(cfg(feature = "requests")))]
     pub fn spare(&mut self, doer: DoerRef<'a>) -> Result<(), Full<DoerRef<'a>>> {
-        self.root.spare(doer)
+        self.root.deeds.spare(doer)
     }
 
     /// The current tyme.
@@ -289,7 +290,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
 
     /// The top-level scheduler.
     pub fn deeds(&self) -> &Deeds<'a, N, S, B> {
-        &self.root
+        &self.root.deeds
     }
 
     /// Runs `f` on the top-level scheduler with the tree's shared state. A
@@ -311,10 +312,10 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
         };
         let env = Env {
             shared: &shared,
-            group: root.group_ref(),
+            group: root,
             up: None,
         };
-        f(root, &env)
+        f(&root.deeds, &env)
     }
 
     fn end(&mut self, end: End) -> Report {
@@ -374,7 +375,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             Phase::Ended => return self.report,
         }
         self.phase = Phase::Running;
-        self.root.make_root(self.board);
+        self.root.deeds.make_root(self.board);
         match self.with_env(|root, env| root.enter_all(env)) {
             Ok(()) => None,
             Err(f) => Some(self.end(End::Fault(f))),
@@ -416,14 +417,14 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
         let tock = self.tock;
         let result = self.with_env(|root, env| {
             // wakes from outside, at this pass's tyme
-            drain_wakes(env);
+            env.shared.root.apply_wakes(env);
             root.pass(env, tock)
         });
         if let Err(f) = result {
             return Some(self.end(End::Fault(f)));
         }
         self.tyme += self.tock;
-        if self.root.is_empty() {
+        if self.root.deeds.is_empty() {
             return Some(self.end(End::Done));
         }
         self.skip_idle();
@@ -433,7 +434,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
     /// Moves tyme to the first tick at or after the earliest due retyme,
     /// but not past the limit's tick.
     fn skip_idle(&mut self) {
-        let due = self.root.next_due();
+        let due = self.root.deeds.next_due();
         if due <= self.tyme {
             return;
         }

@@ -372,6 +372,9 @@ pub trait Board: Sync {
     fn bind(&self, slot: u16, parent: u16, index: u16);
     /// Unbinds `slot` (an implicit slot is released).
     fn unbind(&self, slot: u16);
+    /// Unbinds `slot` if it is still bound to the deed at `index` of the
+    /// scheduler whose owner's slot is `parent`.
+    fn unbind_from(&self, slot: u16, parent: u16, index: u16);
     /// The deed moved to `index` in its scheduler.
     #[cfg(feature = "requests")]
     fn moved(&self, slot: u16, index: u16);
@@ -521,6 +524,12 @@ impl<const W: usize> Board for WakeBoard<W> {
         s.parent.store(NONE, SeqCst);
         if s.implicit.load(SeqCst) {
             self.free_slot(slot);
+        }
+    }
+
+    fn unbind_from(&self, slot: u16, parent: u16, index: u16) {
+        if self.parent(slot) == parent && self.index(slot) == index {
+            self.unbind(slot);
         }
     }
 

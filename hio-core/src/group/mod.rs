@@ -11,6 +11,7 @@ mod compact;
 mod requests;
 #[cfg(feature = "requests")]
 mod restart;
+mod root;
 mod settle;
 mod skip;
 mod wake;
@@ -27,8 +28,8 @@ use crate::wake::Board;
 use crate::RequestError;
 use crate::{Context, Cx, Doer, Fault, Full, Name, Refusal, Step, Tock, Tyme, WakeError, Waker};
 
+pub(crate) use root::Root;
 use skip::WIDE;
-pub(crate) use wake::drain_wakes;
 
 /// A borrowed doer, as schedulers hold them.
 pub type DoerRef<'a> = &'a mut (dyn Doer + 'a);
@@ -70,12 +71,14 @@ pub trait Group {
     /// Whether a wake below brings this scheduler's owner forward too (it is
     /// a lazy or parked DoDoer).
     fn propagates(&self) -> bool;
-    /// Applies a wake at `t` to the deed at the end of `path` (waker slots
-    /// from this level down); `env` is the running chain. Returns whether
-    /// the owner of this scheduler is to be brought forward too.
-    fn wake_path(&self, path: &[u16], board: &dyn Board, t: Tyme, env: &Env<'_>) -> bool;
-    /// Applies a wake at `t` to the deed at `index` if its slot is `slot`.
-    fn wake_here(&self, index: u16, slot: u16, t: Tyme);
+    /// Applies a wake at `t` of `slot`, bound to a deed of this scheduler
+    /// or below it; `env` is the running chain. Returns whether the owner
+    /// of this scheduler is to be brought forward too. (A DoDoer's only:
+    /// the Doist's own scheduler applies wakes in [`apply_wakes`](Group::apply_wakes).)
+    fn wake_path(&self, slot: u16, board: &dyn Board, t: Tyme, env: &Env<'_>) -> bool;
+    /// Applies every wake recorded on the tree's board (the Doist's own
+    /// scheduler only; a DoDoer's does nothing).
+    fn apply_wakes(&self, env: &Env<'_>);
     /// Binds `waker` to the deed at `index`.
     fn attach_at(&self, index: u16, waker: Waker) -> Result<(), WakeError>;
     /// Entered and not yet ended.
@@ -674,16 +677,11 @@ impl<const N: usize, const S: usize, const B: usize> Group for Deeds<'_, N, S, B
         self.propagate.get()
     }
 
-    fn wake_path(&self, path: &[u16], board: &dyn Board, t: Tyme, env: &Env<'_>) -> bool {
-        self.wake_along(path, board, t, env)
+    fn wake_path(&self, slot: u16, board: &dyn Board, t: Tyme, env: &Env<'_>) -> bool {
+        self.wake_slot(slot, board, t, env)
     }
 
-    fn wake_here(&self, index: u16, slot: u16, t: Tyme) {
-        let i = usize::from(index);
-        if self.slots.get(i).map(Cell::get) == Some(slot) {
-            self.lower(i, t);
-        }
-    }
+    fn apply_wakes(&self, _env: &Env<'_>) {}
 
     fn attach_at(&self, index: u16, waker: Waker) -> Result<(), WakeError> {
         self.attach_deed(index, waker)

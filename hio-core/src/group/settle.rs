@@ -4,7 +4,7 @@
 
 use core::sync::atomic::Ordering;
 
-use super::{drain_wakes, finish, next_retyme, After, Deeds, DoerRef, Walk, NONE, REQ};
+use super::{finish, next_retyme, After, Deeds, DoerRef, Walk, NONE, REQ};
 use crate::cx::Env;
 use crate::{Context, Cx, Fault, Step, Tyme};
 #[cfg(feature = "requests")]
@@ -29,7 +29,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         if env.shared.woken.load(Ordering::Relaxed) {
             // the deeds before `w.i` have had their turn in this pass
             self.running.set(w.i as u16);
-            drain_wakes(env);
+            env.shared.root.apply_wakes(env);
             self.running.set(NONE);
         }
         Ok(w)

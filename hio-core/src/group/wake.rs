@@ -2,6 +2,8 @@
 //! its deed from the Doist down, and how it brings retymes forward
 //! (SEMANTICS.md, "Waiting for events").
 
+use core::cell::Cell;
+
 use super::{Deeds, SUMMARY_BLOCK};
 use crate::cx::Env;
 use crate::wake::{same_board, Board, MAX_DEPTH};
@@ -9,43 +11,35 @@ use crate::{Doer, Tyme, WakeError, Waker};
 
 pub(crate) use crate::wake::{NONE, ROOT};
 
-/// Applies every wake recorded on the tree's board, at the current tyme:
-/// before a pass (wakes from outside), or right after a recur (wakes made
-/// during it), with `env` the scheduler that ran it.
-pub(crate) fn drain_wakes(env: &Env<'_>) {
-    let shared = env.shared;
-    let Some(board) = shared.board else { return };
-    let t = shared.tyme;
-    board.drain(&mut |slot, parent, index| {
-        if parent == ROOT {
-            // a doer of the Doist's own: one level
-            shared.root.wake_here(index, slot, t);
-            return;
-        }
-        // the path of slots from the top level down to the woken deed
-        let mut path = [NONE; MAX_DEPTH];
-        let mut n = 0;
-        let (mut s, mut up) = (slot, parent);
-        loop {
-            let Some(p) = path.get_mut(n) else { return };
-            *p = s;
-            n += 1;
-            if up == ROOT {
-                break;
-            }
-            if up == NONE {
-                return; // a DoDoer above it ended
-            }
-            s = up;
-            up = board.parent(s);
-        }
-        let path = path.get_mut(..n).unwrap_or(&mut []);
-        path.reverse();
-        shared.root.wake_path(path, board, t, env);
-    });
-}
-
 impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
+    /// Applies every wake recorded on the tree's board, at the current tyme,
+    /// to this scheduler, the Doist's own: before a pass (wakes from
+    /// outside), or right after a recur (wakes made during it), with `env`
+    /// the scheduler that ran it. Reached only through
+    /// [`Root`](super::Root), once the Doist drains a board.
+    pub(super) fn drain_root(&self, env: &Env<'_>) {
+        let shared = env.shared;
+        let Some(board) = shared.board else { return };
+        let t = shared.tyme;
+        board.drain(&mut |slot, parent, index| {
+            if parent == ROOT {
+                // a doer of the Doist's own: one level
+                self.wake_here(usize::from(index), slot, t);
+            } else {
+                self.wake_slot(slot, board, t, env);
+            }
+        });
+    }
+
+    /// Brings the deed at `i` forward to `t` if its slot is `slot`.
+    fn wake_here(&self, i: usize, slot: u16, t: Tyme) -> bool {
+        let here = self.slots.get(i).map(Cell::get) == Some(slot);
+        if here {
+            self.lower(i, t);
+        }
+        here
+    }
+
     /// Before the child `d` at `i` is entered: a DoDoer takes a slot for
     /// itself (its own waker, or one of the board's), so that its children
     /// can be woken.
@@ -107,9 +101,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         }
         if let Some(board) = self.board.get() {
             // unless another deed has taken the slot on since
-            if board.parent(slot) == self.own.get() && usize::from(board.index(slot)) == i {
-                board.unbind(slot);
-            }
+            board.unbind_from(slot, self.own.get(), i as u16);
         }
     }
 
@@ -185,34 +177,41 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         }
     }
 
-    /// [`Group::wake_path`].
-    pub(super) fn wake_along(
-        &self,
-        path: &[u16],
-        board: &dyn Board,
-        t: Tyme,
-        env: &Env<'_>,
-    ) -> bool {
-        let Some((&slot, rest)) = path.split_first() else {
-            return false;
-        };
-        let i = usize::from(board.index(slot));
-        if self.slots.get(i).map(|c| c.get()) != Some(slot) {
-            return false;
+    /// [`Group::wake_path`]: a wake of `slot`, bound to a deed of this
+    /// scheduler or below one of its DoDoers. Returns whether the owner of
+    /// this scheduler is to be brought forward too.
+    pub(super) fn wake_slot(&self, slot: u16, board: &dyn Board, t: Tyme, env: &Env<'_>) -> bool {
+        // the deed of this scheduler on the way: the ancestor of `slot`
+        // (or `slot` itself) bound to this scheduler
+        let own = self.own.get();
+        let (mut at, mut up) = (slot, board.parent(slot));
+        let mut depth = 0;
+        while up != own {
+            if up == NONE || up == ROOT || depth >= MAX_DEPTH {
+                return false; // a DoDoer above it ended
+            }
+            (at, up) = (up, board.parent(up));
+            depth += 1;
         }
-        let bring = rest.is_empty() || self.wake_below(i, slot, rest, board, t, env);
-        if bring {
+        let i = usize::from(board.index(at));
+        let bring = if at == slot {
+            self.wake_here(i, slot, t)
+        } else {
+            self.slots.get(i).map(Cell::get) == Some(at)
+                && self.wake_below(i, at, slot, board, t, env)
+        };
+        if bring && at != slot {
             self.lower(i, t);
         }
         bring && self.propagate.get()
     }
 
-    /// Goes on down through the DoDoer at `i` (slot `slot`).
+    /// Goes on down through the DoDoer at `i` (slot `at`) to `slot`.
     fn wake_below(
         &self,
         i: usize,
+        at: u16,
         slot: u16,
-        rest: &[u16],
         board: &dyn Board,
         t: Tyme,
         env: &Env<'_>,
@@ -223,7 +222,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         if let Some(d) = cell.take() {
             let bring = d
                 .as_group()
-                .is_some_and(|g| g.wake_path(rest, board, t, env));
+                .is_some_and(|g| g.wake_path(slot, board, t, env));
             cell.set(Some(d));
             return bring;
         }
@@ -231,8 +230,8 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         // of running schedulers
         let mut e = Some(env);
         while let Some(x) = e {
-            if x.group.own_slot() == slot {
-                return x.group.wake_path(rest, board, t, env);
+            if x.group.own_slot() == at {
+                return x.group.wake_path(slot, board, t, env);
             }
             e = x.up;
         }
