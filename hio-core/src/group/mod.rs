@@ -67,10 +67,19 @@ pub trait Group {
     fn own_slot(&self) -> u16;
     /// Takes a waker slot for the deed that owns this scheduler, at `index`
     /// of the scheduler whose owner's slot is `parent`; returns it.
-    fn place(&self, board: &'static dyn Board, parent: u16, index: u16, depth: u8) -> u16;
-    /// Whether a wake below brings this scheduler's owner forward too (it is
-    /// a lazy or parked DoDoer).
-    fn propagates(&self) -> bool;
+    /// `root` is the Doist's scheduler, which keeps the code of wakes
+    /// through DoDoers from then on.
+    fn place(
+        &self,
+        board: &'static dyn Board,
+        parent: u16,
+        index: u16,
+        depth: u8,
+        root: &dyn Group,
+    ) -> u16;
+    /// A DoDoer was placed: the Doist's scheduler keeps `wake` to apply
+    /// wakes through DoDoers (a DoDoer's scheduler does nothing).
+    fn nested(&self, wake: wake::Nested);
     /// Applies a wake at `t` of `slot`, bound to a deed of this scheduler
     /// or below it; `env` is the running chain. Returns whether the owner
     /// of this scheduler is to be brought forward too. (A DoDoer's only:
@@ -352,7 +361,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         for i in 0..len {
             let Some(cell) = self.doers.get(i) else { break };
             let Some(d) = cell.take() else { continue };
-            self.place_child(i, d);
+            self.place_child(env.shared.root, i, d);
             match enter_one(env, d, i) {
                 Ok(Some(d)) => {
                     cell.set(Some(d));
@@ -669,13 +678,18 @@ impl<const N: usize, const S: usize, const B: usize> Group for Deeds<'_, N, S, B
         self.own.get()
     }
 
-    fn place(&self, board: &'static dyn Board, parent: u16, index: u16, depth: u8) -> u16 {
-        self.place_in(board, parent, index, depth)
+    fn place(
+        &self,
+        board: &'static dyn Board,
+        parent: u16,
+        index: u16,
+        depth: u8,
+        root: &dyn Group,
+    ) -> u16 {
+        self.place_in(board, parent, index, depth, root)
     }
 
-    fn propagates(&self) -> bool {
-        self.propagate.get()
-    }
+    fn nested(&self, _: wake::Nested) {}
 
     fn wake_path(&self, slot: u16, board: &dyn Board, t: Tyme, env: &Env<'_>) -> bool {
         self.wake_slot(slot, board, t, env)

@@ -6,8 +6,10 @@
 //! scheduler never wakes through a DoDoer's path, so an image with no
 //! DoDoer does not link that either.
 
+use core::cell::Cell;
 use core::fmt;
 
+use super::wake::Nested;
 #[cfg(feature = "requests")]
 use super::RequestError;
 use super::{Deeds, Group, NONE};
@@ -21,12 +23,14 @@ use crate::{Tyme, WakeError, Waker};
 pub(crate) struct Root<'a, const N: usize, const S: usize, const B: usize> {
     pub(crate) deeds: Deeds<'a, N, S, B>,
     wakes: Option<Wakes<'a, N, S, B>>,
+    /// The code of wakes through DoDoers, once one is placed below.
+    nested: Cell<Option<Nested>>,
 }
 
 /// The wake code of a Doist's scheduler.
 struct Wakes<'a, const N: usize, const S: usize, const B: usize> {
     attach: fn(&Deeds<'a, N, S, B>, u16, Waker) -> Result<(), WakeError>,
-    apply: fn(&Deeds<'a, N, S, B>, &Env<'_>),
+    apply: fn(&Deeds<'a, N, S, B>, &Env<'_>, Option<Nested>),
 }
 
 impl<const N: usize, const S: usize, const B: usize> Clone for Wakes<'_, N, S, B> {
@@ -43,6 +47,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Root<'a, N, S, B> {
         Root {
             deeds: Deeds::new(name),
             wakes: None,
+            nested: Cell::new(None),
         }
     }
 
@@ -64,13 +69,13 @@ impl<const N: usize, const S: usize, const B: usize> Group for Root<'_, N, S, B>
         self.deeds.own.get()
     }
 
-    fn place(&self, _: &'static dyn Board, _: u16, _: u16, _: u8) -> u16 {
+    fn place(&self, _: &'static dyn Board, _: u16, _: u16, _: u8, _: &dyn Group) -> u16 {
         // never a child
         NONE
     }
 
-    fn propagates(&self) -> bool {
-        false
+    fn nested(&self, wake: Nested) {
+        self.nested.set(Some(wake));
     }
 
     fn wake_path(&self, _: u16, _: &dyn Board, _: Tyme, _: &Env<'_>) -> bool {
@@ -80,7 +85,7 @@ impl<const N: usize, const S: usize, const B: usize> Group for Root<'_, N, S, B>
 
     fn apply_wakes(&self, env: &Env<'_>) {
         if let Some(w) = self.wakes {
-            (w.apply)(&self.deeds, env);
+            (w.apply)(&self.deeds, env, self.nested.get());
         }
     }
 

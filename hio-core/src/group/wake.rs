@@ -4,7 +4,7 @@
 
 use core::cell::Cell;
 
-use super::{Deeds, SUMMARY_BLOCK};
+use super::{Deeds, DoerRef, Group, SUMMARY_BLOCK};
 use crate::cx::Env;
 use crate::wake::{same_board, Board, MAX_DEPTH};
 use crate::{Doer, Tyme, WakeError, Waker};
@@ -17,7 +17,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
     /// outside), or right after a recur (wakes made during it), with `env`
     /// the scheduler that ran it. Reached only through
     /// [`Root`](super::Root), once the Doist drains a board.
-    pub(super) fn drain_root(&self, env: &Env<'_>) {
+    pub(super) fn drain_root(&self, env: &Env<'_>, nested: Option<Nested>) {
         let shared = env.shared;
         let Some(board) = shared.board else { return };
         let t = shared.tyme;
@@ -25,8 +25,12 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
             if parent == ROOT {
                 // a doer of the Doist's own: one level
                 self.wake_here(usize::from(index), slot, t);
-            } else {
-                self.wake_slot(slot, board, t, env);
+            } else if let Some(wake) = nested {
+                // below a DoDoer: only a DoDoer placed below this scheduler
+                // gave `wake`, so a flat tree has none of that code
+                if let Some(i) = wake(&self.level(), slot, board, t, env) {
+                    self.lower(i, t);
+                }
             }
         });
     }
@@ -43,7 +47,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
     /// Before the child `d` at `i` is entered: a DoDoer takes a slot for
     /// itself (its own waker, or one of the board's), so that its children
     /// can be woken.
-    pub(super) fn place_child(&self, i: usize, d: &dyn Doer) {
+    pub(super) fn place_child(&self, root: &dyn Group, i: usize, d: &dyn Doer) {
         let (Some(board), own) = (self.board.get(), self.own.get()) else {
             return;
         };
@@ -52,7 +56,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         }
         if let Some(g) = d.as_group() {
             let depth = self.depth.get().saturating_add(1);
-            let slot = g.place(board, own, i as u16, depth);
+            let slot = g.place(board, own, i as u16, depth, root);
             if let Some(c) = self.slots.get(i) {
                 c.set(slot);
             }
@@ -67,9 +71,12 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         parent: u16,
         index: u16,
         depth: u8,
+        root: &dyn Group,
     ) -> u16 {
         self.board.set(Some(board));
         self.depth.set(depth);
+        // wakes from the Doist down come through this scheduler
+        root.nested(wake_level);
         if usize::from(depth) >= MAX_DEPTH {
             // too deep for a wake's path: its doers cannot be woken (and it
             // is not lazy), rather than woken sometimes
@@ -181,60 +188,96 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
     /// scheduler or below one of its DoDoers. Returns whether the owner of
     /// this scheduler is to be brought forward too.
     pub(super) fn wake_slot(&self, slot: u16, board: &dyn Board, t: Tyme, env: &Env<'_>) -> bool {
-        // the deed of this scheduler on the way: the ancestor of `slot`
-        // (or `slot` itself) bound to this scheduler
-        let own = self.own.get();
-        let (mut at, mut up) = (slot, board.parent(slot));
-        let mut depth = 0;
-        while up != own {
-            if up == NONE || up == ROOT || depth >= MAX_DEPTH {
-                return false; // a DoDoer above it ended
+        match wake_level(&self.level(), slot, board, t, env) {
+            Some(i) => {
+                self.lower(i, t);
+                self.propagate.get()
             }
-            (at, up) = (up, board.parent(up));
-            depth += 1;
+            None => false,
         }
-        let i = usize::from(board.index(at));
-        let bring = if at == slot {
-            self.wake_here(i, slot, t)
-        } else {
-            self.slots.get(i).map(Cell::get) == Some(at)
-                && self.wake_below(i, at, slot, board, t, env)
-        };
-        if bring && at != slot {
-            self.lower(i, t);
-        }
-        bring && self.propagate.get()
     }
+}
 
-    /// Goes on down through the DoDoer at `i` (slot `at`) to `slot`.
-    fn wake_below(
-        &self,
-        i: usize,
-        at: u16,
-        slot: u16,
-        board: &dyn Board,
-        t: Tyme,
-        env: &Env<'_>,
-    ) -> bool {
-        let Some(cell) = self.doers.get(i) else {
-            return false;
-        };
-        if let Some(d) = cell.take() {
-            let bring = d
-                .as_group()
-                .is_some_and(|g| g.wake_path(slot, board, t, env));
-            cell.set(Some(d));
-            return bring;
+impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
+    /// What [`wake_level`] needs of this scheduler.
+    fn level(&self) -> Level<'_, 'a> {
+        Level {
+            doers: &self.doers,
+            slots: &self.slots,
+            own: self.own.get(),
         }
+    }
+}
+
+/// What a wake through DoDoers needs of one scheduler, whatever its
+/// capacities: one copy of that code serves them all.
+#[doc(hidden)]
+pub struct Level<'v, 'a> {
+    doers: &'v [Cell<Option<DoerRef<'a>>>],
+    slots: &'v [Cell<u16>],
+    own: u16,
+}
+
+impl core::fmt::Debug for Level<'_, '_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Level").field("own", &self.own).finish()
+    }
+}
+
+/// [`wake_level`], as the Doist's scheduler keeps it once a DoDoer is
+/// placed below it.
+#[doc(hidden)]
+pub type Nested =
+    for<'v, 'a, 'e> fn(&Level<'v, 'a>, u16, &dyn Board, Tyme, &Env<'e>) -> Option<usize>;
+
+/// A wake of `slot`, bound to a deed of the scheduler `level` or below one
+/// of its DoDoers: the index of the deed of this level to bring forward to
+/// `t`, if any (the deed itself, or the DoDoer through which a wake below
+/// brings it forward).
+pub(super) fn wake_level(
+    level: &Level<'_, '_>,
+    slot: u16,
+    board: &dyn Board,
+    t: Tyme,
+    env: &Env<'_>,
+) -> Option<usize> {
+    // the deed of this level on the way: the ancestor of `slot` (or `slot`
+    // itself) bound to this scheduler
+    let (mut at, mut up) = (slot, board.parent(slot));
+    let mut depth = 0;
+    while up != level.own {
+        if up == NONE || up == ROOT || depth >= MAX_DEPTH {
+            return None; // a DoDoer above it ended
+        }
+        (at, up) = (up, board.parent(up));
+        depth += 1;
+    }
+    let i = usize::from(board.index(at));
+    if level.slots.get(i).map(Cell::get) != Some(at) {
+        return None;
+    }
+    if at == slot {
+        return Some(i);
+    }
+    // through the DoDoer at `i`
+    let cell = level.doers.get(i)?;
+    let bring = if let Some(d) = cell.take() {
+        let bring = d
+            .as_group()
+            .is_some_and(|g| g.wake_path(slot, board, t, env));
+        cell.set(Some(d));
+        bring
+    } else {
         // out of its slot: it is running, and its scheduler is on the chain
         // of running schedulers
         let mut e = Some(env);
-        while let Some(x) = e {
+        loop {
+            let Some(x) = e else { break false };
             if x.group.own_slot() == at {
-                return x.group.wake_path(slot, board, t, env);
+                break x.group.wake_path(slot, board, t, env);
             }
             e = x.up;
         }
-        false
-    }
+    };
+    bring.then_some(i)
 }
