@@ -3,10 +3,10 @@
 use core::cell::Cell;
 use core::fmt;
 
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cx::{Env, Shared, NEVER_WOKEN};
-use crate::group::{DoerRef, Root};
+use crate::group::{DoerRef, Group as _, Root};
 use crate::wake::Board;
 use crate::Full;
 #[cfg(feature = "observe")]
@@ -109,6 +109,17 @@ mod tests {
     }
 }
 
+/// What [`Doist::with_env`] runs on the top-level scheduler.
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    /// Enters its doers.
+    Enter,
+    /// Runs one pass, after the wakes from outside.
+    Pass,
+    /// Stops its doers.
+    Stop,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Ready,
@@ -157,6 +168,9 @@ pub struct Doist<'a, const N: usize, const S: usize = 0, const B: usize = 0> {
     #[cfg(feature = "observe")]
     observer: Option<&'a dyn Observer>,
     board: Option<&'static dyn Board>,
+    /// The board's flag raised by every wake (one never raised without a
+    /// board).
+    woken: &'static AtomicBool,
     phase: Phase,
     report: Option<Report>,
     /// The fault's origin: its first `origin_len` bytes are the doer's name
@@ -200,6 +214,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             #[cfg(feature = "observe")]
             observer: None,
             board: None,
+            woken: &NEVER_WOKEN,
             phase: Phase::Ready,
             report: None,
             origin: [0; 32],
@@ -248,12 +263,13 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
     /// the run.
     pub fn wakes<const W: usize>(&mut self, board: &'static WakeBoard<W>) {
         self.board = Some(board);
+        self.woken = board.woken();
         self.root.wakes();
     }
 
     /// Whether something was woken since the last pass.
     fn woken(&self) -> bool {
-        self.board.is_some_and(|b| b.woken().load(Ordering::SeqCst))
+        self.woken.load(Ordering::SeqCst)
     }
 
     /// Adds a top-level doer, entered at the start. Hands it back when full.
@@ -293,11 +309,12 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
         &self.root.deeds
     }
 
-    /// Runs `f` on the top-level scheduler with the tree's shared state. A
+    /// Runs `op` on the top-level scheduler with the tree's shared state. A
     /// fault's origin is written straight into the Doist (a fault that
     /// does not end the run, contained or in a requested enter, leaves it
-    /// as it was).
-    fn with_env<R>(&mut self, f: impl FnOnce(&Deeds<'a, N, S, B>, &Env<'_>) -> R) -> R {
+    /// as it was). One function for the three, so that the state is built
+    /// in one place of the image.
+    fn with_env(&mut self, op: Op) -> Result<(), Fault> {
         let root = &self.root;
         let shared = Shared {
             tyme: self.tyme,
@@ -305,7 +322,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             observer: self.observer,
             root,
             board: self.board,
-            woken: self.board.map_or(&NEVER_WOKEN, |b| b.woken()),
+            woken: self.woken,
             origin: Cell::from_mut(&mut self.origin[..]).as_slice_of_cells(),
             origin_len: Cell::from_mut(&mut self.origin_len),
             blamed: Cell::from_mut(&mut self.blamed),
@@ -315,12 +332,23 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             group: root,
             up: None,
         };
-        f(&root.deeds, &env)
+        match op {
+            Op::Enter => root.deeds.enter_all(&env),
+            Op::Pass => {
+                // wakes from outside, at this pass's tyme
+                root.apply_wakes(&env);
+                root.deeds.pass(&env, self.tock)
+            }
+            Op::Stop => {
+                root.deeds.stop_all(&env);
+                Ok(())
+            }
+        }
     }
 
     fn end(&mut self, end: End) -> Report {
         if !matches!(end, End::Done) {
-            self.with_env(|root, env| root.stop_all(env));
+            let _ = self.with_env(Op::Stop);
         }
         self.phase = Phase::Ended;
         let report = Report {
@@ -376,7 +404,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
         }
         self.phase = Phase::Running;
         self.root.deeds.make_root(self.board);
-        match self.with_env(|root, env| root.enter_all(env)) {
+        match self.with_env(Op::Enter) {
             Ok(()) => None,
             Err(f) => Some(self.end(End::Fault(f))),
         }
@@ -414,12 +442,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             return Some(self.end(End::Stopped));
         }
         self.floor = self.tyme + self.tock;
-        let tock = self.tock;
-        let result = self.with_env(|root, env| {
-            // wakes from outside, at this pass's tyme
-            env.shared.root.apply_wakes(env);
-            root.pass(env, tock)
-        });
+        let result = self.with_env(Op::Pass);
         if let Err(f) = result {
             return Some(self.end(End::Fault(f)));
         }
@@ -485,9 +508,9 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
         }
         // no pass before this tyme: the one after the last pass
         let mut floor = self.tyme;
-        let board = self.board;
+        let flag = self.woken;
         let stopped = || stop.is_some_and(StopFlag::is_stopped);
-        let woken = || board.is_some_and(|b| b.woken().load(Ordering::SeqCst));
+        let woken = || flag.load(Ordering::SeqCst);
         loop {
             loop {
                 let now = clock.now();

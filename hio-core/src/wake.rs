@@ -351,8 +351,6 @@ impl<const W: usize> fmt::Debug for WakeBoard<W> {
 /// by [`WakeBoard`] only.
 #[doc(hidden)]
 pub trait Board: Sync {
-    /// Raised by every wake, lowered by a drain.
-    fn woken(&self) -> &AtomicBool;
     /// Records a wake of `slot` if `gen` is its generation.
     fn wake(&self, slot: u16, gen: u16);
     /// Records a wake of `slot` made by the scheduler itself.
@@ -385,6 +383,11 @@ pub trait Board: Sync {
 }
 
 impl<const W: usize> WakeBoard<W> {
+    /// Raised by every wake, lowered by a drain.
+    pub(crate) fn woken(&self) -> &AtomicBool {
+        &self.any
+    }
+
     fn alloc(&self) -> Option<u16> {
         let head = self.free.load(SeqCst);
         let slot = if head != NONE {
@@ -408,11 +411,6 @@ impl<const W: usize> WakeBoard<W> {
 }
 
 impl<const W: usize> Board for WakeBoard<W> {
-    #[inline]
-    fn woken(&self) -> &AtomicBool {
-        &self.any
-    }
-
     #[inline]
     fn wake(&self, slot: u16, gen: u16) {
         let Some(s) = self.slot(slot) else { return };
