@@ -371,21 +371,27 @@ pub trait Board: Sync {
     /// Binds `slot` to the deed at `index` of the scheduler whose owner's
     /// slot is `parent`; a wake left from before is dropped.
     fn bind(&self, slot: u16, parent: u16, index: u16);
-    /// Unbinds `slot` (an implicit slot is released).
-    fn unbind(&self, slot: u16);
     /// Unbinds `slot` if it is still bound to the deed at `index` of the
     /// scheduler whose owner's slot is `parent`.
     fn unbind_from(&self, slot: u16, parent: u16, index: u16);
     /// The deed moved to `index` in its scheduler.
     #[cfg(feature = "requests")]
     fn moved(&self, slot: u16, index: u16);
-    /// The parent link of `slot` ([`NONE`] if unbound).
-    fn parent(&self, slot: u16) -> u16;
-    /// The index of `slot`'s deed.
-    fn index(&self, slot: u16) -> u16;
+    /// The parent link of `slot` ([`NONE`] if unbound) and the index of
+    /// its deed.
+    fn link(&self, slot: u16) -> (u16, u16);
 }
 
 impl<const W: usize> WakeBoard<W> {
+    /// Unbinds `slot` (an implicit slot is released).
+    fn unbind(&self, slot: u16) {
+        let Some(s) = self.slot(slot) else { return };
+        s.parent.store(NONE, Relaxed);
+        if s.implicit.load(Relaxed) {
+            self.free_slot(slot);
+        }
+    }
+
     /// Raised by every wake, lowered by a drain.
     pub(crate) fn woken(&self) -> &AtomicBool {
         &self.any
@@ -520,16 +526,8 @@ impl<const W: usize> Board for WakeBoard<W> {
         }
     }
 
-    fn unbind(&self, slot: u16) {
-        let Some(s) = self.slot(slot) else { return };
-        s.parent.store(NONE, Relaxed);
-        if s.implicit.load(Relaxed) {
-            self.free_slot(slot);
-        }
-    }
-
     fn unbind_from(&self, slot: u16, parent: u16, index: u16) {
-        if self.parent(slot) == parent && self.index(slot) == index {
+        if self.link(slot) == (parent, index) {
             self.unbind(slot);
         }
     }
@@ -542,13 +540,10 @@ impl<const W: usize> Board for WakeBoard<W> {
     }
 
     #[inline]
-    fn parent(&self, slot: u16) -> u16 {
-        self.slot(slot).map_or(NONE, |s| s.parent.load(Relaxed))
-    }
-
-    #[inline]
-    fn index(&self, slot: u16) -> u16 {
-        self.slot(slot).map_or(NONE, |s| s.index.load(Relaxed))
+    fn link(&self, slot: u16) -> (u16, u16) {
+        self.slot(slot).map_or((NONE, NONE), |s| {
+            (s.parent.load(Relaxed), s.index.load(Relaxed))
+        })
     }
 }
 

@@ -116,7 +116,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
     #[cfg(feature = "requests")]
     pub(super) fn moved(&self, slot: u16, from: u16, to: u16) {
         if let Some(board) = self.board.get() {
-            if board.parent(slot) == self.own.get() && board.index(slot) == from {
+            if board.link(slot) == (self.own.get(), from) {
                 board.moved(slot, to);
             }
         }
@@ -243,16 +243,17 @@ pub(super) fn wake_level(
 ) -> Option<usize> {
     // the deed of this level on the way: the ancestor of `slot` (or `slot`
     // itself) bound to this scheduler
-    let (mut at, mut up) = (slot, board.parent(slot));
+    let (mut at, (mut up, mut index)) = (slot, board.link(slot));
     let mut depth = 0;
     while up != level.own {
         if up == NONE || up == ROOT || depth >= MAX_DEPTH {
             return None; // a DoDoer above it ended
         }
-        (at, up) = (up, board.parent(up));
+        at = up;
+        (up, index) = board.link(at);
         depth += 1;
     }
-    let i = usize::from(board.index(at));
+    let i = usize::from(index);
     if level.slots.get(i).map(Cell::get) != Some(at) {
         return None;
     }
