@@ -480,7 +480,6 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             if matches!(step, Ok(Step::Continue))
                 && !cx.requested()
                 && (!REQ || self.moves.get() == moves)
-                && !shared.woken.load(Ordering::Relaxed)
             {
                 // the common case: it goes on, nothing moved, no requests,
                 // no wakes
@@ -493,6 +492,9 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 self.running.set(NONE);
                 dcell.set(Some(d));
                 i += 1;
+                if shared.woken.load(Ordering::Relaxed) {
+                    self.drain_at(env, i);
+                }
                 continue;
             }
             let w = Walk {

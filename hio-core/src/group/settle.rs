@@ -27,12 +27,19 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
     ) -> Result<Walk, (Result<(), Fault>, Tyme)> {
         let w = self.settle_doer(env, w, d, after)?;
         if env.shared.woken.load(Ordering::Relaxed) {
-            // the deeds before `w.i` have had their turn in this pass
-            self.running.set(w.i as u16);
-            env.shared.root.apply_wakes(env);
-            self.running.set(NONE);
+            self.drain_at(env, w.i);
         }
         Ok(w)
+    }
+
+    /// Applies the wakes made during a recur, the walk of the pass at `i`:
+    /// the deeds before it have had their turn in this pass.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn drain_at(&self, env: &Env<'_>, i: usize) {
+        self.running.set(i as u16);
+        env.shared.root.apply_wakes(env);
+        self.running.set(NONE);
     }
 
     /// [`settle`](Self::settle) but the wakes.
@@ -60,6 +67,8 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             w.end = self.pass_end.get() as usize;
         }
         let kept = match step {
+            // without requests, a recur that goes on never comes here
+            Ok(Step::Continue) if !REQ => true,
             Ok(Step::Continue) => {
                 let next = match due {
                     Some(due) => due,
