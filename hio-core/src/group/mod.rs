@@ -505,9 +505,13 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             };
             let after = After {
                 step,
+                #[cfg(feature = "requests")]
                 request: cx.requested(),
+                #[cfg(feature = "requests")]
                 due: cx.due,
+                #[cfg(feature = "requests")]
                 retyme,
+                #[cfg(feature = "requests")]
                 period,
             };
             match self.settle(env, w, d, after) {
@@ -779,12 +783,18 @@ pub struct Restart {
 struct After {
     /// Its result.
     step: Result<Step, Fault>,
+    // Without requests a recur that goes on never comes to `settle`, which
+    // then needs none of the rest.
     /// It asked for requests.
+    #[cfg(feature = "requests")]
     request: bool,
     /// The retyme it set for itself (a lazy DoDoer's earliest child).
+    #[cfg(feature = "requests")]
     due: Option<Tyme>,
     /// Its retyme before it ran.
+    #[cfg(feature = "requests")]
     retyme: Tyme,
     /// The scheduler's own period.
+    #[cfg(feature = "requests")]
     period: Tock,
 }

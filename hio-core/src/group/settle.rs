@@ -4,7 +4,9 @@
 
 use core::sync::atomic::Ordering;
 
-use super::{finish, next_retyme, After, Deeds, DoerRef, Walk, NONE, REQ};
+#[cfg(feature = "requests")]
+use super::next_retyme;
+use super::{finish, After, Deeds, DoerRef, Walk, NONE, REQ};
 use crate::cx::Env;
 use crate::{Context, Cx, Fault, Step, Tyme};
 #[cfg(feature = "requests")]
@@ -50,13 +52,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         d: DoerRef<'a>,
         after: After,
     ) -> Result<Walk, (Result<(), Fault>, Tyme)> {
-        let After {
-            step,
-            request,
-            due,
-            retyme,
-            period,
-        } = after;
+        let step = after.step;
         let shared = env.shared;
         let t = shared.tyme;
         let mut cx = Cx::new(env);
@@ -67,16 +63,18 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             w.end = self.pass_end.get() as usize;
         }
         let kept = match step {
-            // without requests, a recur that goes on never comes here
-            Ok(Step::Continue) if !REQ => true,
             Ok(Step::Continue) => {
-                let next = match due {
-                    Some(due) => due,
-                    None => next_retyme(d.tock(), retyme, t, period),
-                };
-                w.min_due = w.min_due.min(next);
-                if let Some(r) = self.retymes.get(i) {
-                    r.set(next);
+                // without requests, a recur that goes on never comes here
+                #[cfg(feature = "requests")]
+                {
+                    let next = match after.due {
+                        Some(due) => due,
+                        None => next_retyme(d.tock(), after.retyme, t, after.period),
+                    };
+                    w.min_due = w.min_due.min(next);
+                    if let Some(r) = self.retymes.get(i) {
+                        r.set(next);
+                    }
                 }
                 true
             }
@@ -123,10 +121,8 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         // set by a request to remove the requester itself
         #[cfg_attr(not(feature = "requests"), allow(unused_mut))]
         let mut remove_me = false;
-        #[cfg(not(feature = "requests"))]
-        let _ = request;
         #[cfg(feature = "requests")]
-        if request {
+        if after.request {
             let me: &dyn Doer = &*d;
             let mut rq = Requests {
                 env,
