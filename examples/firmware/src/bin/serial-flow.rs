@@ -28,7 +28,7 @@
 #![no_main]
 
 use cortex_m_rt::{entry, exception};
-use hio_core::{Doist, DoerRef, End, StopFlag};
+use hio_core::{DoerRef, Doist, End, StopFlag};
 use hio_embedded::systick::{on_systick, wakeups, SysTickClock};
 use hio_embedded::{Lines, SerialStats};
 use hio_firmware::flow::{
