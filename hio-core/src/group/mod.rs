@@ -442,7 +442,10 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         let shared = env.shared;
         let t = shared.tyme;
         let mut i = 0usize;
+        // (without requests neither changes in a pass)
+        #[cfg_attr(not(feature = "requests"), allow(unused_mut))]
         let mut end = self.pass_end.get() as usize;
+        #[cfg_attr(not(feature = "requests"), allow(unused_mut))]
         let mut moves = self.moves.get();
         let mut min_due = Tyme::MAX;
         let mut ran = false;
@@ -499,7 +502,9 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             }
             let w = Walk {
                 i,
+                #[cfg(feature = "requests")]
                 end,
+                #[cfg(feature = "requests")]
                 moves,
                 min_due,
             };
@@ -515,7 +520,13 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 period,
             };
             match self.settle(env, w, d, after) {
-                Ok(w) => (i, end, moves, min_due) = (w.i, w.end, w.moves, w.min_due),
+                Ok(w) => {
+                    (i, min_due) = (w.i, w.min_due);
+                    #[cfg(feature = "requests")]
+                    {
+                        (end, moves) = (w.end, w.moves);
+                    }
+                }
                 Err(e) => return e,
             }
         }
@@ -757,8 +768,11 @@ struct Walk {
     /// The next slot to look at.
     i: usize,
     /// The end of this pass's slots (doers added during it are past it).
+    /// (Without requests, neither this nor `moves` changes in a pass.)
+    #[cfg(feature = "requests")]
     end: usize,
     /// `Deeds::moves` as last seen: a change means slots moved.
+    #[cfg(feature = "requests")]
     moves: u32,
     /// The least retyme seen.
     min_due: Tyme,

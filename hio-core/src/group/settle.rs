@@ -56,8 +56,10 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         let shared = env.shared;
         let t = shared.tyme;
         let mut cx = Cx::new(env);
+        #[cfg_attr(not(feature = "requests"), allow(unused_mut))]
         let mut i = w.i;
-        if REQ && self.moves.get() != w.moves {
+        #[cfg(feature = "requests")]
+        if self.moves.get() != w.moves {
             w.moves = self.moves.get();
             i = self.running.get() as usize;
             w.end = self.pass_end.get() as usize;
