@@ -21,27 +21,14 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         let shared = env.shared;
         let Some(board) = shared.board else { return };
         let t = shared.tyme;
-        board.drain(&mut |slot, parent, index| {
-            if parent == ROOT {
-                // a doer of the Doist's own: one level
-                self.wake_here(usize::from(index), slot, t);
-            } else if let Some(wake) = nested {
-                // below a DoDoer: only a DoDoer placed below this scheduler
-                // gave `wake`, so a flat tree has none of that code
-                if let Some(i) = wake(&self.level(), slot, board, t, env) {
-                    self.lower(i, t);
-                }
+        // below a DoDoer: only a DoDoer placed below this scheduler gave
+        // `nested`, so a flat tree has none of that code
+        let wake = nested.unwrap_or(wake_top);
+        board.drain(&mut |slot, _, _| {
+            if let Some(i) = wake(&self.level(), slot, board, t, env) {
+                self.lower(i, t);
             }
         });
-    }
-
-    /// Brings the deed at `i` forward to `t` if its slot is `slot`.
-    fn wake_here(&self, i: usize, slot: u16, t: Tyme) -> bool {
-        let here = self.slots.get(i).map(Cell::get) == Some(slot);
-        if here {
-            self.lower(i, t);
-        }
-        here
     }
 
     /// Before the child `d` at `i` is entered: a DoDoer takes a slot for
@@ -229,6 +216,21 @@ impl core::fmt::Debug for Level<'_, '_> {
 #[doc(hidden)]
 pub type Nested =
     for<'v, 'a, 'e> fn(&Level<'v, 'a>, u16, &dyn Board, Tyme, &Env<'e>) -> Option<usize>;
+
+/// A wake of `slot` if it is bound to a deed of the scheduler `level`
+/// itself: that deed's index. (The Doist's scheduler wakes so until a
+/// DoDoer is placed below it.)
+fn wake_top(
+    level: &Level<'_, '_>,
+    slot: u16,
+    board: &dyn Board,
+    _: Tyme,
+    _: &Env<'_>,
+) -> Option<usize> {
+    let (up, index) = board.link(slot);
+    let i = usize::from(index);
+    (up == level.own && level.slots.get(i).map(Cell::get) == Some(slot)).then_some(i)
+}
 
 /// A wake of `slot`, bound to a deed of the scheduler `level` or below one
 /// of its DoDoers: the index of the deed of this level to bring forward to
