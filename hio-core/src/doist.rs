@@ -264,7 +264,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
     pub fn wakes<const W: usize>(&mut self, board: &'static WakeBoard<W>) {
         self.board = Some(board);
         self.woken = board.woken();
-        self.root.wakes();
+        self.root.wakes(board);
     }
 
     /// Whether something was woken since the last pass.
@@ -403,7 +403,6 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             Phase::Ended => return self.report,
         }
         self.phase = Phase::Running;
-        self.root.deeds.make_root(self.board);
         match self.with_env(Op::Enter) {
             Ok(()) => None,
             Err(f) => Some(self.end(End::Fault(f))),
