@@ -3,8 +3,8 @@
 //!
 //! The walk of a pass is here; what follows a recur that is not the common
 //! case is in `settle`, skipping deeds that are not due in `skip`,
-//! squeezing out holes in `compact`, run-time requests in `requests`, and
-//! park and wake in `wake`.
+//! squeezing out holes in `compact`, run-time requests in `requests`,
+//! park and wake in `wake`, and the Doist's own scheduler in `root`.
 
 mod compact;
 #[cfg(feature = "requests")]
@@ -484,8 +484,8 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 && !cx.requested()
                 && (!REQ || self.moves.get() == moves)
             {
-                // the common case: it goes on, nothing moved, no requests,
-                // no wakes
+                // the common case: it goes on, nothing moved, no requests
+                // (wakes it made are applied right after)
                 let next = match cx.due {
                     Some(due) => due,
                     None => next_retyme(d.tock(), retyme, t, period),

@@ -1,6 +1,6 @@
 //! What follows a recur that is not the common case: the doer finished or
-//! failed, asked for run-time requests, a nested request moved this
-//! scheduler's slots, or something was woken.
+//! failed, asked for run-time requests, or a nested request moved this
+//! scheduler's slots; and applying the wakes a recur made.
 
 use core::sync::atomic::Ordering;
 
