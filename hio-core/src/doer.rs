@@ -50,10 +50,12 @@ pub trait Doer {
     /// parent runs"; [`Tock::NEVER`] parks it after each recur until it is
     /// woken (see [`Waker`](crate::Waker)). It is read after every recur, so
     /// a recur may change it; but once it has read 0 (or, for a doer with
-    /// a waker, [`Tock::NEVER`]), the scheduler keeps that value without
+    /// a waker, [`Tock::NEVER`]), the scheduler may keep that value without
     /// reading it again until a recur calls [`Cx::retock`]: a recur that
-    /// changes a tock of 0 or NEVER calls it. A debug build checks this
-    /// after every recur and panics, naming the doer, if it was not.
+    /// changes a tock of 0 or NEVER calls it. (Schedulers on a host keep
+    /// it; on a microcontroller they read it after every recur, which is
+    /// smaller code.) A debug build on a host checks this after every
+    /// recur and panics, naming the doer, if it was not.
     fn tock(&self) -> Tock {
         Tock::ZERO
     }

@@ -3,10 +3,10 @@
 use core::cell::Cell;
 use core::fmt;
 
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cx::{Env, Shared, NEVER_WOKEN};
-use crate::group::{drain_wakes, DoerRef};
+use crate::group::{DoerRef, Group as _, Root};
 use crate::wake::Board;
 use crate::Full;
 #[cfg(feature = "observe")]
@@ -109,6 +109,17 @@ mod tests {
     }
 }
 
+/// What [`Doist::with_env`] runs on the top-level scheduler.
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    /// Enters its doers.
+    Enter,
+    /// Runs one pass, after the wakes from outside.
+    Pass,
+    /// Stops its doers.
+    Stop,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Ready,
@@ -153,10 +164,13 @@ pub struct Doist<'a, const N: usize, const S: usize = 0, const B: usize = 0> {
     /// `start + limit`, kept with them.
     until: Option<Tyme>,
     tyme: Tyme,
-    root: Deeds<'a, N, S, B>,
+    root: Root<'a, N, S, B>,
     #[cfg(feature = "observe")]
     observer: Option<&'a dyn Observer>,
     board: Option<&'static dyn Board>,
+    /// The board's flag raised by every wake (one never raised without a
+    /// board).
+    woken: &'static AtomicBool,
     phase: Phase,
     report: Option<Report>,
     /// The fault's origin: its first `origin_len` bytes are the doer's name
@@ -196,10 +210,11 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             limit: None,
             until: None,
             tyme: Tyme::ZERO,
-            root: Deeds::new("root"),
+            root: Root::new("root"),
             #[cfg(feature = "observe")]
             observer: None,
             board: None,
+            woken: &NEVER_WOKEN,
             phase: Phase::Ready,
             report: None,
             origin: [0; 32],
@@ -248,16 +263,18 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
     /// the run.
     pub fn wakes<const W: usize>(&mut self, board: &'static WakeBoard<W>) {
         self.board = Some(board);
+        self.woken = board.woken();
+        self.root.wakes(board);
     }
 
     /// Whether something was woken since the last pass.
     fn woken(&self) -> bool {
-        self.board.is_some_and(|b| b.woken().load(Ordering::SeqCst))
+        self.woken.load(Ordering::SeqCst)
     }
 
     /// Adds a top-level doer, entered at the start. Hands it back when full.
     pub fn add(&mut self, doer: DoerRef<'a>) -> Result<(), Full<DoerRef<'a>>> {
-        self.root.add(doer)
+        self.root.deeds.add(doer)
     }
 
     /// Adds top-level doers in order. On a refusal the doers before it are
@@ -267,14 +284,14 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
     where
         I: IntoIterator<Item = DoerRef<'a>>,
     {
-        doers.into_iter().try_for_each(|d| self.root.add(d))
+        doers.into_iter().try_for_each(|d| self.root.deeds.add(d))
     }
 
     /// Keeps a spare top-level doer for a run-time request to add.
     #[cfg(feature = "requests")]
     #[cfg_attr(docsrs, doc(cfg(feature = "requests")))]
     pub fn spare(&mut self, doer: DoerRef<'a>) -> Result<(), Full<DoerRef<'a>>> {
-        self.root.spare(doer)
+        self.root.deeds.spare(doer)
     }
 
     /// The current tyme.
@@ -289,14 +306,15 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
 
     /// The top-level scheduler.
     pub fn deeds(&self) -> &Deeds<'a, N, S, B> {
-        &self.root
+        &self.root.deeds
     }
 
-    /// Runs `f` on the top-level scheduler with the tree's shared state. A
+    /// Runs `op` on the top-level scheduler with the tree's shared state. A
     /// fault's origin is written straight into the Doist (a fault that
     /// does not end the run, contained or in a requested enter, leaves it
-    /// as it was).
-    fn with_env<R>(&mut self, f: impl FnOnce(&Deeds<'a, N, S, B>, &Env<'_>) -> R) -> R {
+    /// as it was). One function for the three, so that the state is built
+    /// in one place of the image.
+    fn with_env(&mut self, op: Op) -> Result<(), Fault> {
         let root = &self.root;
         let shared = Shared {
             tyme: self.tyme,
@@ -304,22 +322,33 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             observer: self.observer,
             root,
             board: self.board,
-            woken: self.board.map_or(&NEVER_WOKEN, |b| b.woken()),
+            woken: self.woken,
             origin: Cell::from_mut(&mut self.origin[..]).as_slice_of_cells(),
             origin_len: Cell::from_mut(&mut self.origin_len),
             blamed: Cell::from_mut(&mut self.blamed),
         };
         let env = Env {
             shared: &shared,
-            group: root.group_ref(),
+            group: root,
             up: None,
         };
-        f(root, &env)
+        match op {
+            Op::Enter => root.deeds.enter_all(&env),
+            Op::Pass => {
+                // wakes from outside, at this pass's tyme
+                root.apply_wakes(&env);
+                root.deeds.pass(&env, self.tock)
+            }
+            Op::Stop => {
+                root.deeds.stop_all(&env);
+                Ok(())
+            }
+        }
     }
 
     fn end(&mut self, end: End) -> Report {
         if !matches!(end, End::Done) {
-            self.with_env(|root, env| root.stop_all(env));
+            let _ = self.with_env(Op::Stop);
         }
         self.phase = Phase::Ended;
         let report = Report {
@@ -374,8 +403,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             Phase::Ended => return self.report,
         }
         self.phase = Phase::Running;
-        self.root.make_root(self.board);
-        match self.with_env(|root, env| root.enter_all(env)) {
+        match self.with_env(Op::Enter) {
             Ok(()) => None,
             Err(f) => Some(self.end(End::Fault(f))),
         }
@@ -413,17 +441,12 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             return Some(self.end(End::Stopped));
         }
         self.floor = self.tyme + self.tock;
-        let tock = self.tock;
-        let result = self.with_env(|root, env| {
-            // wakes from outside, at this pass's tyme
-            drain_wakes(env);
-            root.pass(env, tock)
-        });
+        let result = self.with_env(Op::Pass);
         if let Err(f) = result {
             return Some(self.end(End::Fault(f)));
         }
         self.tyme += self.tock;
-        if self.root.is_empty() {
+        if self.root.deeds.is_empty() {
             return Some(self.end(End::Done));
         }
         self.skip_idle();
@@ -433,7 +456,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
     /// Moves tyme to the first tick at or after the earliest due retyme,
     /// but not past the limit's tick.
     fn skip_idle(&mut self) {
-        let due = self.root.next_due();
+        let due = self.root.deeds.next_due();
         if due <= self.tyme {
             return;
         }
@@ -484,9 +507,9 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
         }
         // no pass before this tyme: the one after the last pass
         let mut floor = self.tyme;
-        let board = self.board;
+        let flag = self.woken;
         let stopped = || stop.is_some_and(StopFlag::is_stopped);
-        let woken = || board.is_some_and(|b| b.woken().load(Ordering::SeqCst));
+        let woken = || flag.load(Ordering::SeqCst);
         loop {
             loop {
                 let now = clock.now();

@@ -53,13 +53,14 @@ impl<T> Full<T> {
     pub(crate) fn new(doer: T, scheduler: &str, reason: Refusal) -> Self {
         let mut bytes = [0u8; 32];
         let name = scheduler.as_bytes();
-        for (b, c) in bytes.iter_mut().zip(name) {
-            *b = *c;
+        let len = name.len().min(32);
+        if let (Some(to), Some(from)) = (bytes.get_mut(..len), name.get(..len)) {
+            to.copy_from_slice(from);
         }
         Full {
             doer,
             scheduler: bytes,
-            len: name.len().min(32) as u8,
+            len: len as u8,
             reason,
         }
     }

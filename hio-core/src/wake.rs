@@ -115,7 +115,10 @@ const SMALL: usize = 64;
 /// Blocks per group of the board's summary.
 const GROUP: usize = 8;
 
-/// One slot of a board.
+/// One slot of a board. Only the thread that runs the Doist changes a
+/// slot (wakes read `gen` alone), so its fields are relaxed atomics: they
+/// are atomic to be shared, not to order memory, which wakes and drains do
+/// with the flags.
 struct Slot {
     /// Bumped each time the slot is released: a [`Waker`] of an earlier
     /// generation does nothing.
@@ -211,7 +214,7 @@ impl<const W: usize> WakeBoard<W> {
     /// Call it on the thread that runs the Doist, or before the run.
     pub fn waker(&'static self) -> Result<Waker, WakeError> {
         let slot = self.alloc().ok_or(WakeError::Full)?;
-        let gen = self.slot(slot).map_or(0, |s| s.gen.load(SeqCst));
+        let gen = self.slot(slot).map_or(0, |s| s.gen.load(Relaxed));
         Ok(Waker {
             board: self,
             slot,
@@ -233,25 +236,25 @@ impl<const W: usize> WakeBoard<W> {
     /// from now on. For reusing a board between runs; not during one.
     pub fn reset(&self) {
         for p in &self.pending {
-            p.store(false, SeqCst);
+            p.store(false, Relaxed);
         }
         for s in &self.slots {
-            s.gen.store(s.gen.load(SeqCst).wrapping_add(1), SeqCst);
-            s.parent.store(NONE, SeqCst);
-            s.implicit.store(false, SeqCst);
-            s.taken.store(false, SeqCst);
+            s.gen.store(s.gen.load(Relaxed).wrapping_add(1), Relaxed);
+            s.parent.store(NONE, Relaxed);
+            s.implicit.store(false, Relaxed);
+            s.taken.store(false, Relaxed);
         }
         for b in self.blocks.iter().chain(&self.groups) {
-            b.store(false, SeqCst);
+            b.store(false, Relaxed);
         }
-        self.any.store(false, SeqCst);
-        self.fresh.store(0, SeqCst);
-        self.free.store(NONE, SeqCst);
+        self.any.store(false, Relaxed);
+        self.fresh.store(0, Relaxed);
+        self.free.store(NONE, Relaxed);
     }
 
     /// How many slots are taken.
     pub fn used(&self) -> usize {
-        self.slots.iter().filter(|s| s.taken.load(SeqCst)).count()
+        self.slots.iter().filter(|s| s.taken.load(Relaxed)).count()
     }
 
     /// Its capacity, `W`.
@@ -269,7 +272,7 @@ impl<const W: usize> WakeBoard<W> {
 
     fn current(&self, slot: u16, gen: u16) -> bool {
         self.slot(slot)
-            .is_some_and(|s| s.taken.load(SeqCst) && s.gen.load(SeqCst) == gen)
+            .is_some_and(|s| s.taken.load(Relaxed) && s.gen.load(Relaxed) == gen)
     }
 
     /// Lowers the raised block flags of group `g`; returns them, a bit per
@@ -317,21 +320,21 @@ impl<const W: usize> WakeBoard<W> {
 
     fn unpend(&self, slot: u16) {
         if let Some(p) = self.pending.get(usize::from(slot)) {
-            p.store(false, SeqCst);
+            p.store(false, Relaxed);
         }
     }
 
     fn free_slot(&self, slot: u16) {
         let Some(s) = self.slot(slot) else { return };
-        if !s.taken.load(SeqCst) {
+        if !s.taken.load(Relaxed) {
             return;
         }
-        s.taken.store(false, SeqCst);
-        s.gen.store(s.gen.load(SeqCst).wrapping_add(1), SeqCst);
+        s.taken.store(false, Relaxed);
+        s.gen.store(s.gen.load(Relaxed).wrapping_add(1), Relaxed);
         self.unpend(slot);
-        s.implicit.store(false, SeqCst);
-        s.next_free.store(self.free.load(SeqCst), SeqCst);
-        self.free.store(slot, SeqCst);
+        s.implicit.store(false, Relaxed);
+        s.next_free.store(self.free.load(Relaxed), Relaxed);
+        self.free.store(slot, Relaxed);
     }
 }
 
@@ -346,7 +349,7 @@ impl<const W: usize> fmt::Debug for WakeBoard<W> {
         f.debug_struct("WakeBoard")
             .field("capacity", &W)
             .field("used", &self.used())
-            .field("woken", &self.any.load(SeqCst))
+            .field("woken", &self.any.load(Relaxed))
             .finish()
     }
 }
@@ -355,8 +358,6 @@ impl<const W: usize> fmt::Debug for WakeBoard<W> {
 /// by [`WakeBoard`] only.
 #[doc(hidden)]
 pub trait Board: Sync {
-    /// Raised by every wake, lowered by a drain.
-    fn woken(&self) -> &AtomicBool;
     /// Records a wake of `slot` if `gen` is its generation.
     fn wake(&self, slot: u16, gen: u16);
     /// Records a wake of `slot` made by the scheduler itself.
@@ -374,46 +375,55 @@ pub trait Board: Sync {
     /// Binds `slot` to the deed at `index` of the scheduler whose owner's
     /// slot is `parent`; a wake left from before is dropped.
     fn bind(&self, slot: u16, parent: u16, index: u16);
-    /// Unbinds `slot` (an implicit slot is released).
-    fn unbind(&self, slot: u16);
+    /// Unbinds `slot` if it is still bound to the deed at `index` of the
+    /// scheduler whose owner's slot is `parent`.
+    fn unbind_from(&self, slot: u16, parent: u16, index: u16);
     /// The deed moved to `index` in its scheduler.
     #[cfg(feature = "requests")]
     fn moved(&self, slot: u16, index: u16);
-    /// The parent link of `slot` ([`NONE`] if unbound).
-    fn parent(&self, slot: u16) -> u16;
-    /// The index of `slot`'s deed.
-    fn index(&self, slot: u16) -> u16;
+    /// The parent link of `slot` ([`NONE`] if unbound) and the index of
+    /// its deed.
+    fn link(&self, slot: u16) -> (u16, u16);
 }
 
 impl<const W: usize> WakeBoard<W> {
+    /// Unbinds `slot` (an implicit slot is released).
+    fn unbind(&self, slot: u16) {
+        let Some(s) = self.slot(slot) else { return };
+        s.parent.store(NONE, Relaxed);
+        if s.implicit.load(Relaxed) {
+            self.free_slot(slot);
+        }
+    }
+
+    /// Raised by every wake, lowered by a drain.
+    pub(crate) fn woken(&self) -> &AtomicBool {
+        &self.any
+    }
+
     fn alloc(&self) -> Option<u16> {
-        let head = self.free.load(SeqCst);
+        let head = self.free.load(Relaxed);
         let slot = if head != NONE {
-            let next = self.slot(head).map_or(NONE, |s| s.next_free.load(SeqCst));
-            self.free.store(next, SeqCst);
+            let next = self.slot(head).map_or(NONE, |s| s.next_free.load(Relaxed));
+            self.free.store(next, Relaxed);
             head
         } else {
-            let n = self.fresh.load(SeqCst);
+            let n = self.fresh.load(Relaxed);
             if usize::from(n) >= W {
                 return None;
             }
-            self.fresh.store(n + 1, SeqCst);
+            self.fresh.store(n + 1, Relaxed);
             n
         };
         let s = self.slot(slot)?;
-        s.taken.store(true, SeqCst);
-        s.parent.store(NONE, SeqCst);
+        s.taken.store(true, Relaxed);
+        s.parent.store(NONE, Relaxed);
         self.unpend(slot);
         Some(slot)
     }
 }
 
 impl<const W: usize> Board for WakeBoard<W> {
-    #[inline]
-    fn woken(&self) -> &AtomicBool {
-        &self.any
-    }
-
     #[inline]
     fn wake(&self, slot: u16, gen: u16) {
         let Some(s) = self.slot(slot) else { return };
@@ -440,7 +450,7 @@ impl<const W: usize> Board for WakeBoard<W> {
 
     #[cfg(feature = "requests")]
     fn poke(&self, slot: u16) {
-        let gen = self.slot(slot).map_or(0, |s| s.gen.load(SeqCst));
+        let gen = self.slot(slot).map_or(0, |s| s.gen.load(Relaxed));
         self.wake(slot, gen);
     }
 
@@ -503,7 +513,7 @@ impl<const W: usize> Board for WakeBoard<W> {
     fn alloc_implicit(&self) -> Option<u16> {
         let slot = self.alloc()?;
         if let Some(s) = self.slot(slot) {
-            s.implicit.store(true, SeqCst);
+            s.implicit.store(true, Relaxed);
         }
         Some(slot)
     }
@@ -515,34 +525,29 @@ impl<const W: usize> Board for WakeBoard<W> {
     fn bind(&self, slot: u16, parent: u16, index: u16) {
         self.unpend(slot);
         if let Some(s) = self.slot(slot) {
-            s.index.store(index, SeqCst);
-            s.parent.store(parent, SeqCst);
+            s.index.store(index, Relaxed);
+            s.parent.store(parent, Relaxed);
         }
     }
 
-    fn unbind(&self, slot: u16) {
-        let Some(s) = self.slot(slot) else { return };
-        s.parent.store(NONE, SeqCst);
-        if s.implicit.load(SeqCst) {
-            self.free_slot(slot);
+    fn unbind_from(&self, slot: u16, parent: u16, index: u16) {
+        if self.link(slot) == (parent, index) {
+            self.unbind(slot);
         }
     }
 
     #[cfg(feature = "requests")]
     fn moved(&self, slot: u16, index: u16) {
         if let Some(s) = self.slot(slot) {
-            s.index.store(index, SeqCst);
+            s.index.store(index, Relaxed);
         }
     }
 
     #[inline]
-    fn parent(&self, slot: u16) -> u16 {
-        self.slot(slot).map_or(NONE, |s| s.parent.load(Relaxed))
-    }
-
-    #[inline]
-    fn index(&self, slot: u16) -> u16 {
-        self.slot(slot).map_or(NONE, |s| s.index.load(Relaxed))
+    fn link(&self, slot: u16) -> (u16, u16) {
+        self.slot(slot).map_or((NONE, NONE), |s| {
+            (s.parent.load(Relaxed), s.index.load(Relaxed))
+        })
     }
 }
 

@@ -105,17 +105,17 @@ impl<const HZ: u32> Clock for SysTickClock<HZ> {
     }
 
     fn wait_until(&mut self, deadline: Tyme) {
-        self.sleep(deadline, &|| false);
+        self.sleep(deadline, None);
     }
 
     fn wait_or_wake(&mut self, deadline: Tyme, woken: &dyn Fn() -> bool) {
-        self.sleep(deadline, woken);
+        self.sleep(deadline, Some(woken));
     }
 }
 
 impl<const HZ: u32> SysTickClock<HZ> {
     /// Sleeps until `deadline` or any interrupt, unless `woken()` already.
-    fn sleep(&mut self, deadline: Tyme, woken: &dyn Fn() -> bool) {
+    fn sleep(&mut self, deadline: Tyme, woken: Option<&dyn Fn() -> bool>) {
         let now = self.now();
         if deadline <= now {
             return;
@@ -124,7 +124,7 @@ impl<const HZ: u32> SysTickClock<HZ> {
         // masked from the check to WFI: an interrupt after the check stays
         // pending and ends WFI at once; its handler runs when unmasked
         interrupt::free(|cs| {
-            if woken() || SCB::is_pendst_pending() {
+            if woken.is_some_and(|w| w()) || SCB::is_pendst_pending() {
                 // woken, or a period just ended: let its handler count it
                 return;
             }

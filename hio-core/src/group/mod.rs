@@ -3,14 +3,15 @@
 //!
 //! The walk of a pass is here; what follows a recur that is not the common
 //! case is in `settle`, skipping deeds that are not due in `skip`,
-//! squeezing out holes in `compact`, run-time requests in `requests`, and
-//! park and wake in `wake`.
+//! squeezing out holes in `compact`, run-time requests in `requests`,
+//! park and wake in `wake`, and the Doist's own scheduler in `root`.
 
 mod compact;
 #[cfg(feature = "requests")]
 mod requests;
 #[cfg(feature = "requests")]
 mod restart;
+mod root;
 mod settle;
 mod skip;
 mod wake;
@@ -27,8 +28,8 @@ use crate::wake::Board;
 use crate::RequestError;
 use crate::{Context, Cx, Doer, Fault, Full, Name, Refusal, Step, Tock, Tyme, WakeError, Waker};
 
+pub(crate) use root::Root;
 use skip::WIDE;
-pub(crate) use wake::drain_wakes;
 
 /// A borrowed doer, as schedulers hold them.
 pub type DoerRef<'a> = &'a mut (dyn Doer + 'a);
@@ -51,7 +52,10 @@ pub(crate) const PARKED: u16 = 0x8000;
 /// [`TICK0`]), else the slot without [`PARKED`].
 #[inline(always)]
 pub(crate) fn waker_of(v: u16) -> u16 {
-    if v >= TICK0 {
+    if !KEEP_TOCK {
+        // (a scheduler that keeps no tock marks no slot)
+        v
+    } else if v >= TICK0 {
         wake::NONE
     } else {
         v & !PARKED
@@ -89,16 +93,27 @@ pub trait Group {
     fn own_slot(&self) -> u16;
     /// Takes a waker slot for the deed that owns this scheduler, at `index`
     /// of the scheduler whose owner's slot is `parent`; returns it.
-    fn place(&self, board: &'static dyn Board, parent: u16, index: u16, depth: u8) -> u16;
-    /// Whether a wake below brings this scheduler's owner forward too (it is
-    /// a lazy or parked DoDoer).
-    fn propagates(&self) -> bool;
-    /// Applies a wake at `t` to the deed at the end of `path` (waker slots
-    /// from this level down); `env` is the running chain. Returns whether
-    /// the owner of this scheduler is to be brought forward too.
-    fn wake_path(&self, path: &[u16], board: &dyn Board, t: Tyme, env: &Env<'_>) -> bool;
-    /// Applies a wake at `t` to the deed at `index` if its slot is `slot`.
-    fn wake_here(&self, index: u16, slot: u16, t: Tyme);
+    /// `root` is the Doist's scheduler, which keeps the code of wakes
+    /// through DoDoers from then on.
+    fn place(
+        &self,
+        board: &'static dyn Board,
+        parent: u16,
+        index: u16,
+        depth: u8,
+        root: &dyn Group,
+    ) -> u16;
+    /// A DoDoer was placed: the Doist's scheduler keeps `wake` to apply
+    /// wakes through DoDoers (a DoDoer's scheduler does nothing).
+    fn nested(&self, wake: wake::Nested);
+    /// Applies a wake at `t` of `slot`, bound to a deed of this scheduler
+    /// or below it; `env` is the running chain. Returns whether the owner
+    /// of this scheduler is to be brought forward too. (A DoDoer's only:
+    /// the Doist's own scheduler applies wakes in [`apply_wakes`](Group::apply_wakes).)
+    fn wake_path(&self, slot: u16, board: &dyn Board, t: Tyme, env: &Env<'_>) -> bool;
+    /// Applies every wake recorded on the tree's board (the Doist's own
+    /// scheduler only; a DoDoer's does nothing).
+    fn apply_wakes(&self, env: &Env<'_>);
     /// Binds `waker` to the deed at `index`.
     fn attach_at(&self, index: u16, waker: Waker) -> Result<(), WakeError>;
     /// Entered and not yet ended.
@@ -372,7 +387,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         for i in 0..len {
             let Some(cell) = self.doers.get(i) else { break };
             let Some(d) = cell.take() else { continue };
-            self.place_child(i, d);
+            self.place_child(env.shared.root, i, d);
             match enter_one(env, d, i) {
                 Ok(Some(d)) => {
                     cell.set(Some(d));
@@ -458,7 +473,10 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         // the retyme of a doer whose tock is 0
         let next_pass = t + period;
         let mut i = 0usize;
+        // (without requests neither changes in a pass)
+        #[cfg_attr(not(feature = "requests"), allow(unused_mut))]
         let mut end = self.pass_end.get() as usize;
+        #[cfg_attr(not(feature = "requests"), allow(unused_mut))]
         let mut moves = self.moves.get();
         let mut min_due = Tyme::MAX;
         let mut ran = false;
@@ -499,15 +517,14 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 shared.tell(o, d, Context::Recur);
             }
             let step = d.recur(&mut cx);
-            // the common case: it goes on, nothing moved, no wakes (and no
-            // requests); most often its tock is known to be 0. Tested
-            // without short cuts, for fewer branches.
+            // the common case: it goes on, nothing moved, no requests; most
+            // often its tock is known. Tested without short cuts, for fewer
+            // branches.
             let next = if matches!(step, Ok(Step::Continue))
                 && !cx.requested()
                 && (!REQ || self.moves.get() == moves)
-                && !woken.load(Ordering::Relaxed)
             {
-                Some(if cx.flags == 0 && scell.get() == TICK0 {
+                Some(if KEEP_TOCK && cx.flags == 0 && scell.get() == TICK0 {
                     // a doer whose tock left 0 without saying so is caught
                     // by every debug build's tests
                     debug_assert!(
@@ -527,22 +544,36 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 rcell.set(next);
                 dcell.set(Some(d));
                 i += 1;
+                if woken.load(Ordering::Relaxed) {
+                    // wakes it made: applied right after it
+                    self.drain_at(env, i);
+                }
                 continue;
             }
             let w = Walk {
                 i,
+                #[cfg(feature = "requests")]
                 end,
+                #[cfg(feature = "requests")]
                 moves,
                 min_due,
             };
             let after = After {
                 step,
                 cx: &mut cx,
+                #[cfg(feature = "requests")]
                 retyme,
+                #[cfg(feature = "requests")]
                 period,
             };
             match self.settle(env, w, d, after) {
-                Ok(w) => (i, end, moves, min_due) = (w.i, w.end, w.moves, w.min_due),
+                Ok(w) => {
+                    (i, min_due) = (w.i, w.min_due);
+                    #[cfg(feature = "requests")]
+                    {
+                        (end, moves) = (w.end, w.moves);
+                    }
+                }
                 Err(e) => return e,
             }
         }
@@ -712,24 +743,24 @@ impl<const N: usize, const S: usize, const B: usize> Group for Deeds<'_, N, S, B
         self.own.get()
     }
 
-    fn place(&self, board: &'static dyn Board, parent: u16, index: u16, depth: u8) -> u16 {
-        self.place_in(board, parent, index, depth)
+    fn place(
+        &self,
+        board: &'static dyn Board,
+        parent: u16,
+        index: u16,
+        depth: u8,
+        root: &dyn Group,
+    ) -> u16 {
+        self.place_in(board, parent, index, depth, root)
     }
 
-    fn propagates(&self) -> bool {
-        self.propagate.get()
+    fn nested(&self, _: wake::Nested) {}
+
+    fn wake_path(&self, slot: u16, board: &dyn Board, t: Tyme, env: &Env<'_>) -> bool {
+        self.wake_slot(slot, board, t, env)
     }
 
-    fn wake_path(&self, path: &[u16], board: &dyn Board, t: Tyme, env: &Env<'_>) -> bool {
-        self.wake_along(path, board, t, env)
-    }
-
-    fn wake_here(&self, index: u16, slot: u16, t: Tyme) {
-        let i = usize::from(index);
-        if self.slots.get(i).map(|c| waker_of(c.get())) == Some(slot) {
-            self.lower(i, t);
-        }
-    }
+    fn apply_wakes(&self, _env: &Env<'_>) {}
 
     fn attach_at(&self, index: u16, waker: Waker) -> Result<(), WakeError> {
         self.attach_deed(index, waker)
@@ -777,11 +808,9 @@ impl<const N: usize, const S: usize, const B: usize> fmt::Debug for Deeds<'_, N,
 /// [`Tock::NEVER`] (unless the recur said it changed, [`Cx::retock`]): a
 /// deed without a waker keeps that knowledge of a 0 in its `slot`
 /// ([`TICK0`]), one with a waker that of a NEVER ([`PARKED`]). Not
-/// generic. On a host it is inlined (a doer whose tock is not kept runs
-/// about a nanosecond faster); on a microcontroller it stays out of the
-/// pass loop, which is smaller code.
-#[cfg_attr(target_os = "none", inline(never))]
-#[cfg_attr(not(target_os = "none"), inline(always))]
+/// generic, and inlined (a doer whose tock is not kept runs about a
+/// nanosecond faster).
+#[inline(always)]
 fn next_after(
     slot: Option<&Cell<u16>>,
     d: &dyn Doer,
@@ -791,6 +820,9 @@ fn next_after(
 ) -> Tyme {
     if cx.flags & cx::DUE != 0 {
         return cx.due;
+    }
+    if !KEEP_TOCK {
+        return retyme_after(d.tock(), cx, retyme, period);
     }
     let s = slot.map_or(wake::NONE, Cell::get);
     let kept = cx.flags & cx::RETOCK == 0;
@@ -821,13 +853,27 @@ fn next_after(
         }
         tock
     };
-    let (from, by) = if tock.is_zero() {
-        (cx.env.shared.tyme, period)
-    } else {
-        (retyme, tock)
-    };
-    from + by
+    retyme_after(tock, cx, retyme, period)
 }
+
+/// The contract's retyme after a recur that keeps going: with tock 0, the
+/// parent's next run (`t + period`); else `tock` after the last scheduled
+/// retyme, so cadence never drifts.
+#[inline(always)]
+fn retyme_after(tock: Tock, cx: &Cx<'_>, retyme: Tyme, period: Tock) -> Tyme {
+    if tock.is_zero() {
+        cx.env.shared.tyme + period
+    } else {
+        retyme + tock
+    }
+}
+
+/// Whether a scheduler keeps a tock of 0 (or a parked doer's NEVER) once
+/// read, rather than read it after every recur ([`Cx::retock`]). On a
+/// host, where it saves a dynamic call per doer-run; not on a
+/// microcontroller, where the code it takes (about 200 bytes of flash)
+/// counts more. A doer that keeps the rule behaves the same either way.
+const KEEP_TOCK: bool = !cfg!(target_os = "none");
 
 /// Where a pass's walk is.
 #[derive(Debug, Clone, Copy)]
@@ -835,8 +881,11 @@ struct Walk {
     /// The next slot to look at.
     i: usize,
     /// The end of this pass's slots (doers added during it are past it).
+    /// (Without requests, neither this nor `moves` changes in a pass.)
+    #[cfg(feature = "requests")]
     end: usize,
     /// `Deeds::moves` as last seen: a change means slots moved.
+    #[cfg(feature = "requests")]
     moves: u32,
     /// The least retyme seen.
     min_due: Tyme,
@@ -865,7 +914,9 @@ struct After<'x, 'c> {
     /// contexts that end the doer too).
     cx: &'x mut Cx<'c>,
     /// Its retyme before it ran.
+    #[cfg(feature = "requests")]
     retyme: Tyme,
     /// The scheduler's own period.
+    #[cfg(feature = "requests")]
     period: Tock,
 }

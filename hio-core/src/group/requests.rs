@@ -75,7 +75,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             up: None,
         };
         let n = self.append_index();
-        self.place_child(n, d);
+        self.place_child(shared.root, n, d);
         match enter_keep(&env, d, n) {
             Ok(Some(d)) => {
                 if let Err(d) = self.append(d, shared.tyme) {

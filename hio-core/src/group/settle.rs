@@ -1,10 +1,12 @@
 //! What follows a recur that is not the common case: the doer finished or
-//! failed, asked for run-time requests, a nested request moved this
-//! scheduler's slots, or something was woken.
+//! failed, asked for run-time requests, or a nested request moved this
+//! scheduler's slots; and applying the wakes a recur made.
 
 use core::sync::atomic::Ordering;
 
-use super::{drain_wakes, finish, next_after, After, Deeds, DoerRef, Walk, NONE, REQ};
+#[cfg(feature = "requests")]
+use super::next_after;
+use super::{finish, After, Deeds, DoerRef, Walk, NONE, REQ};
 use crate::cx::Env;
 use crate::{Context, Fault, Step, Tyme};
 #[cfg(feature = "requests")]
@@ -27,12 +29,19 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
     ) -> Result<Walk, (Result<(), Fault>, Tyme)> {
         let w = self.settle_doer(env, w, d, after)?;
         if env.shared.woken.load(Ordering::Relaxed) {
-            // the deeds before `w.i` have had their turn in this pass
-            self.running.set(w.i as u16);
-            drain_wakes(env);
-            self.running.set(NONE);
+            self.drain_at(env, w.i);
         }
         Ok(w)
+    }
+
+    /// Applies the wakes made during a recur, the walk of the pass at `i`:
+    /// the deeds before it have had their turn in this pass.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn drain_at(&self, env: &Env<'_>, i: usize) {
+        self.running.set(i as u16);
+        env.shared.root.apply_wakes(env);
+        self.running.set(NONE);
     }
 
     /// [`settle`](Self::settle) but the wakes.
@@ -43,30 +52,32 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         d: DoerRef<'a>,
         after: After<'_, '_>,
     ) -> Result<Walk, (Result<(), Fault>, Tyme)> {
-        let After {
-            step,
-            cx,
-            retyme,
-            period,
-        } = after;
+        let After { step, cx, .. } = after;
+        #[cfg(feature = "requests")]
         let request = cx.requested();
         // (it serves the contexts that end the doer: outside enter and
         // recur)
         cx.index = crate::wake::NONE;
         let shared = env.shared;
         let t = shared.tyme;
+        #[cfg_attr(not(feature = "requests"), allow(unused_mut))]
         let mut i = w.i;
-        if REQ && self.moves.get() != w.moves {
+        #[cfg(feature = "requests")]
+        if self.moves.get() != w.moves {
             w.moves = self.moves.get();
             i = self.running.get() as usize;
             w.end = self.pass_end.get() as usize;
         }
         let kept = match step {
             Ok(Step::Continue) => {
-                let next = next_after(self.slots.get(i), d, cx, retyme, period);
-                w.min_due = w.min_due.min(next);
-                if let Some(r) = self.retymes.get(i) {
-                    r.set(next);
+                // without requests, a recur that goes on never comes here
+                #[cfg(feature = "requests")]
+                {
+                    let next = next_after(self.slots.get(i), d, cx, after.retyme, after.period);
+                    w.min_due = w.min_due.min(next);
+                    if let Some(r) = self.retymes.get(i) {
+                        r.set(next);
+                    }
                 }
                 true
             }
@@ -113,8 +124,6 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         // set by a request to remove the requester itself
         #[cfg_attr(not(feature = "requests"), allow(unused_mut))]
         let mut remove_me = false;
-        #[cfg(not(feature = "requests"))]
-        let _ = request;
         #[cfg(feature = "requests")]
         if request {
             let me: &dyn Doer = &*d;

@@ -2,54 +2,39 @@
 //! its deed from the Doist down, and how it brings retymes forward
 //! (SEMANTICS.md, "Waiting for events").
 
-use super::{Deeds, SUMMARY_BLOCK};
+use core::cell::Cell;
+
+use super::{Deeds, DoerRef, Group, SUMMARY_BLOCK};
 use crate::cx::Env;
 use crate::wake::{same_board, Board, MAX_DEPTH};
 use crate::{Doer, Tyme, WakeError, Waker};
 
 pub(crate) use crate::wake::{NONE, ROOT};
 
-/// Applies every wake recorded on the tree's board, at the current tyme:
-/// before a pass (wakes from outside), or right after a recur (wakes made
-/// during it), with `env` the scheduler that ran it.
-pub(crate) fn drain_wakes(env: &Env<'_>) {
-    let shared = env.shared;
-    let Some(board) = shared.board else { return };
-    let t = shared.tyme;
-    board.drain(&mut |slot, parent, index| {
-        if parent == ROOT {
-            // a doer of the Doist's own: one level
-            shared.root.wake_here(index, slot, t);
-            return;
-        }
-        // the path of slots from the top level down to the woken deed
-        let mut path = [NONE; MAX_DEPTH];
-        let mut n = 0;
-        let (mut s, mut up) = (slot, parent);
-        loop {
-            let Some(p) = path.get_mut(n) else { return };
-            *p = s;
-            n += 1;
-            if up == ROOT {
-                break;
-            }
-            if up == NONE {
-                return; // a DoDoer above it ended
-            }
-            s = up;
-            up = board.parent(s);
-        }
-        let path = path.get_mut(..n).unwrap_or(&mut []);
-        path.reverse();
-        shared.root.wake_path(path, board, t, env);
-    });
-}
-
 impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
+    /// Applies every wake recorded on the tree's board, at the current tyme,
+    /// to this scheduler, the Doist's own: before a pass (wakes from
+    /// outside), or right after a recur (wakes made during it), with `env`
+    /// the scheduler that ran it. Reached only through
+    /// [`Root`](super::Root), once the Doist drains a board.
+    pub(super) fn drain_root(&self, env: &Env<'_>, nested: Option<Nested>) {
+        let shared = env.shared;
+        let Some(board) = shared.board else { return };
+        let t = shared.tyme;
+        // below a DoDoer: only a DoDoer placed below this scheduler gave
+        // `nested`, so a flat tree has none of that code
+        let wake = nested.unwrap_or(wake_top);
+        board.drain(&mut |slot, _, _| {
+            if let Some(i) = wake(&self.level(), slot, board, t, env) {
+                self.lower(i, t);
+            }
+        });
+    }
+
     /// Before the child `d` at `i` is entered: a DoDoer takes a slot for
     /// itself (its own waker, or one of the board's), so that its children
     /// can be woken.
-    pub(super) fn place_child(&self, i: usize, d: &dyn Doer) {
+    pub(super) fn place_child(&self, root: &dyn Group, i: usize, d: &dyn Doer) {
         let (Some(board), own) = (self.board.get(), self.own.get()) else {
             return;
         };
@@ -58,7 +43,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         }
         if let Some(g) = d.as_group() {
             let depth = self.depth.get().saturating_add(1);
-            let slot = g.place(board, own, i as u16, depth);
+            let slot = g.place(board, own, i as u16, depth, root);
             if let Some(c) = self.slots.get(i) {
                 c.set(slot);
             }
@@ -73,9 +58,12 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         parent: u16,
         index: u16,
         depth: u8,
+        root: &dyn Group,
     ) -> u16 {
         self.board.set(Some(board));
         self.depth.set(depth);
+        // wakes from the Doist down come through this scheduler
+        root.nested(wake_level);
         if usize::from(depth) >= MAX_DEPTH {
             // too deep for a wake's path: its doers cannot be woken (and it
             // is not lazy), rather than woken sometimes
@@ -107,9 +95,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         }
         if let Some(board) = self.board.get() {
             // unless another deed has taken the slot on since
-            if board.parent(slot) == self.own.get() && usize::from(board.index(slot)) == i {
-                board.unbind(slot);
-            }
+            board.unbind_from(slot, self.own.get(), i as u16);
         }
     }
 
@@ -117,7 +103,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
     #[cfg(feature = "requests")]
     pub(super) fn moved(&self, slot: u16, from: u16, to: u16) {
         if let Some(board) = self.board.get() {
-            if board.parent(slot) == self.own.get() && board.index(slot) == from {
+            if board.link(slot) == (self.own.get(), from) {
                 board.moved(slot, to);
             }
         }
@@ -185,57 +171,117 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         }
     }
 
-    /// [`Group::wake_path`].
-    pub(super) fn wake_along(
-        &self,
-        path: &[u16],
-        board: &dyn Board,
-        t: Tyme,
-        env: &Env<'_>,
-    ) -> bool {
-        let Some((&slot, rest)) = path.split_first() else {
-            return false;
-        };
-        let i = usize::from(board.index(slot));
-        if self.slots.get(i).map(|c| super::waker_of(c.get())) != Some(slot) {
-            return false;
+    /// [`Group::wake_path`]: a wake of `slot`, bound to a deed of this
+    /// scheduler or below one of its DoDoers. Returns whether the owner of
+    /// this scheduler is to be brought forward too.
+    pub(super) fn wake_slot(&self, slot: u16, board: &dyn Board, t: Tyme, env: &Env<'_>) -> bool {
+        match wake_level(&self.level(), slot, board, t, env) {
+            Some(i) => {
+                self.lower(i, t);
+                self.propagate.get()
+            }
+            None => false,
         }
-        let bring = rest.is_empty() || self.wake_below(i, slot, rest, board, t, env);
-        if bring {
-            self.lower(i, t);
-        }
-        bring && self.propagate.get()
     }
+}
 
-    /// Goes on down through the DoDoer at `i` (slot `slot`).
-    fn wake_below(
-        &self,
-        i: usize,
-        slot: u16,
-        rest: &[u16],
-        board: &dyn Board,
-        t: Tyme,
-        env: &Env<'_>,
-    ) -> bool {
-        let Some(cell) = self.doers.get(i) else {
-            return false;
-        };
-        if let Some(d) = cell.take() {
-            let bring = d
-                .as_group()
-                .is_some_and(|g| g.wake_path(rest, board, t, env));
-            cell.set(Some(d));
-            return bring;
+impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
+    /// What [`wake_level`] needs of this scheduler.
+    fn level(&self) -> Level<'_, 'a> {
+        Level {
+            doers: &self.doers,
+            slots: &self.slots,
+            own: self.own.get(),
         }
+    }
+}
+
+/// What a wake through DoDoers needs of one scheduler, whatever its
+/// capacities: one copy of that code serves them all.
+#[doc(hidden)]
+pub struct Level<'v, 'a> {
+    doers: &'v [Cell<Option<DoerRef<'a>>>],
+    slots: &'v [Cell<u16>],
+    own: u16,
+}
+
+impl core::fmt::Debug for Level<'_, '_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Level").field("own", &self.own).finish()
+    }
+}
+
+/// [`wake_level`], as the Doist's scheduler keeps it once a DoDoer is
+/// placed below it.
+#[doc(hidden)]
+pub type Nested =
+    for<'v, 'a, 'e> fn(&Level<'v, 'a>, u16, &dyn Board, Tyme, &Env<'e>) -> Option<usize>;
+
+/// A wake of `slot` if it is bound to a deed of the scheduler `level`
+/// itself: that deed's index. (The Doist's scheduler wakes so until a
+/// DoDoer is placed below it.)
+fn wake_top(
+    level: &Level<'_, '_>,
+    slot: u16,
+    board: &dyn Board,
+    _: Tyme,
+    _: &Env<'_>,
+) -> Option<usize> {
+    let (up, index) = board.link(slot);
+    let i = usize::from(index);
+    (up == level.own && level.slots.get(i).map(|c| super::waker_of(c.get())) == Some(slot))
+        .then_some(i)
+}
+
+/// A wake of `slot`, bound to a deed of the scheduler `level` or below one
+/// of its DoDoers: the index of the deed of this level to bring forward to
+/// `t`, if any (the deed itself, or the DoDoer through which a wake below
+/// brings it forward).
+pub(super) fn wake_level(
+    level: &Level<'_, '_>,
+    slot: u16,
+    board: &dyn Board,
+    t: Tyme,
+    env: &Env<'_>,
+) -> Option<usize> {
+    // the deed of this level on the way: the ancestor of `slot` (or `slot`
+    // itself) bound to this scheduler
+    let (mut at, (mut up, mut index)) = (slot, board.link(slot));
+    let mut depth = 0;
+    while up != level.own {
+        if up == NONE || up == ROOT || depth >= MAX_DEPTH {
+            return None; // a DoDoer above it ended
+        }
+        at = up;
+        (up, index) = board.link(at);
+        depth += 1;
+    }
+    let i = usize::from(index);
+    if level.slots.get(i).map(|c| super::waker_of(c.get())) != Some(at) {
+        return None;
+    }
+    if at == slot {
+        return Some(i);
+    }
+    // through the DoDoer at `i`
+    let cell = level.doers.get(i)?;
+    let bring = if let Some(d) = cell.take() {
+        let bring = d
+            .as_group()
+            .is_some_and(|g| g.wake_path(slot, board, t, env));
+        cell.set(Some(d));
+        bring
+    } else {
         // out of its slot: it is running, and its scheduler is on the chain
         // of running schedulers
         let mut e = Some(env);
-        while let Some(x) = e {
-            if x.group.own_slot() == slot {
-                return x.group.wake_path(rest, board, t, env);
+        loop {
+            let Some(x) = e else { break false };
+            if x.group.own_slot() == at {
+                break x.group.wake_path(slot, board, t, env);
             }
             e = x.up;
         }
-        false
-    }
+    };
+    bring.then_some(i)
 }

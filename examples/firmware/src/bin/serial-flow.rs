@@ -28,7 +28,7 @@
 #![no_main]
 
 use cortex_m_rt::{entry, exception};
-use hio_core::{Doist, End, StopFlag};
+use hio_core::{DoerRef, Doist, End, StopFlag};
 use hio_embedded::systick::{on_systick, wakeups, SysTickClock};
 use hio_embedded::{Lines, SerialStats};
 use hio_firmware::flow::{
@@ -68,9 +68,9 @@ fn main() -> ! {
         exit(false)
     };
     doist.wakes(&BOARD);
-    if doist.add(&mut console).is_err()
-        || doist.add(&mut beat).is_err()
-        || doist.add(&mut serial).is_err()
+    if doist
+        .add_all([&mut console as DoerRef<'_>, &mut beat, &mut serial])
+        .is_err()
     {
         exit(false)
     }
