@@ -543,6 +543,12 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 min_due = min_due.min(next);
                 rcell.set(next);
                 dcell.set(Some(d));
+                if B > 0 && next == Tyme::MAX {
+                    // parked again: its block's bound is made exact while
+                    // the block is at hand (a block of parked doers is told
+                    // by a few compares), not by a visit in the next pass
+                    self.refresh(i / SUMMARY_BLOCK);
+                }
                 i += 1;
                 if woken.load(Ordering::Relaxed) {
                     // wakes it made: applied right after it

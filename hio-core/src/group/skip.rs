@@ -31,7 +31,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         if i % SUMMARY_BLOCK == 0 && block_end == ((here + 1) * SUMMARY_BLOCK).min(len) {
             // a whole block, from its start, with nothing due: exact bound
             if let (Some(bound), Some(rs)) = (self.mins.get(here), self.retymes.get(i..block_end)) {
-                bound.set(rs.iter().map(Cell::get).min().unwrap_or(Tyme::MAX));
+                bound.set(least(rs));
             }
         }
         // whole blocks: one compare each (branch-free, four at a time) while
@@ -53,7 +53,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
             }
             if next == ((b + k + 1) * SUMMARY_BLOCK).min(len) {
                 // the whole block is not due: its bound becomes exact
-                bound.set(rest.iter().map(Cell::get).min().unwrap_or(Tyme::MAX));
+                bound.set(least(rest));
             }
             j = next;
         }
@@ -66,8 +66,20 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         let lo = (b * SUMMARY_BLOCK).min(len);
         let hi = ((b + 1) * SUMMARY_BLOCK).min(len);
         if let (Some(rs), Some(bound)) = (self.retymes.get(lo..hi), self.mins.get(b)) {
-            bound.set(rs.iter().map(Cell::get).min().unwrap_or(Tyme::MAX));
+            bound.set(least(rs));
         }
+    }
+}
+
+/// The least retyme of `rts` (`Tyme::MAX` when empty). The common case, a
+/// block whose doers are all parked, is told by equality compares, which
+/// cost far less than an unsigned minimum on a host's vector unit.
+#[inline]
+fn least(rts: &[Cell<Tyme>]) -> Tyme {
+    if rts.iter().all(|r| r.get() == Tyme::MAX) {
+        Tyme::MAX
+    } else {
+        rts.iter().map(Cell::get).min().unwrap_or(Tyme::MAX)
     }
 }
 
