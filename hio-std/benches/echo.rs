@@ -506,9 +506,13 @@ fn start_raw() -> (
         mio::net::TcpListener::bind("127.0.0.1:0".parse().expect("addr")).expect("bind");
     let addr = listener.local_addr().expect("addr");
     let flag = Arc::clone(&stopped);
+    // the thread keeps the waker open: closed while its wake is still on
+    // its way, it would take the wake with it
+    let waker = Arc::clone(&stop);
     let handle = std::thread::Builder::new()
         .name("raw-server".into())
         .spawn(move || {
+            let _waker = waker;
             let mut poll = poll;
             poll.registry()
                 .register(&mut listener, LISTENER, Interest::READABLE)
