@@ -10,10 +10,11 @@
 //! cargo bench -p hio-std --bench echo -- --test  # one short smoke round
 //! ECHO_HIST=1 cargo bench -p hio-std --bench echo -- "64 b, c=1"
 //!     # also the deciles of every round's round trips, on stderr
-//! ECHO_VS=raw cargo bench -p hio-std --bench echo -- "64 b" bulk
-//!     # the plain rows against a bare mio echo server (no framework) in
-//!     # the tokio columns: the floor, which shows how much of a row is
-//!     # the server's and how much the load generator's and the kernel's
+//! ECHO_VS=raw cargo bench -p hio-std --bench echo
+//!     # against a bare mio echo server (no framework; rustls sessions
+//!     # driven by hand for TLS) in the tokio columns: the floor, which
+//!     # shows how much of a row is the server's and how much the load
+//!     # generator's and the kernel's
 //! ```
 
 use std::io::{Read, Write};
@@ -487,11 +488,105 @@ fn start_tokio_tls(
     (addr, stop_tx, handle)
 }
 
+/// A connection of the bare server: its socket, its buffer, what of the
+/// buffer is still to be written (plain), and its TLS session (TLS).
+struct RawConn {
+    s: mio::net::TcpStream,
+    buf: Vec<u8>,
+    from: usize,
+    to: usize,
+    tls: Option<rustls::ServerConnection>,
+}
+
+impl RawConn {
+    /// Echoes what the socket has: writes what waits, reads, writes; until
+    /// the socket would block or a read came up short. Whether it is still
+    /// open.
+    fn serve(&mut self) -> bool {
+        if self.tls.is_some() {
+            return self.serve_tls();
+        }
+        loop {
+            while self.from < self.to {
+                match self.s.write(&self.buf[self.from..self.to]) {
+                    Ok(n) => self.from += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
+                    Err(_) => return false,
+                }
+            }
+            match self.s.read(&mut self.buf) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    (self.from, self.to) = (0, n);
+                    if n < self.buf.len() {
+                        // drained: write it and wait
+                        while self.from < self.to {
+                            match self.s.write(&self.buf[self.from..self.to]) {
+                                Ok(n) => self.from += n,
+                                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                                    return true
+                                }
+                                Err(_) => return false,
+                            }
+                        }
+                        return true;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// [`serve`](Self::serve) through rustls: records out, records in,
+    /// their plaintext straight back.
+    fn serve_tls(&mut self) -> bool {
+        let Some(tls) = self.tls.as_mut() else {
+            return false;
+        };
+        loop {
+            while tls.wants_write() {
+                match tls.write_tls(&mut self.s) {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
+                    Err(_) => return false,
+                }
+            }
+            match tls.read_tls(&mut self.s) {
+                Ok(0) => return false,
+                Ok(_) => {
+                    if tls.process_new_packets().is_err() {
+                        let _ = tls.write_tls(&mut self.s);
+                        return false;
+                    }
+                    loop {
+                        match tls.reader().read(&mut self.buf) {
+                            Ok(0) => return false,
+                            Ok(n) => {
+                                if tls.writer().write_all(&self.buf[..n]).is_err() {
+                                    return false;
+                                }
+                            }
+                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                            Err(_) => return false,
+                        }
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
 /// A bare echo server on mio, for the floor (`ECHO_VS=raw`): one thread,
 /// one poll, edge-triggered, a 64 KiB buffer per connection, no framework
-/// at all. Against it the bench shows how much of a row is the server's
-/// and how much the load generator's and the kernel's on this machine.
-fn start_raw() -> (
+/// at all (with `tls`, a rustls session per connection, driven by hand).
+/// Against it the bench shows how much of a row is the server's and how
+/// much the load generator's and the kernel's on this machine.
+fn start_raw(
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> (
     SocketAddr,
     Box<dyn FnOnce() + Send>,
     std::thread::JoinHandle<()>,
@@ -517,15 +612,7 @@ fn start_raw() -> (
             poll.registry()
                 .register(&mut listener, LISTENER, Interest::READABLE)
                 .expect("register");
-            /// A connection: its socket, its buffer, and what of it is
-            /// still to be written.
-            struct Conn {
-                s: mio::net::TcpStream,
-                buf: Vec<u8>,
-                from: usize,
-                to: usize,
-            }
-            let mut conns: Vec<Option<Conn>> = Vec::new();
+            let mut conns: Vec<Option<RawConn>> = Vec::new();
             let mut events = Events::with_capacity(1024);
             while !flag.load(Ordering::Relaxed) {
                 if poll.poll(&mut events, None).is_err() {
@@ -545,57 +632,24 @@ fn start_raw() -> (
                                         Interest::READABLE | Interest::WRITABLE,
                                     )
                                     .expect("register");
-                                conns.push(Some(Conn {
+                                let tls = tls.as_ref().map(|config| {
+                                    rustls::ServerConnection::new(Arc::clone(config))
+                                        .expect("session")
+                                });
+                                conns.push(Some(RawConn {
                                     s,
                                     buf: vec![0; 64 * 1024],
                                     from: 0,
                                     to: 0,
+                                    tls,
                                 }));
                             }
                         }
                         Token(k) => {
-                            let Some(slot) = conns.get_mut(k) else {
-                                continue;
-                            };
-                            let Some(c) = slot.as_mut() else { continue };
-                            // write what waits, read, write; until the
-                            // socket would block or a read came up short
-                            let open = loop {
-                                while c.from < c.to {
-                                    match c.s.write(&c.buf[c.from..c.to]) {
-                                        Ok(n) => c.from += n,
-                                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                                            break
-                                        }
-                                        Err(_) => break,
-                                    }
+                            if let Some(slot) = conns.get_mut(k) {
+                                if slot.as_mut().is_some_and(|c| !c.serve()) {
+                                    *slot = None;
                                 }
-                                if c.from < c.to {
-                                    break true;
-                                }
-                                match c.s.read(&mut c.buf) {
-                                    Ok(0) => break false,
-                                    Ok(n) => {
-                                        (c.from, c.to) = (0, n);
-                                        if n < c.buf.len() {
-                                            // drained: write it and wait
-                                            while c.from < c.to {
-                                                match c.s.write(&c.buf[c.from..c.to]) {
-                                                    Ok(n) => c.from += n,
-                                                    Err(_) => break,
-                                                }
-                                            }
-                                            break true;
-                                        }
-                                    }
-                                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                                        break true
-                                    }
-                                    Err(_) => break false,
-                                }
-                            };
-                            if !open {
-                                *slot = None;
                             }
                         }
                     }
@@ -774,15 +828,15 @@ fn main() {
     full.resumption = rustls::client::Resumption::disabled();
     let full_tls = ClientTls::from_rustls(Arc::new(full));
 
-    // ECHO_VS=raw: the plain rows against a bare mio echo server instead
-    // of tokio (the floor of this machine)
+    // ECHO_VS=raw: against a bare mio echo server (with rustls sessions
+    // driven by hand for TLS) instead of tokio: the floor of this machine
     let raw = std::env::var("ECHO_VS").is_ok_and(|v| v == "raw");
     if raw {
-        println!("echo bench: plain rows against a bare mio echo server (ECHO_VS=raw), in the tokio columns");
+        println!("echo bench: against a bare mio echo server (with rustls sessions for TLS) in the tokio columns (ECHO_VS=raw)");
     }
     let plain = {
         let (tokio_addr, tokio_stop, tokio_thread) = if raw {
-            start_raw()
+            start_raw(None)
         } else {
             let (a, s, t) = start_tokio();
             (a, stop_tokio(s), t)
@@ -796,9 +850,12 @@ fn main() {
         }
     };
     let tls = {
-        let (tokio_addr, tokio_stop, tokio_thread) =
-            start_tokio_tls(Arc::clone(server_tls.rustls()));
-        let tokio_stop = stop_tokio(tokio_stop);
+        let (tokio_addr, tokio_stop, tokio_thread) = if raw {
+            start_raw(Some(Arc::clone(server_tls.rustls())))
+        } else {
+            let (a, s, t) = start_tokio_tls(Arc::clone(server_tls.rustls()));
+            (a, stop_tokio(s), t)
+        };
         Servers {
             hio: start_hio_with(4096, Some(server_tls.clone())),
             hio_big: start_hio_with(64 * 1024, Some(server_tls.clone())),
