@@ -21,7 +21,7 @@ use core::fmt;
 
 use core::sync::atomic::Ordering;
 
-use crate::cx::{self, Shared};
+use crate::cx::{self, Origin, Shared};
 use crate::cx::{Env, GroupRef};
 use crate::wake::Board;
 #[cfg(feature = "requests")]
@@ -178,9 +178,8 @@ pub struct Deeds<'a, const N: usize, const S: usize, const B: usize = 0> {
     contained: Cell<u32>,
     /// The last contained fault.
     last_fault: Cell<Option<Fault>>,
-    /// Where it arose: the name's first `last_origin_len` bytes.
-    last_origin: [Cell<u8>; 32],
-    last_origin_len: Cell<u8>,
+    /// Where it arose.
+    last_origin: Cell<Origin>,
     /// Lower bounds of each block's retymes (opt-in summary).
     mins: [Cell<Tyme>; B],
     /// The restart policy (supervision), if any.
@@ -241,8 +240,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             contain: Cell::new(false),
             contained: Cell::new(0),
             last_fault: Cell::new(None),
-            last_origin: [const { Cell::new(0) }; 32],
-            last_origin_len: Cell::new(0),
+            last_origin: Cell::new(Origin::NONE),
             mins: [const { Cell::new(Tyme::ZERO) }; B],
             #[cfg(feature = "requests")]
             restart: Cell::new(None),
@@ -308,21 +306,15 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
     /// it arose (the child, or a doer below it).
     pub fn last_contained(&self) -> Option<(Fault, Name)> {
         let fault = self.last_fault.get()?;
-        let mut bytes = [0u8; 32];
-        for (b, c) in bytes.iter_mut().zip(&self.last_origin) {
-            *b = c.get();
-        }
-        let len = usize::from(self.last_origin_len.get());
         let mut name = Name::new();
-        let _ = name.push_str(crate::cx::utf8_prefix(bytes.get(..len).unwrap_or(&[])));
+        let _ = name.push_str(self.last_origin.get().as_str());
         Some((fault, name))
     }
 
     /// Keeps a contained fault and where it arose (the doer blamed, or `d`).
     pub(super) fn keep_fault(&self, fault: Fault, shared: &Shared<'_>, d: &dyn Doer) {
         self.last_fault.set(Some(fault));
-        let len = shared.origin_into(d, &self.last_origin);
-        self.last_origin_len.set(len as u8);
+        self.last_origin.set(shared.origin_of(d));
     }
 
     /// The earliest retyme among its doers (`Tyme::MAX` when none).

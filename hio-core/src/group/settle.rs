@@ -111,7 +111,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                     self.hold(d, t);
                     // a fault from deeper down was blamed on its way here:
                     // it ends nothing, so it is the origin of nothing
-                    shared.blamed.set(false);
+                    shared.set_blamed(false);
                     w.i = i + 1;
                     return Ok(w);
                 }
