@@ -236,7 +236,7 @@ impl<const W: usize> WakeBoard<W> {
     ///
     /// Call it on the thread that runs the Doist, or before the run.
     pub fn waker(&'static self) -> Result<Waker, WakeError> {
-        let slot = self.alloc().ok_or(WakeError::Full)?;
+        let slot = Board::alloc(self, false).ok_or(WakeError::Full)?;
         let gen = self.slot(slot).map_or(0, |s| s.gen.load(Relaxed));
         Ok(Waker {
             board: self,
@@ -391,8 +391,10 @@ pub trait Board: Sync {
     /// handed on, so a wake that comes meanwhile is kept for the next
     /// drain).
     fn drain(&self, f: &mut dyn FnMut(u16, u16, u16));
-    /// A slot for a DoDoer, released when it is unbound.
-    fn alloc_implicit(&self) -> Option<u16>;
+    /// A free slot, unbound; `implicit` for a DoDoer's, released when it
+    /// is unbound. (One function for wakers and DoDoers: a tree without
+    /// DoDoers links no code of theirs.)
+    fn alloc(&self, implicit: bool) -> Option<u16>;
     /// Whether `slot` is allocated with generation `gen`.
     fn valid(&self, slot: u16, gen: u16) -> bool;
     /// Binds `slot` to the deed at `index` of the scheduler whose owner's
@@ -422,27 +424,6 @@ impl<const W: usize> WakeBoard<W> {
     /// Raised by every wake, lowered by a drain.
     pub(crate) fn woken(&self) -> &AtomicBool {
         &self.any
-    }
-
-    fn alloc(&self) -> Option<u16> {
-        let head = self.free.get();
-        let slot = if head != NONE {
-            let next = self.slot(head).map_or(NONE, |s| s.next_free.get());
-            self.free.set(next);
-            head
-        } else {
-            let n = self.fresh.load(Relaxed);
-            if usize::from(n) >= W {
-                return None;
-            }
-            self.fresh.store(n + 1, Relaxed);
-            n
-        };
-        let s = self.slot(slot)?;
-        s.taken.store(true, Relaxed);
-        s.parent.set(NONE);
-        self.unpend(slot);
-        Some(slot)
     }
 }
 
@@ -533,11 +514,25 @@ impl<const W: usize> Board for WakeBoard<W> {
         }
     }
 
-    fn alloc_implicit(&self) -> Option<u16> {
-        let slot = self.alloc()?;
-        if let Some(s) = self.slot(slot) {
-            s.implicit.store(true, Relaxed);
-        }
+    fn alloc(&self, implicit: bool) -> Option<u16> {
+        let head = self.free.get();
+        let slot = if head != NONE {
+            let next = self.slot(head).map_or(NONE, |s| s.next_free.get());
+            self.free.set(next);
+            head
+        } else {
+            let n = self.fresh.load(Relaxed);
+            if usize::from(n) >= W {
+                return None;
+            }
+            self.fresh.store(n + 1, Relaxed);
+            n
+        };
+        let s = self.slot(slot)?;
+        s.taken.store(true, Relaxed);
+        s.implicit.store(implicit, Relaxed);
+        s.parent.set(NONE);
+        self.unpend(slot);
         Some(slot)
     }
 

@@ -76,7 +76,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
             .filter(|w| same_board(w.board(), board) && board.valid(w.slot(), w.gen()));
         let slot = match user {
             Some(w) => w.slot(),
-            None => board.alloc_implicit().unwrap_or(NONE),
+            None => board.alloc(true).unwrap_or(NONE),
         };
         if slot != NONE {
             board.bind(slot, parent, index);
