@@ -91,18 +91,13 @@ pub trait Group {
     fn group_name(&self) -> &str;
     /// The waker slot of the deed that owns this scheduler.
     fn own_slot(&self) -> u16;
-    /// Takes a waker slot for the deed that owns this scheduler, at `index`
-    /// of the scheduler whose owner's slot is `parent`; returns it.
+    /// Before the deed that owns this scheduler, at `index` of the
+    /// scheduler `up`, is entered: if that one's deeds can be woken, takes
+    /// a waker slot for the owner and writes it into `up`'s slot for it.
     /// `root` is the Doist's scheduler, which keeps the code of wakes
-    /// through DoDoers from then on.
-    fn place(
-        &self,
-        board: &'static dyn Board,
-        parent: u16,
-        index: u16,
-        depth: u8,
-        root: &dyn Group,
-    ) -> u16;
+    /// through DoDoers from then on. (The parent only asks: the code is
+    /// reached through a DoDoer, so a tree without one does not link it.)
+    fn place(&self, up: wake::Parent<'_>, index: u16, root: &dyn Group);
     /// A DoDoer was placed: the Doist's scheduler keeps `wake` to apply
     /// wakes through DoDoers (a DoDoer's scheduler does nothing).
     fn nested(&self, wake: wake::Nested);
@@ -741,15 +736,8 @@ impl<const N: usize, const S: usize, const B: usize> Group for Deeds<'_, N, S, B
         self.own.get()
     }
 
-    fn place(
-        &self,
-        board: &'static dyn Board,
-        parent: u16,
-        index: u16,
-        depth: u8,
-        root: &dyn Group,
-    ) -> u16 {
-        self.place_in(board, parent, index, depth, root)
+    fn place(&self, up: wake::Parent<'_>, index: u16, root: &dyn Group) {
+        self.place_in(up, index, root)
     }
 
     fn nested(&self, _: wake::Nested) {}
