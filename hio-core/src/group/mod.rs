@@ -169,7 +169,8 @@ pub struct Deeds<'a, const N: usize, const S: usize, const B: usize = 0> {
     fresh_tyme: Cell<Tyme>,
     min_due: Cell<Tyme>,
     state: Cell<State>,
-    contain: Cell<bool>,
+    /// How it contains a child's fault, when it does.
+    contain: Cell<Option<Contain<'a, N, S, B>>>,
     contained: Cell<u32>,
     /// The last contained fault.
     last_fault: Cell<Option<Fault>>,
@@ -232,7 +233,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             fresh_tyme: Cell::new(Tyme::MAX),
             min_due: Cell::new(Tyme::MAX),
             state: Cell::new(State::Idle),
-            contain: Cell::new(false),
+            contain: Cell::new(None),
             contained: Cell::new(0),
             last_fault: Cell::new(None),
             last_origin: Cell::new(Origin::NONE),
@@ -289,7 +290,8 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
     /// whose recur fails ends aborted (abort, exit) and its siblings keep
     /// running; the fault is counted, not passed up.
     pub fn contain(&self, contain: bool) {
-        self.contain.set(contain);
+        self.contain
+            .set(contain.then_some(Self::contain_fault as Contain<'a, N, S, B>));
     }
 
     /// How many child faults it has contained.
@@ -861,6 +863,12 @@ fn retyme_after(tock: Tock, cx: &Cx<'_>, retyme: Tyme, period: Tock) -> Tyme {
 /// microcontroller, where the code it takes (about 200 bytes of flash)
 /// counts more. A doer that keeps the rule behaves the same either way.
 const KEEP_TOCK: bool = !cfg!(target_os = "none");
+
+/// How a scheduler contains a child's fault ([`Deeds::contain`]): a
+/// function it keeps once told to, so that an image whose schedulers
+/// contain nothing does not link it.
+type Contain<'a, const N: usize, const S: usize, const B: usize> =
+    fn(&Deeds<'a, N, S, B>, DoerRef<'a>, Fault, &mut Cx<'_>);
 
 /// Where a pass's walk is.
 #[derive(Debug, Clone, Copy)]

@@ -11,7 +11,7 @@ use crate::{Fault, Restart, Tyme};
 impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
     /// Sets the restart policy (and containment with it).
     pub(crate) fn set_restart(&self, restart: Restart) {
-        self.contain.set(true);
+        self.contain(true);
         self.restart.set(Some(restart));
     }
 
