@@ -76,10 +76,11 @@ impl Origin {
     pub(crate) fn of(name: &str) -> Origin {
         let mut o = Origin::NONE;
         let name = name.as_bytes();
-        for (d, b) in o.name.iter_mut().zip(name) {
-            *d = *b;
+        let len = name.len().min(32);
+        if let (Some(to), Some(from)) = (o.name.get_mut(..len), name.get(..len)) {
+            to.copy_from_slice(from);
         }
-        o.len = name.len().min(32) as u8;
+        o.len = len as u8;
         o.blamed = true;
         o
     }
