@@ -700,6 +700,16 @@ fn finish(cx: &mut Cx<'_>, d: &mut dyn Doer, first: Context) {
     d.exit(cx);
 }
 
+/// The doer `d` failed with `f`, a fault that goes up: it is blamed for
+/// it, and ends aborted (abort, exit).
+#[inline(never)]
+pub(super) fn fail(cx: &mut Cx<'_>, d: &mut dyn Doer, f: &Fault) {
+    let shared = cx.env.shared;
+    shared.blame(d);
+    shared.note_fault(d, f);
+    finish(cx, d, Context::Abort);
+}
+
 /// Enters one doer: `Ok(Some)` to keep it, `Ok(None)` if it finished in
 /// enter (clean, exit done), `Err` if it failed (abort, exit done).
 fn enter_one<'a>(env: &Env<'_>, d: DoerRef<'a>, i: usize) -> Result<Option<DoerRef<'a>>, Fault> {
@@ -722,9 +732,7 @@ fn enter_keep<'a>(
             Ok(None)
         }
         Err(f) => {
-            env.shared.blame(d);
-            env.shared.note_fault(d, &f);
-            finish(&mut cx, d, Context::Abort);
+            fail(&mut cx, d, &f);
             Err((f, d))
         }
     }

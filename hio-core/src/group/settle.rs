@@ -4,7 +4,7 @@
 
 #[cfg(feature = "requests")]
 use super::next_after;
-use super::{finish, After, Contain, Deeds, DoerRef, Walk, NONE, REQ};
+use super::{fail, finish, After, Contain, Deeds, DoerRef, Walk, NONE, REQ};
 use crate::cx::Env;
 use crate::{Context, Cx, Fault, Step, Tyme};
 #[cfg(feature = "requests")]
@@ -89,9 +89,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                     w.i = i + 1;
                     return Ok(w);
                 }
-                shared.blame(d);
-                shared.note_fault(d, &f);
-                finish(cx, d, Context::Abort);
+                fail(cx, d, &f);
                 return Err((Err(f), w.min_due));
             }
         };
