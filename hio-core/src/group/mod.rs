@@ -539,38 +539,37 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                     self.refresh(i / SUMMARY_BLOCK);
                 }
                 i += 1;
-            } else {
-                let w = Walk {
-                    i,
-                    #[cfg(feature = "requests")]
-                    end,
-                    #[cfg(feature = "requests")]
-                    moves,
-                    min_due,
-                };
-                let after = After {
-                    step,
-                    cx: &mut cx,
-                    #[cfg(feature = "requests")]
-                    retyme,
-                    #[cfg(feature = "requests")]
-                    period,
-                };
-                match self.settle(env, w, d, after) {
-                    Ok(w) => {
-                        (i, min_due) = (w.i, w.min_due);
-                        #[cfg(feature = "requests")]
-                        {
-                            (end, moves) = (w.end, w.moves);
-                        }
-                    }
-                    Err(e) => return e,
+                if woken.load(Ordering::Relaxed) {
+                    // wakes it made: applied right after it
+                    self.drain_at(env, i);
                 }
+                continue;
             }
-            if woken.load(Ordering::Relaxed) {
-                // wakes it made (or its requests): applied right after it,
-                // at the pass's tyme
-                self.drain_at(env, i);
+            let w = Walk {
+                i,
+                #[cfg(feature = "requests")]
+                end,
+                #[cfg(feature = "requests")]
+                moves,
+                min_due,
+            };
+            let after = After {
+                step,
+                cx: &mut cx,
+                #[cfg(feature = "requests")]
+                retyme,
+                #[cfg(feature = "requests")]
+                period,
+            };
+            match self.settle(env, w, d, after) {
+                Ok(w) => {
+                    (i, min_due) = (w.i, w.min_due);
+                    #[cfg(feature = "requests")]
+                    {
+                        (end, moves) = (w.end, w.moves);
+                    }
+                }
+                Err(e) => return e,
             }
         }
         self.running.set(NONE);

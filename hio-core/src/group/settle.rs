@@ -2,6 +2,8 @@
 //! failed, asked for run-time requests, or a nested request moved this
 //! scheduler's slots; and applying the wakes a recur made.
 
+use core::sync::atomic::Ordering;
+
 #[cfg(feature = "requests")]
 use super::next_after;
 use super::{fail, finish, After, Contain, Deeds, DoerRef, Walk, NONE, REQ};
@@ -11,6 +13,27 @@ use crate::{Context, Cx, Fault, Step, Tyme};
 use crate::{Doer, Requests};
 
 impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
+    /// Everything after a recur but the common case: the doer finished or
+    /// failed, asked for requests, or nested requests moved this scheduler's
+    /// slots. Returns where the walk goes on, or how the pass ends.
+    /// Wakes made during the recur (or its requests) are applied last, at
+    /// the pass's tyme.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn settle(
+        &self,
+        env: &Env<'_>,
+        w: Walk,
+        d: DoerRef<'a>,
+        after: After<'_, '_>,
+    ) -> Result<Walk, (Result<(), Fault>, Tyme)> {
+        let w = self.settle_doer(env, w, d, after)?;
+        if env.shared.woken.load(Ordering::Relaxed) {
+            self.drain_at(env, w.i);
+        }
+        Ok(w)
+    }
+
     /// Applies the wakes made during a recur, the walk of the pass at `i`:
     /// the deeds before it have had their turn in this pass.
     #[cold]
@@ -21,14 +44,8 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         self.running.set(NONE);
     }
 
-    /// Everything after a recur but the common case: the doer finished or
-    /// failed, asked for requests, or nested requests moved this scheduler's
-    /// slots. Returns where the walk goes on, or how the pass ends. (The
-    /// walk applies the wakes made during the recur, or its requests, right
-    /// after, at the pass's tyme.)
-    #[cold]
-    #[inline(never)]
-    pub(super) fn settle(
+    /// [`settle`](Self::settle) but the wakes.
+    fn settle_doer(
         &self,
         env: &Env<'_>,
         mut w: Walk,
