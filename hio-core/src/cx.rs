@@ -48,11 +48,47 @@ pub struct Shared<'s> {
     pub(crate) woken: &'static AtomicBool,
     /// Where the fault that ends the run arose (first one wins): the
     /// Doist's own record.
-    pub(crate) origin: &'s [Cell<u8>],
-    /// How many bytes of `origin` the name takes.
-    pub(crate) origin_len: &'s Cell<u8>,
-    /// Whether `origin` holds a name (the first fault's).
-    pub(crate) blamed: &'s Cell<bool>,
+    pub(crate) origin: &'s Cell<Origin>,
+}
+
+/// A doer's name cut to 32 bytes, as the Doist keeps a fault's origin
+/// (`blamed` says whether it holds one) and a containing scheduler its last
+/// contained fault's. One value, so that the state of a pass refers to it
+/// once.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Origin {
+    name: [u8; 32],
+    len: u8,
+    /// Whether it holds a name (the first fault's).
+    pub(crate) blamed: bool,
+}
+
+impl Origin {
+    /// No name.
+    pub(crate) const NONE: Origin = Origin {
+        name: [0; 32],
+        len: 0,
+        blamed: false,
+    };
+
+    /// `name`, cut to 32 bytes (a character the cut splits is left out
+    /// when read).
+    pub(crate) fn of(name: &str) -> Origin {
+        let mut o = Origin::NONE;
+        let name = name.as_bytes();
+        let len = name.len().min(32);
+        if let (Some(to), Some(from)) = (o.name.get_mut(..len), name.get(..len)) {
+            to.copy_from_slice(from);
+        }
+        o.len = len as u8;
+        o.blamed = true;
+        o
+    }
+
+    /// The name.
+    pub(crate) fn as_str(&self) -> &str {
+        utf8_prefix(self.name.get(..usize::from(self.len)).unwrap_or(&[]))
+    }
 }
 
 impl fmt::Debug for Shared<'_> {
@@ -80,22 +116,28 @@ impl Shared<'_> {
         o.event(doer.name(), context, self.tyme);
     }
 
-    /// The name of the doer where the fault now aborting `doer` arose
-    /// (the one blamed, if any, else `doer`), as bytes copied into `dst`;
-    /// returns how many.
-    pub(crate) fn origin_into(&self, doer: &dyn crate::Doer, dst: &[Cell<u8>]) -> usize {
-        if self.blamed.get() {
-            let len = usize::from(self.origin_len.get()).min(dst.len());
-            for (d, c) in dst.iter().zip(self.origin.iter().take(len)) {
-                d.set(c.get());
-            }
-            len
+    /// Whether the fault now going up was blamed on a doer.
+    #[inline]
+    pub(crate) fn blamed(&self) -> bool {
+        self.origin.get().blamed
+    }
+
+    /// Says whether the fault now going up was blamed on a doer.
+    #[inline]
+    pub(crate) fn set_blamed(&self, blamed: bool) {
+        let mut o = self.origin.get();
+        o.blamed = blamed;
+        self.origin.set(o);
+    }
+
+    /// Where the fault now aborting `doer` arose: the doer blamed, if
+    /// any, else `doer`.
+    pub(crate) fn origin_of(&self, doer: &dyn crate::Doer) -> Origin {
+        let o = self.origin.get();
+        if o.blamed {
+            o
         } else {
-            let name = doer.name().as_bytes();
-            for (d, b) in dst.iter().zip(name) {
-                d.set(*b);
-            }
-            name.len().min(dst.len())
+            Origin::of(doer.name())
         }
     }
 
@@ -105,29 +147,17 @@ impl Shared<'_> {
     pub(crate) fn note_fault(&self, doer: &dyn crate::Doer, fault: &Fault) {
         #[cfg(feature = "observe")]
         if let Some(o) = self.observer {
-            let cells = [const { Cell::new(0u8) }; 32];
-            let len = self.origin_into(doer, &cells);
-            let mut bytes = [0u8; 32];
-            for (b, c) in bytes.iter_mut().zip(&cells) {
-                *b = c.get();
-            }
-            let origin = utf8_prefix(bytes.get(..len).unwrap_or(&[]));
-            o.fault(doer.name(), fault, origin, self.tyme);
+            let origin = self.origin_of(doer);
+            o.fault(doer.name(), fault, origin.as_str(), self.tyme);
         }
         #[cfg(not(feature = "observe"))]
         let _ = (doer, fault);
     }
 
+    /// Blames the fault now going up on `doer`, unless one below it was.
     pub(crate) fn blame(&self, doer: &dyn crate::Doer) {
-        if !self.blamed.replace(true) {
-            // as much as there is room for (`Doist::origin` cuts a
-            // character split at the end)
-            let name = doer.name().as_bytes();
-            let end = name.len().min(self.origin.len());
-            for (cell, b) in self.origin.iter().zip(name) {
-                cell.set(*b);
-            }
-            self.origin_len.set(end as u8);
+        if !self.blamed() {
+            self.origin.set(Origin::of(doer.name()));
         }
     }
 }

@@ -5,7 +5,7 @@ use core::fmt;
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use crate::cx::{Env, Shared, NEVER_WOKEN};
+use crate::cx::{Env, Origin, Shared, NEVER_WOKEN};
 use crate::group::{DoerRef, Group as _, Root};
 use crate::wake::Board;
 use crate::Full;
@@ -173,11 +173,8 @@ pub struct Doist<'a, const N: usize, const S: usize = 0, const B: usize = 0> {
     woken: &'static AtomicBool,
     phase: Phase,
     report: Option<Report>,
-    /// The fault's origin: its first `origin_len` bytes are the doer's name
-    /// (cut to 32); `blamed` says whether it is set.
-    origin: [u8; 32],
-    origin_len: u8,
-    blamed: bool,
+    /// The fault's origin (`blamed` says whether it is set).
+    origin: Origin,
     /// The tyme after the last pass's tick: no pass runs before it.
     floor: Tyme,
 }
@@ -217,9 +214,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             woken: &NEVER_WOKEN,
             phase: Phase::Ready,
             report: None,
-            origin: [0; 32],
-            origin_len: 0,
-            blamed: false,
+            origin: Origin::NONE,
             floor: Tyme::ZERO,
         }
     }
@@ -323,9 +318,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
             root,
             board: self.board,
             woken: self.woken,
-            origin: Cell::from_mut(&mut self.origin[..]).as_slice_of_cells(),
-            origin_len: Cell::from_mut(&mut self.origin_len),
-            blamed: Cell::from_mut(&mut self.blamed),
+            origin: Cell::from_mut(&mut self.origin),
         };
         let env = Env {
             shared: &shared,
@@ -382,16 +375,8 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
     /// assert_eq!(doist.origin(), Some("broken"));
     /// ```
     pub fn origin(&self) -> Option<&str> {
-        if !self.blamed {
-            return None;
-        }
-        // the first bytes of a `str`: valid, but for a character that the
-        // cut at 32 bytes split, which is left out
-        let name = self.origin.get(..usize::from(self.origin_len))?;
-        match core::str::from_utf8(name) {
-            Ok(s) => Some(s),
-            Err(e) => core::str::from_utf8(name.get(..e.valid_up_to())?).ok(),
-        }
+        // (a character that the cut at 32 bytes split is left out)
+        self.origin.blamed.then(|| self.origin.as_str())
     }
 
     /// Enters the top-level doers in order at the start tyme. Returns the

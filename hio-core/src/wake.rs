@@ -125,24 +125,47 @@ struct Slot {
     gen: AtomicU16,
     /// The slot of the deed's scheduler's owner ([`ROOT`] at the top,
     /// [`NONE`] while the slot is bound to no deed).
-    parent: AtomicU16,
+    parent: Link,
     /// The deed's index in its scheduler.
     index: AtomicU16,
     /// The next free slot, while this one is free.
-    next_free: AtomicU16,
+    next_free: Link,
     /// Allocated by a scheduler for a DoDoer (released when it ends).
     implicit: AtomicBool,
     /// Allocated (not on the free list).
     taken: AtomicBool,
 }
 
+/// A slot number ([`NONE`] for none) kept as its complement, so that
+/// [`NONE`] is stored as zero and a new board is all zeros: in a `static`
+/// on a microcontroller it takes no flash (`.bss`, not `.data`). Relaxed,
+/// as a slot's fields are.
+struct Link(AtomicU16);
+
+impl Link {
+    /// No slot.
+    const fn none() -> Link {
+        Link(AtomicU16::new(!NONE))
+    }
+
+    #[inline(always)]
+    fn get(&self) -> u16 {
+        !self.0.load(Relaxed)
+    }
+
+    #[inline(always)]
+    fn set(&self, slot: u16) {
+        self.0.store(!slot, Relaxed);
+    }
+}
+
 impl Slot {
     const fn new() -> Self {
         Slot {
             gen: AtomicU16::new(0),
-            parent: AtomicU16::new(NONE),
+            parent: Link::none(),
             index: AtomicU16::new(0),
-            next_free: AtomicU16::new(NONE),
+            next_free: Link::none(),
             implicit: AtomicBool::new(false),
             taken: AtomicBool::new(false),
         }
@@ -177,7 +200,7 @@ pub struct WakeBoard<const W: usize> {
     /// Slots never allocated yet start here.
     fresh: AtomicU16,
     /// Head of the list of released slots.
-    free: AtomicU16,
+    free: Link,
     pender: Option<&'static dyn Pender>,
 }
 
@@ -194,7 +217,7 @@ impl<const W: usize> WakeBoard<W> {
             groups: [const { AtomicBool::new(false) }; W],
             any: AtomicBool::new(false),
             fresh: AtomicU16::new(0),
-            free: AtomicU16::new(NONE),
+            free: Link::none(),
             pender: None,
         }
     }
@@ -213,7 +236,7 @@ impl<const W: usize> WakeBoard<W> {
     ///
     /// Call it on the thread that runs the Doist, or before the run.
     pub fn waker(&'static self) -> Result<Waker, WakeError> {
-        let slot = self.alloc().ok_or(WakeError::Full)?;
+        let slot = Board::alloc(self, false).ok_or(WakeError::Full)?;
         let gen = self.slot(slot).map_or(0, |s| s.gen.load(Relaxed));
         Ok(Waker {
             board: self,
@@ -240,7 +263,7 @@ impl<const W: usize> WakeBoard<W> {
         }
         for s in &self.slots {
             s.gen.store(s.gen.load(Relaxed).wrapping_add(1), Relaxed);
-            s.parent.store(NONE, Relaxed);
+            s.parent.set(NONE);
             s.implicit.store(false, Relaxed);
             s.taken.store(false, Relaxed);
         }
@@ -249,7 +272,7 @@ impl<const W: usize> WakeBoard<W> {
         }
         self.any.store(false, Relaxed);
         self.fresh.store(0, Relaxed);
-        self.free.store(NONE, Relaxed);
+        self.free.set(NONE);
     }
 
     /// How many slots are taken.
@@ -310,7 +333,7 @@ impl<const W: usize> WakeBoard<W> {
             // doer again, one before it is served now
             p.store(false, Relaxed);
             if let Some(s) = self.slots.get(lo + k) {
-                let parent = s.parent.load(Relaxed);
+                let parent = s.parent.get();
                 if parent != NONE {
                     f((lo + k) as u16, parent, s.index.load(Relaxed));
                 }
@@ -333,8 +356,8 @@ impl<const W: usize> WakeBoard<W> {
         s.gen.store(s.gen.load(Relaxed).wrapping_add(1), Relaxed);
         self.unpend(slot);
         s.implicit.store(false, Relaxed);
-        s.next_free.store(self.free.load(Relaxed), Relaxed);
-        self.free.store(slot, Relaxed);
+        s.next_free.set(self.free.get());
+        self.free.set(slot);
     }
 }
 
@@ -368,8 +391,10 @@ pub trait Board: Sync {
     /// handed on, so a wake that comes meanwhile is kept for the next
     /// drain).
     fn drain(&self, f: &mut dyn FnMut(u16, u16, u16));
-    /// A slot for a DoDoer, released when it is unbound.
-    fn alloc_implicit(&self) -> Option<u16>;
+    /// A free slot, unbound; `implicit` for a DoDoer's, released when it
+    /// is unbound. (One function for wakers and DoDoers: a tree without
+    /// DoDoers links no code of theirs.)
+    fn alloc(&self, implicit: bool) -> Option<u16>;
     /// Whether `slot` is allocated with generation `gen`.
     fn valid(&self, slot: u16, gen: u16) -> bool;
     /// Binds `slot` to the deed at `index` of the scheduler whose owner's
@@ -390,7 +415,7 @@ impl<const W: usize> WakeBoard<W> {
     /// Unbinds `slot` (an implicit slot is released).
     fn unbind(&self, slot: u16) {
         let Some(s) = self.slot(slot) else { return };
-        s.parent.store(NONE, Relaxed);
+        s.parent.set(NONE);
         if s.implicit.load(Relaxed) {
             self.free_slot(slot);
         }
@@ -399,27 +424,6 @@ impl<const W: usize> WakeBoard<W> {
     /// Raised by every wake, lowered by a drain.
     pub(crate) fn woken(&self) -> &AtomicBool {
         &self.any
-    }
-
-    fn alloc(&self) -> Option<u16> {
-        let head = self.free.load(Relaxed);
-        let slot = if head != NONE {
-            let next = self.slot(head).map_or(NONE, |s| s.next_free.load(Relaxed));
-            self.free.store(next, Relaxed);
-            head
-        } else {
-            let n = self.fresh.load(Relaxed);
-            if usize::from(n) >= W {
-                return None;
-            }
-            self.fresh.store(n + 1, Relaxed);
-            n
-        };
-        let s = self.slot(slot)?;
-        s.taken.store(true, Relaxed);
-        s.parent.store(NONE, Relaxed);
-        self.unpend(slot);
-        Some(slot)
     }
 }
 
@@ -510,11 +514,25 @@ impl<const W: usize> Board for WakeBoard<W> {
         }
     }
 
-    fn alloc_implicit(&self) -> Option<u16> {
-        let slot = self.alloc()?;
-        if let Some(s) = self.slot(slot) {
-            s.implicit.store(true, Relaxed);
-        }
+    fn alloc(&self, implicit: bool) -> Option<u16> {
+        let head = self.free.get();
+        let slot = if head != NONE {
+            let next = self.slot(head).map_or(NONE, |s| s.next_free.get());
+            self.free.set(next);
+            head
+        } else {
+            let n = self.fresh.load(Relaxed);
+            if usize::from(n) >= W {
+                return None;
+            }
+            self.fresh.store(n + 1, Relaxed);
+            n
+        };
+        let s = self.slot(slot)?;
+        s.taken.store(true, Relaxed);
+        s.implicit.store(implicit, Relaxed);
+        s.parent.set(NONE);
+        self.unpend(slot);
         Some(slot)
     }
 
@@ -526,7 +544,7 @@ impl<const W: usize> Board for WakeBoard<W> {
         self.unpend(slot);
         if let Some(s) = self.slot(slot) {
             s.index.store(index, Relaxed);
-            s.parent.store(parent, Relaxed);
+            s.parent.set(parent);
         }
     }
 
@@ -545,9 +563,8 @@ impl<const W: usize> Board for WakeBoard<W> {
 
     #[inline]
     fn link(&self, slot: u16) -> (u16, u16) {
-        self.slot(slot).map_or((NONE, NONE), |s| {
-            (s.parent.load(Relaxed), s.index.load(Relaxed))
-        })
+        self.slot(slot)
+            .map_or((NONE, NONE), |s| (s.parent.get(), s.index.load(Relaxed)))
     }
 }
 

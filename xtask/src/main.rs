@@ -470,8 +470,8 @@ fn miri(root: &Path) -> Result<(), String> {
 /// figures, rounded up to the next 256 bytes: the job fails if an image
 /// grows past its ceiling, so the gap to the goal can only shrink.
 const BUDGETS: &[(&str, u64, u64)] = &[
-    ("serial-flow", 8 * 1024, 8_704),
-    ("line-echo", 4 * 1024, 5_632),
+    ("serial-flow", 8 * 1024, 8_448),
+    ("line-echo", 4 * 1024, 5_376),
 ];
 
 /// Prints flash and static RAM of the firmware images against their goals,

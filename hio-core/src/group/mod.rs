@@ -21,7 +21,7 @@ use core::fmt;
 
 use core::sync::atomic::Ordering;
 
-use crate::cx::{self, Shared};
+use crate::cx::{self, Origin, Shared};
 use crate::cx::{Env, GroupRef};
 use crate::wake::Board;
 #[cfg(feature = "requests")]
@@ -91,18 +91,13 @@ pub trait Group {
     fn group_name(&self) -> &str;
     /// The waker slot of the deed that owns this scheduler.
     fn own_slot(&self) -> u16;
-    /// Takes a waker slot for the deed that owns this scheduler, at `index`
-    /// of the scheduler whose owner's slot is `parent`; returns it.
+    /// Before the deed that owns this scheduler, at `index` of the
+    /// scheduler `up`, is entered: if that one's deeds can be woken, takes
+    /// a waker slot for the owner and writes it into `up`'s slot for it.
     /// `root` is the Doist's scheduler, which keeps the code of wakes
-    /// through DoDoers from then on.
-    fn place(
-        &self,
-        board: &'static dyn Board,
-        parent: u16,
-        index: u16,
-        depth: u8,
-        root: &dyn Group,
-    ) -> u16;
+    /// through DoDoers from then on. (The parent only asks: the code is
+    /// reached through a DoDoer, so a tree without one does not link it.)
+    fn place(&self, up: wake::Parent<'_>, index: u16, root: &dyn Group);
     /// A DoDoer was placed: the Doist's scheduler keeps `wake` to apply
     /// wakes through DoDoers (a DoDoer's scheduler does nothing).
     fn nested(&self, wake: wake::Nested);
@@ -174,13 +169,13 @@ pub struct Deeds<'a, const N: usize, const S: usize, const B: usize = 0> {
     fresh_tyme: Cell<Tyme>,
     min_due: Cell<Tyme>,
     state: Cell<State>,
-    contain: Cell<bool>,
+    /// How it contains a child's fault, when it does.
+    contain: Cell<Option<Contain<'a, N, S, B>>>,
     contained: Cell<u32>,
     /// The last contained fault.
     last_fault: Cell<Option<Fault>>,
-    /// Where it arose: the name's first `last_origin_len` bytes.
-    last_origin: [Cell<u8>; 32],
-    last_origin_len: Cell<u8>,
+    /// Where it arose.
+    last_origin: Cell<Origin>,
     /// Lower bounds of each block's retymes (opt-in summary).
     mins: [Cell<Tyme>; B],
     /// The restart policy (supervision), if any.
@@ -238,11 +233,10 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             fresh_tyme: Cell::new(Tyme::MAX),
             min_due: Cell::new(Tyme::MAX),
             state: Cell::new(State::Idle),
-            contain: Cell::new(false),
+            contain: Cell::new(None),
             contained: Cell::new(0),
             last_fault: Cell::new(None),
-            last_origin: [const { Cell::new(0) }; 32],
-            last_origin_len: Cell::new(0),
+            last_origin: Cell::new(Origin::NONE),
             mins: [const { Cell::new(Tyme::ZERO) }; B],
             #[cfg(feature = "requests")]
             restart: Cell::new(None),
@@ -296,7 +290,8 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
     /// whose recur fails ends aborted (abort, exit) and its siblings keep
     /// running; the fault is counted, not passed up.
     pub fn contain(&self, contain: bool) {
-        self.contain.set(contain);
+        self.contain
+            .set(contain.then_some(Self::contain_fault as Contain<'a, N, S, B>));
     }
 
     /// How many child faults it has contained.
@@ -308,21 +303,15 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
     /// it arose (the child, or a doer below it).
     pub fn last_contained(&self) -> Option<(Fault, Name)> {
         let fault = self.last_fault.get()?;
-        let mut bytes = [0u8; 32];
-        for (b, c) in bytes.iter_mut().zip(&self.last_origin) {
-            *b = c.get();
-        }
-        let len = usize::from(self.last_origin_len.get());
         let mut name = Name::new();
-        let _ = name.push_str(crate::cx::utf8_prefix(bytes.get(..len).unwrap_or(&[])));
+        let _ = name.push_str(self.last_origin.get().as_str());
         Some((fault, name))
     }
 
     /// Keeps a contained fault and where it arose (the doer blamed, or `d`).
     pub(super) fn keep_fault(&self, fault: Fault, shared: &Shared<'_>, d: &dyn Doer) {
         self.last_fault.set(Some(fault));
-        let len = shared.origin_into(d, &self.last_origin);
-        self.last_origin_len.set(len as u8);
+        self.last_origin.set(shared.origin_of(d));
     }
 
     /// The earliest retyme among its doers (`Tyme::MAX` when none).
@@ -710,6 +699,16 @@ fn finish(cx: &mut Cx<'_>, d: &mut dyn Doer, first: Context) {
     d.exit(cx);
 }
 
+/// The doer `d` failed with `f`, a fault that goes up: it is blamed for
+/// it, and ends aborted (abort, exit).
+#[inline(never)]
+pub(super) fn fail(cx: &mut Cx<'_>, d: &mut dyn Doer, f: &Fault) {
+    let shared = cx.env.shared;
+    shared.blame(d);
+    shared.note_fault(d, f);
+    finish(cx, d, Context::Abort);
+}
+
 /// Enters one doer: `Ok(Some)` to keep it, `Ok(None)` if it finished in
 /// enter (clean, exit done), `Err` if it failed (abort, exit done).
 fn enter_one<'a>(env: &Env<'_>, d: DoerRef<'a>, i: usize) -> Result<Option<DoerRef<'a>>, Fault> {
@@ -732,9 +731,7 @@ fn enter_keep<'a>(
             Ok(None)
         }
         Err(f) => {
-            env.shared.blame(d);
-            env.shared.note_fault(d, &f);
-            finish(&mut cx, d, Context::Abort);
+            fail(&mut cx, d, &f);
             Err((f, d))
         }
     }
@@ -749,15 +746,8 @@ impl<const N: usize, const S: usize, const B: usize> Group for Deeds<'_, N, S, B
         self.own.get()
     }
 
-    fn place(
-        &self,
-        board: &'static dyn Board,
-        parent: u16,
-        index: u16,
-        depth: u8,
-        root: &dyn Group,
-    ) -> u16 {
-        self.place_in(board, parent, index, depth, root)
+    fn place(&self, up: wake::Parent<'_>, index: u16, root: &dyn Group) {
+        self.place_in(up, index, root)
     }
 
     fn nested(&self, _: wake::Nested) {}
@@ -880,6 +870,12 @@ fn retyme_after(tock: Tock, cx: &Cx<'_>, retyme: Tyme, period: Tock) -> Tyme {
 /// microcontroller, where the code it takes (about 200 bytes of flash)
 /// counts more. A doer that keeps the rule behaves the same either way.
 const KEEP_TOCK: bool = !cfg!(target_os = "none");
+
+/// How a scheduler contains a child's fault ([`Deeds::contain`]): a
+/// function it keeps once told to, so that an image whose schedulers
+/// contain nothing does not link it.
+type Contain<'a, const N: usize, const S: usize, const B: usize> =
+    fn(&Deeds<'a, N, S, B>, DoerRef<'a>, Fault, &mut Cx<'_>);
 
 /// Where a pass's walk is.
 #[derive(Debug, Clone, Copy)]

@@ -54,9 +54,10 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         }
         // an added doer's fault does not end the run: it may not take the
         // origin's place
-        let blamed = shared.blamed.replace(true);
+        let blamed = shared.blamed();
+        shared.set_blamed(true);
         let entered = self.enter_appended(shared, d);
-        shared.blamed.set(blamed);
+        shared.set_blamed(blamed);
         self.poke_owner();
         entered.map_err(|(f, _)| RequestError::EnterFailed(f))
     }

@@ -11,7 +11,7 @@ use crate::{Fault, Restart, Tyme};
 impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
     /// Sets the restart policy (and containment with it).
     pub(crate) fn set_restart(&self, restart: Restart) {
-        self.contain.set(true);
+        self.contain(true);
         self.restart.set(Some(restart));
     }
 
@@ -88,10 +88,10 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
     }
 
     fn enter_again(&self, shared: &Shared<'_>, d: DoerRef<'a>, t: Tyme) -> Result<(), Fault> {
-        let blamed = shared.blamed.get();
+        let blamed = shared.blamed();
         match self.enter_appended(shared, d) {
             Ok(()) => {
-                shared.blamed.set(blamed);
+                shared.set_blamed(blamed);
                 Ok(())
             }
             Err((f, d)) => {
@@ -99,7 +99,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 self.contained.set(self.contained.get().wrapping_add(1));
                 self.keep_fault(f, shared, d);
                 if self.may_restart(t) {
-                    shared.blamed.set(blamed);
+                    shared.set_blamed(blamed);
                     self.hold(d, t);
                     Ok(())
                 } else {

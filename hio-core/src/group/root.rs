@@ -9,10 +9,10 @@
 use core::cell::Cell;
 use core::fmt;
 
-use super::wake::Nested;
+use super::wake::{Nested, Parent};
 #[cfg(feature = "requests")]
 use super::RequestError;
-use super::{Deeds, Group, NONE};
+use super::{Deeds, Group};
 use crate::cx::Env;
 #[cfg(feature = "requests")]
 use crate::cx::Shared;
@@ -70,9 +70,8 @@ impl<const N: usize, const S: usize, const B: usize> Group for Root<'_, N, S, B>
         self.deeds.own.get()
     }
 
-    fn place(&self, _: &'static dyn Board, _: u16, _: u16, _: u8, _: &dyn Group) -> u16 {
+    fn place(&self, _: Parent<'_>, _: u16, _: &dyn Group) {
         // never a child
-        NONE
     }
 
     fn nested(&self, wake: Nested) {

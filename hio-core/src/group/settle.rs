@@ -6,9 +6,9 @@ use core::sync::atomic::Ordering;
 
 #[cfg(feature = "requests")]
 use super::next_after;
-use super::{finish, After, Deeds, DoerRef, Walk, NONE, REQ};
+use super::{fail, finish, After, Contain, Deeds, DoerRef, Walk, NONE, REQ};
 use crate::cx::Env;
-use crate::{Context, Fault, Step, Tyme};
+use crate::{Context, Cx, Fault, Step, Tyme};
 #[cfg(feature = "requests")]
 use crate::{Doer, Requests};
 
@@ -99,25 +99,14 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 }
                 self.unbind_at(i);
                 self.leave();
-                if self.contains(t) {
+                if let Some(contain) = self.container(t) {
                     // opt-in containment: the child ends aborted, its
                     // siblings go on, the fault goes no further
-                    shared.note_fault(d, &f);
-                    self.keep_fault(f, shared, d);
-                    finish(cx, d, Context::Abort);
-                    self.contained.set(self.contained.get().wrapping_add(1));
-                    // with a restart policy, it is entered again later
-                    #[cfg(feature = "requests")]
-                    self.hold(d, t);
-                    // a fault from deeper down was blamed on its way here:
-                    // it ends nothing, so it is the origin of nothing
-                    shared.blamed.set(false);
+                    contain(self, d, f, cx);
                     w.i = i + 1;
                     return Ok(w);
                 }
-                shared.blame(d);
-                shared.note_fault(d, &f);
-                finish(cx, d, Context::Abort);
+                fail(cx, d, &f);
                 return Err((Err(f), w.min_due));
             }
         };
@@ -160,14 +149,33 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         Ok(w)
     }
 
-    /// Whether a child's fault at `t` is contained: containment is on and,
-    /// with a restart policy, the child may be restarted.
-    fn contains(&self, t: Tyme) -> bool {
+    /// How a child's fault at `t` is contained, if it is: containment is
+    /// on and, with a restart policy, the child may be restarted.
+    fn container(&self, t: Tyme) -> Option<Contain<'a, N, S, B>> {
         #[cfg(feature = "requests")]
         if self.restart.get().is_some() {
-            return self.may_restart(t);
+            return self
+                .may_restart(t)
+                .then_some(Self::contain_fault as Contain<'a, N, S, B>);
         }
         let _ = t;
         self.contain.get()
+    }
+
+    /// Contains the fault `f` of the child `d`, which has left its slot
+    /// (`cx`, its context, serves its last ones): `d` ends aborted (abort,
+    /// exit), the fault is counted and kept.
+    pub(super) fn contain_fault(&self, d: DoerRef<'a>, f: Fault, cx: &mut Cx<'_>) {
+        let shared = cx.env.shared;
+        shared.note_fault(d, &f);
+        self.keep_fault(f, shared, d);
+        finish(cx, d, Context::Abort);
+        self.contained.set(self.contained.get().wrapping_add(1));
+        // with a restart policy, it is entered again later
+        #[cfg(feature = "requests")]
+        self.hold(d, shared.tyme);
+        // a fault from deeper down was blamed on its way here: it ends
+        // nothing, so it is the origin of nothing
+        shared.set_blamed(false);
     }
 }

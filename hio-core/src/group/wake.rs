@@ -35,54 +35,51 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
     /// itself (its own waker, or one of the board's), so that its children
     /// can be woken.
     pub(super) fn place_child(&self, root: &dyn Group, i: usize, d: &dyn Doer) {
-        let (Some(board), own) = (self.board.get(), self.own.get()) else {
-            return;
-        };
-        if own == NONE {
-            return;
-        }
         if let Some(g) = d.as_group() {
-            let depth = self.depth.get().saturating_add(1);
-            let slot = g.place(board, own, i as u16, depth, root);
-            if let Some(c) = self.slots.get(i) {
-                c.set(slot);
-            }
+            let up = Parent {
+                board: self.board.get(),
+                own: self.own.get(),
+                depth: self.depth.get(),
+                slot: self.slots.get(i),
+            };
+            g.place(up, i as u16, root);
         }
     }
 
-    /// This scheduler's owner is at `index` of the scheduler whose owner's
-    /// slot is `parent`.
-    pub(super) fn place_in(
-        &self,
-        board: &'static dyn Board,
-        parent: u16,
-        index: u16,
-        depth: u8,
-        root: &dyn Group,
-    ) -> u16 {
+    /// This scheduler's owner is at `index` of the scheduler `up`.
+    pub(super) fn place_in(&self, up: Parent<'_>, index: u16, root: &dyn Group) {
+        let (Some(board), parent) = (up.board, up.own) else {
+            return;
+        };
+        if parent == NONE {
+            return;
+        }
+        let depth = up.depth.saturating_add(1);
         self.board.set(Some(board));
         self.depth.set(depth);
         // wakes from the Doist down come through this scheduler
         root.nested(wake_level);
-        if usize::from(depth) >= MAX_DEPTH {
+        let slot = if usize::from(depth) >= MAX_DEPTH {
             // too deep for a wake's path: its doers cannot be woken (and it
             // is not lazy), rather than woken sometimes
-            self.own.set(NONE);
-            return NONE;
-        }
-        let user = self
-            .user
-            .get()
-            .filter(|w| same_board(w.board(), board) && board.valid(w.slot(), w.gen()));
-        let slot = match user {
-            Some(w) => w.slot(),
-            None => board.alloc_implicit().unwrap_or(NONE),
+            NONE
+        } else {
+            let user = self
+                .user
+                .get()
+                .filter(|w| same_board(w.board(), board) && board.valid(w.slot(), w.gen()));
+            match user {
+                Some(w) => w.slot(),
+                None => board.alloc(true).unwrap_or(NONE),
+            }
         };
         if slot != NONE {
             board.bind(slot, parent, index);
         }
         self.own.set(slot);
-        slot
+        if let Some(c) = up.slot {
+            c.set(slot);
+        }
     }
 
     /// The deed at `i` left: its slot is unbound (and released if the
@@ -193,6 +190,26 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             slots: &self.slots,
             own: self.own.get(),
         }
+    }
+}
+
+/// What a DoDoer's scheduler needs of its parent to be placed
+/// ([`Group::place`]).
+#[doc(hidden)]
+pub struct Parent<'v> {
+    /// The parent's board, if its deeds can be woken.
+    board: Option<&'static dyn Board>,
+    /// The waker slot of the parent's owner.
+    own: u16,
+    /// How many levels below the Doist the parent is.
+    depth: u8,
+    /// The parent's slot for the DoDoer.
+    slot: Option<&'v Cell<u16>>,
+}
+
+impl core::fmt::Debug for Parent<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Parent").field("own", &self.own).finish()
     }
 }
 
