@@ -743,6 +743,11 @@ fn a_tree_with_its_doers_in_statics_runs() {
 /// USB serial adapter looks to the host: the serial flow's image, and the
 /// path of the pty's slave end that QEMU made.
 struct QemuOnPty {
+    /// Held while it runs: one pty QEMU at a time in this process. (Two
+    /// bridge tests running at once once crossed: a bridge got the other
+    /// test's line, which a pty number taken again can do. Each test takes
+    /// a few seconds.)
+    _turn: std::sync::MutexGuard<'static, ()>,
     /// The `timeout` process that runs QEMU.
     pid: u32,
     exit: mpsc::Receiver<ExitStatus>,
@@ -752,6 +757,9 @@ struct QemuOnPty {
 
 impl QemuOnPty {
     fn start(image: &Path) -> QemuOnPty {
+        static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        // (a test that failed while holding it leaves it poisoned, not held)
+        let turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
         let mut child = Command::new("timeout")
             .args(["-k", "5", &QEMU_LIMIT.as_secs().to_string()])
             .arg("qemu-system-arm")
@@ -794,6 +802,7 @@ impl QemuOnPty {
             .recv_timeout(STEP)
             .expect("QEMU names its pty on stdout");
         QemuOnPty {
+            _turn: turn,
             pid,
             exit,
             status: None,
