@@ -875,7 +875,7 @@ const KEEP_TOCK: bool = !cfg!(target_os = "none");
 /// function it keeps once told to, so that an image whose schedulers
 /// contain nothing does not link it.
 type Contain<'a, const N: usize, const S: usize, const B: usize> =
-    fn(&Deeds<'a, N, S, B>, DoerRef<'a>, Fault, &mut Cx<'_>);
+    fn(&Deeds<'a, N, S, B>, DoerRef<'a>, &Fault, &mut Cx<'_>);
 
 /// Where a pass's walk is.
 #[derive(Debug, Clone, Copy)]

@@ -68,7 +68,9 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             i = self.running.get() as usize;
             w.end = self.pass_end.get() as usize;
         }
-        let kept = match step {
+        // (by reference: a fault taken out of the result by value was
+        // copied byte by byte on thumbv7m, the Result packs it unaligned)
+        let kept = match &step {
             Ok(Step::Continue) => {
                 // without requests, a recur that goes on never comes here
                 #[cfg(feature = "requests")]
@@ -106,8 +108,8 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                     w.i = i + 1;
                     return Ok(w);
                 }
-                fail(cx, d, &f);
-                return Err((Err(f), w.min_due));
+                fail(cx, d, f);
+                return Err((Err(*f), w.min_due));
             }
         };
         // set by a request to remove the requester itself
@@ -165,10 +167,10 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
     /// Contains the fault `f` of the child `d`, which has left its slot
     /// (`cx`, its context, serves its last ones): `d` ends aborted (abort,
     /// exit), the fault is counted and kept.
-    pub(super) fn contain_fault(&self, d: DoerRef<'a>, f: Fault, cx: &mut Cx<'_>) {
+    pub(super) fn contain_fault(&self, d: DoerRef<'a>, f: &Fault, cx: &mut Cx<'_>) {
         let shared = cx.env.shared;
-        shared.note_fault(d, &f);
-        self.keep_fault(f, shared, d);
+        shared.note_fault(d, f);
+        self.keep_fault(*f, shared, d);
         finish(cx, d, Context::Abort);
         self.contained.set(self.contained.get().wrapping_add(1));
         // with a restart policy, it is entered again later

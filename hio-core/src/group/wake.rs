@@ -23,9 +23,13 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         let t = shared.tyme;
         // below a DoDoer: only a DoDoer placed below this scheduler gave
         // `nested`, so a flat tree has none of that code
-        let wake = nested.unwrap_or(wake_top);
         board.drain(&mut |slot, _, _| {
-            if let Some(i) = wake(&self.level(), slot, board, t, env) {
+            let level = self.level();
+            let i = match nested {
+                Some(wake) => wake(&level, slot, board, t, env),
+                None => wake_top(&level, slot, board, t, env),
+            };
+            if let Some(i) = i {
                 self.lower(i, t);
             }
         });
