@@ -700,57 +700,26 @@ struct Row {
     big: bool,
 }
 
+/// A row of the table.
+const fn row(name: &'static str, load: Load, big: bool) -> Row {
+    Row { name, load, big }
+}
+
 const ROWS: [Row; 10] = [
-    Row {
-        name: "64 B, C=1",
-        load: Load::Plain(1, 64),
-        big: false,
-    },
-    Row {
-        name: "64 B, C=64",
-        load: Load::Plain(64, 64),
-        big: false,
-    },
-    Row {
-        name: "64 B, C=512",
-        load: Load::Plain(512, 64),
-        big: false,
-    },
-    Row {
-        name: "64 KiB bulk, C=1",
-        load: Load::Plain(1, 64 * 1024),
-        big: false,
-    },
-    Row {
-        name: "64 KiB bulk, 64 KiB bufs",
-        load: Load::Plain(1, 64 * 1024),
-        big: true,
-    },
-    Row {
-        name: "TLS 64 B, C=1",
-        load: Load::Tls(1, 64),
-        big: false,
-    },
-    Row {
-        name: "TLS 64 B, C=64",
-        load: Load::Tls(64, 64),
-        big: false,
-    },
-    Row {
-        name: "TLS 64 KiB bulk, C=1",
-        load: Load::Tls(1, 64 * 1024),
-        big: false,
-    },
-    Row {
-        name: "TLS 64 KiB bulk, 64 KiB bufs",
-        load: Load::Tls(1, 64 * 1024),
-        big: true,
-    },
-    Row {
-        name: "TLS handshakes/s, C=8",
-        load: Load::Handshakes(8),
-        big: false,
-    },
+    row("64 B, C=1", Load::Plain(1, 64), false),
+    row("64 B, C=64", Load::Plain(64, 64), false),
+    row("64 B, C=512", Load::Plain(512, 64), false),
+    row("64 KiB bulk, C=1", Load::Plain(1, 64 * 1024), false),
+    row("64 KiB bulk, 64 KiB bufs", Load::Plain(1, 64 * 1024), true),
+    row("TLS 64 B, C=1", Load::Tls(1, 64), false),
+    row("TLS 64 B, C=64", Load::Tls(64, 64), false),
+    row("TLS 64 KiB bulk, C=1", Load::Tls(1, 64 * 1024), false),
+    row(
+        "TLS 64 KiB bulk, 64 KiB bufs",
+        Load::Tls(1, 64 * 1024),
+        true,
+    ),
+    row("TLS handshakes/s, C=8", Load::Handshakes(8), false),
 ];
 
 /// The median of `v` (0 if empty).

@@ -70,6 +70,11 @@ fn p(dir: &Path, name: &str) -> String {
 }
 
 fn tls_echo_child(dir: &Path, mutual: bool) -> HioChild {
+    tls_echo_child_with(dir, mutual, &[])
+}
+
+/// [`tls_echo_child`] with `extra` arguments (TLS tuning).
+fn tls_echo_child_with(dir: &Path, mutual: bool, extra: &[&str]) -> HioChild {
     let (cert, key, ca) = (
         p(dir, "server.pem"),
         p(dir, "server-key.pem"),
@@ -87,6 +92,7 @@ fn tls_echo_child(dir: &Path, mutual: bool) -> HioChild {
     if mutual {
         args.extend(["--tls-client-ca", &ca]);
     }
+    args.extend(extra);
     HioChild::start(&args)
 }
 
@@ -526,22 +532,18 @@ fn tuned_server_speaks_only_its_version_and_alpn() {
     }
     let pki = Pki::new();
     let dir = pki.write("tuned");
-    let (cert, key) = (p(&dir, "server.pem"), p(&dir, "server-key.pem"));
-    let server = HioChild::start(&[
-        "echo",
-        "--listen",
-        "127.0.0.1:0",
-        "--tls-cert",
-        &cert,
-        "--tls-key",
-        &key,
-        "--tls-version",
-        "1.3",
-        "--tls-alpn",
-        "h2,http/1.1",
-        "--tls-handshake-timeout",
-        "5",
-    ]);
+    let server = tls_echo_child_with(
+        &dir,
+        false,
+        &[
+            "--tls-version",
+            "1.3",
+            "--tls-alpn",
+            "h2,http/1.1",
+            "--tls-handshake-timeout",
+            "5",
+        ],
+    );
     let port = server.addr.port();
     let client = |version: &str| openssl_client(port, &dir, &[version, "-alpn", "h2"]);
     // TLS 1.3 with h2: agreed, and the line comes back

@@ -338,6 +338,16 @@ mod tests {
         reads: usize,
     }
 
+    impl<'a> Trickle<'a> {
+        fn new(data: &'a [u8], chunk: usize) -> Self {
+            Trickle {
+                data,
+                chunk,
+                reads: 0,
+            }
+        }
+    }
+
     impl Read for Trickle<'_> {
         fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
             self.reads += 1;
@@ -355,22 +365,14 @@ mod tests {
     #[test]
     fn a_short_read_of_a_stream_drains_unless_closing() {
         let mut r = Ring::new(16);
-        let mut src = Trickle {
-            data: b"0123456789",
-            chunk: 4,
-            reads: 0,
-        };
+        let mut src = Trickle::new(b"0123456789", 4);
         let (res, n) = r.read_from_stream(&mut src, 100, false);
         assert_eq!((res.ok(), n, src.reads), (Some(Filled::Drained), 4, 1));
         let (res, n) = r.read_from_stream(&mut src, 100, true);
         assert_eq!((res.ok(), n, src.reads), (Some(Filled::Drained), 6, 4));
         // a read that fills what it asked for goes on
         let mut r = Ring::new(4);
-        let mut src = Trickle {
-            data: b"0123456789",
-            chunk: 4,
-            reads: 0,
-        };
+        let mut src = Trickle::new(b"0123456789", 4);
         let (res, n) = r.read_from_stream(&mut src, 100, false);
         assert_eq!((res.ok(), n, src.reads), (Some(Filled::Full), 4, 1));
     }
