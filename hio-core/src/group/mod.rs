@@ -513,18 +513,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 && !cx.requested()
                 && (!REQ || self.moves.get() == moves)
             {
-                Some(if KEEP_TOCK && cx.flags == 0 && scell.get() == TICK0 {
-                    // a doer whose tock left 0 without saying so is caught
-                    // by every debug build's tests
-                    debug_assert!(
-                        d.tock().is_zero(),
-                        "doer `{}` changed its tock from 0 without calling `Cx::retock` in that recur",
-                        d.name()
-                    );
-                    next_pass
-                } else {
-                    next_after(Some(scell), d, &cx, retyme, period)
-                })
+                Some(next_after(Some(scell), d, &cx, retyme, next_pass))
             } else {
                 None
             };
@@ -559,7 +548,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 #[cfg(feature = "requests")]
                 retyme,
                 #[cfg(feature = "requests")]
-                period,
+                next_pass,
             };
             match self.settle(env, w, d, after) {
                 Ok(w) => {
@@ -796,9 +785,9 @@ impl<const N: usize, const S: usize, const B: usize> fmt::Debug for Deeds<'_, N,
 
 /// The retyme of a deed whose doer `d` keeps going after a recur in
 /// context `cx` from `retyme`: a lazy DoDoer's own, else by the contract
-/// from the doer's tock: with tock 0, the parent's next run (`t +
-/// period`); else `tock` after the last scheduled retyme, so cadence never
-/// drifts.
+/// from the doer's tock: with tock 0, the parent's next run
+/// (`next_pass`); else `tock` after the last scheduled retyme, so cadence
+/// never drifts.
 ///
 /// The tock is not read again while it is known to be 0 or
 /// [`Tock::NEVER`] (unless the recur said it changed, [`Cx::retock`]): a
@@ -812,19 +801,26 @@ fn next_after(
     d: &dyn Doer,
     cx: &Cx<'_>,
     retyme: Tyme,
-    period: Tock,
+    next_pass: Tyme,
 ) -> Tyme {
+    let s = slot.map_or(wake::NONE, Cell::get);
+    if KEEP_TOCK && cx.flags == 0 && s == TICK0 {
+        // the common case first. A doer whose tock left 0 without saying
+        // so is caught by every debug build's tests
+        debug_assert!(
+            d.tock().is_zero(),
+            "doer `{}` changed its tock from 0 without calling `Cx::retock` in that recur",
+            d.name()
+        );
+        return next_pass;
+    }
     if cx.flags & cx::DUE != 0 {
         return cx.due;
     }
     if !KEEP_TOCK {
-        return retyme_after(d.tock(), cx, retyme, period);
+        return retyme_after(d.tock(), retyme, next_pass);
     }
-    let s = slot.map_or(wake::NONE, Cell::get);
-    let kept = cx.flags & cx::RETOCK == 0;
-    let tock = if kept && s == TICK0 {
-        Tock::ZERO
-    } else if kept && s < TICK0 && s & PARKED != 0 {
+    let tock = if cx.flags & cx::RETOCK == 0 && s < TICK0 && s & PARKED != 0 {
         debug_assert!(
             d.tock() == Tock::NEVER,
             "doer `{}` changed its tock from NEVER without calling `Cx::retock` in that recur",
@@ -849,16 +845,17 @@ fn next_after(
         }
         tock
     };
-    retyme_after(tock, cx, retyme, period)
+    retyme_after(tock, retyme, next_pass)
 }
 
 /// The contract's retyme after a recur that keeps going: with tock 0, the
-/// parent's next run (`t + period`); else `tock` after the last scheduled
-/// retyme, so cadence never drifts.
+/// parent's next run (`next_pass`: the pass's tyme and the parent's
+/// period); else `tock` after the last scheduled retyme, so cadence never
+/// drifts.
 #[inline(always)]
-fn retyme_after(tock: Tock, cx: &Cx<'_>, retyme: Tyme, period: Tock) -> Tyme {
+fn retyme_after(tock: Tock, retyme: Tyme, next_pass: Tyme) -> Tyme {
     if tock.is_zero() {
-        cx.env.shared.tyme + period
+        next_pass
     } else {
         retyme + tock
     }
@@ -918,7 +915,8 @@ struct After<'x, 'c> {
     /// Its retyme before it ran.
     #[cfg(feature = "requests")]
     retyme: Tyme,
-    /// The scheduler's own period.
+    /// The retyme of a doer whose tock is 0 (the pass's tyme and the
+    /// scheduler's own period).
     #[cfg(feature = "requests")]
-    period: Tock,
+    next_pass: Tyme,
 }

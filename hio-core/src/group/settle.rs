@@ -75,7 +75,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 // without requests, a recur that goes on never comes here
                 #[cfg(feature = "requests")]
                 {
-                    let next = next_after(self.slots.get(i), d, cx, after.retyme, after.period);
+                    let next = next_after(self.slots.get(i), d, cx, after.retyme, after.next_pass);
                     w.min_due = w.min_due.min(next);
                     if let Some(r) = self.retymes.get(i) {
                         r.set(next);
