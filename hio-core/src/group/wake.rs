@@ -23,7 +23,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         let t = shared.tyme;
         // below a DoDoer: only a DoDoer placed below this scheduler gave
         // `nested`, so a flat tree has none of that code
-        board.drain(&mut |slot, _, _| {
+        board.drain(&mut |slot| {
             let level = self.level();
             let i = match nested {
                 Some(wake) => wake(&level, slot, board, t, env),
