@@ -262,9 +262,6 @@ pub struct EchoServerDoer<'a> {
     tock: Tock,
 }
 
-/// The most plaintext a TLS record carries.
-const TLS_RECORD: usize = 16 * 1024;
-
 impl<'a> EchoServerDoer<'a> {
     /// An echo doer for `server`.
     ///
@@ -314,7 +311,7 @@ impl<'a> EchoServerDoer<'a> {
         // of a large message is still on its way, so both ends work at once
         // (TLS bulk echo about 8 % faster than taking 64 KiB before sending)
         let most = if server.is_tls() {
-            TLS_RECORD
+            super::tls::session::RECORD
         } else {
             usize::MAX
         };

@@ -64,7 +64,14 @@ pub struct Session {
 /// TLS bytes a [`Session::send_now`] may encrypt before it writes them out:
 /// four full records and their overhead, so that a 64 KiB send goes out in
 /// one write (as many records as the socket takes at once), not four.
-const SEND_BATCH: usize = 64 * 1024 + 4 * 256;
+const SEND_BATCH: usize = 4 * (RECORD + OVERHEAD);
+
+/// The most plaintext one TLS record carries.
+pub(crate) const RECORD: usize = 16 * 1024;
+
+/// The most a record adds to its plaintext (header, tag, padding), as
+/// this module counts it.
+const OVERHEAD: usize = 256;
 
 impl Session {
     /// The server side of a new connection; its handshake must finish
@@ -97,7 +104,7 @@ impl Session {
 
     fn new(mut conn: rustls::Connection, timeout: Duration, tx_limit: usize) -> Session {
         // at least one full record, so a send always makes progress
-        let limit = tx_limit.max(16 * 1024 + 256);
+        let limit = tx_limit.max(RECORD + OVERHEAD);
         conn.set_buffer_limit(Some(limit));
         Session {
             conn,
