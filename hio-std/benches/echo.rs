@@ -401,13 +401,20 @@ async fn listen(tx: mpsc::Sender<SocketAddr>) -> tokio::net::TcpListener {
     listener
 }
 
-/// tokio's echo server (current-thread runtime, a task per connection).
-fn start_tokio() -> (
+/// A tokio server on loopback (current-thread runtime): each accepted
+/// connection, with TCP_NODELAY, goes to a task of its own running
+/// `serve`.
+fn start_tokio_with<F, Fut>(
+    serve: F,
+) -> (
     SocketAddr,
     tokio::sync::oneshot::Sender<()>,
     std::thread::JoinHandle<()>,
-) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+)
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let (tx, rx) = mpsc::channel();
     let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
     let handle = on_tokio(move || async move {
@@ -416,27 +423,37 @@ fn start_tokio() -> (
             tokio::select! {
                 _ = &mut stop_rx => break,
                 accepted = listener.accept() => {
-                    let Ok((mut s, _)) = accepted else { continue };
+                    let Ok((s, _)) = accepted else { continue };
                     let _ = s.set_nodelay(true);
-                    tokio::spawn(async move {
-                        let mut buf = vec![0u8; 64 * 1024];
-                        loop {
-                            match s.read(&mut buf).await {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => {
-                                    if s.write_all(&buf[..n]).await.is_err() {
-                                        return;
-                                    }
-                                }
-                            }
-                        }
-                    });
+                    tokio::spawn(serve(s));
                 }
             }
         }
     });
     let addr = rx.recv().expect("tokio ready");
     (addr, stop_tx, handle)
+}
+
+/// tokio's echo server (current-thread runtime, a task per connection).
+fn start_tokio() -> (
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    std::thread::JoinHandle<()>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    start_tokio_with(|mut s| async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if s.write_all(&buf[..n]).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    })
 }
 
 /// tokio-rustls' echo server (current-thread runtime, a task per
@@ -449,43 +466,29 @@ fn start_tokio_tls(
     std::thread::JoinHandle<()>,
 ) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let (tx, rx) = mpsc::channel();
-    let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    let handle = on_tokio(move || async move {
-        let listener = listen(tx).await;
-        loop {
-            tokio::select! {
-                _ = &mut stop_rx => break,
-                accepted = listener.accept() => {
-                    let Ok((s, _)) = accepted else { continue };
-                    let _ = s.set_nodelay(true);
-                    let acceptor = acceptor.clone();
-                    tokio::spawn(async move {
-                        let Ok(mut s) = acceptor.accept(s).await else { return };
-                        let mut buf = vec![0u8; 64 * 1024];
-                        loop {
-                            match s.read(&mut buf).await {
-                                Ok(0) | Err(_) => {
-                                    let _ = s.shutdown().await;
-                                    return;
-                                }
-                                Ok(n) => {
-                                    if s.write_all(&buf[..n]).await.is_err()
-                                        || s.flush().await.is_err()
-                                    {
-                                        return;
-                                    }
-                                }
-                            }
+    start_tokio_with(move |s| {
+        let acceptor = acceptor.clone();
+        async move {
+            let Ok(mut s) = acceptor.accept(s).await else {
+                return;
+            };
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => {
+                        let _ = s.shutdown().await;
+                        return;
+                    }
+                    Ok(n) => {
+                        if s.write_all(&buf[..n]).await.is_err() || s.flush().await.is_err() {
+                            return;
                         }
-                    });
+                    }
                 }
             }
         }
-    });
-    let addr = rx.recv().expect("tokio ready");
-    (addr, stop_tx, handle)
+    })
 }
 
 /// A connection of the bare server: its socket, its buffer, what of the
