@@ -1,15 +1,20 @@
 //! The opt-in block summary (`B` > 0) must never change a schedule: random
 //! flat trees, large enough to span many blocks, with run-time tock changes,
-//! additions and removals, give the very same events and end with and
-//! without it.
+//! additions and removals, parked doers and wakes (during passes and from
+//! outside), over runs long enough for the summary's horizon to move on
+//! many times, give the very same events and end with and without it.
 
 use std::cell::RefCell;
 
 use hio_core::scenario::{Action, ActionKind, ScnLeaf, Spec};
-use hio_core::{Context, Doer, Doist, Observer, Report, SimClock, Target, Tock, Tyme};
+use hio_core::{
+    Context, Doer, Doist, Observer, Report, SimClock, Target, Tock, Tyme, WakeBoard, Waker,
+};
 use proptest::prelude::*;
 
 const CAP: usize = 80;
+/// A scheduler of two blocks.
+const SMALL: usize = 16;
 const SPARES: usize = 16;
 
 #[derive(Default)]
@@ -27,8 +32,15 @@ struct LeafP {
     stop: Option<u32>,
     fail_at: Option<u32>,
     done_in_enter: bool,
-    acts: Vec<(u32, u8, usize)>, // recur, kind (0 tock, 1 extend, 2 remove), which
+    parked: bool,
+    acts: Vec<(u32, u8, usize)>, // recur, kind (0 tock, 1 extend, 2 remove, 3 wake), which
 }
+
+/// Wakers for a case's doers, shared by the two runs of a case: one board
+/// per property, as the two run at once (and a case resets its board).
+type Board = WakeBoard<{ CAP + SPARES }>;
+static BOARD: Board = Board::new();
+static SMALL_BOARD: Board = Board::new();
 
 fn leaf() -> impl Strategy<Value = LeafP> {
     (
@@ -36,29 +48,35 @@ fn leaf() -> impl Strategy<Value = LeafP> {
         prop::option::weighted(0.3, 1u32..12),
         prop::option::weighted(0.03, 1u32..12),
         prop::bool::weighted(0.05),
-        prop::collection::vec((1u32..10, 0u8..3, 0usize..200), 0..3),
+        prop::bool::weighted(0.4),
+        prop::collection::vec((1u32..10, 0u8..4, 0usize..200), 0..3),
     )
-        .prop_map(|(tock, stop, fail_at, done_in_enter, acts)| LeafP {
+        .prop_map(|(tock, stop, fail_at, done_in_enter, parked, acts)| LeafP {
             tock,
             stop,
             fail_at,
             done_in_enter,
+            parked,
             acts,
         })
 }
 
-/// Runs the tree with a summary of `B` blocks; returns its events and end.
-fn run<const B: usize>(
+/// Runs the tree in a Doist of `C` deeds with a summary of `B` blocks,
+/// woken from outside by `plan`; returns its events and end.
+fn run<const C: usize, const B: usize>(
     specs: &[Spec<'_>],
     top: usize,
     tock: Tock,
     limit: Tock,
+    plan: &[(Tyme, Waker)],
+    board: &'static Board,
 ) -> (Vec<(String, Context, Tyme)>, Report) {
     let log = Log::default();
     let mut leaves: Vec<ScnLeaf<'_>> = specs.iter().map(ScnLeaf::new).collect();
-    let mut doist: Box<Doist<'_, CAP, SPARES, B>> =
+    let mut doist: Box<Doist<'_, C, SPARES, B>> =
         Box::new(Doist::new(tock).unwrap().with_limit(limit));
     doist.observe(&log);
+    doist.wakes(board);
     for (i, l) in leaves.iter_mut().enumerate() {
         let d: &mut dyn Doer = l;
         let _ = if i < top {
@@ -67,64 +85,121 @@ fn run<const B: usize>(
             doist.spare(d)
         };
     }
-    let report = doist.run(&mut SimClock::new(), None);
+    let report = doist.run(&mut SimClock::with_wakes(plan), None);
     drop(doist);
     (log.0.into_inner(), report)
 }
 
+/// Runs the case in a Doist of `C` deeds without a summary and with one of
+/// `B` blocks; both must give the same events and end.
+fn same_with_summary<const C: usize, const B: usize>(
+    ps: &[LeafP],
+    tick: u64,
+    limit: u64,
+    outside: &[(u64, usize)],
+    board: &'static Board,
+) -> Result<(), TestCaseError> {
+    let n = ps.len();
+    let top = (n * 4 / 5).min(C);
+    board.reset();
+    let wakers: Vec<Waker> = (0..n).map(|_| board.waker().unwrap()).collect();
+    let names: Vec<String> = (0..n).map(|i| format!("d{i}")).collect();
+    let lists: Vec<Vec<Vec<&str>>> = ps
+        .iter()
+        .map(|p| {
+            p.acts
+                .iter()
+                .map(|&(_, _, w)| vec![names[w % n].as_str()])
+                .collect()
+        })
+        .collect();
+    let woken: Vec<Vec<[Waker; 1]>> = ps
+        .iter()
+        .map(|p| p.acts.iter().map(|&(_, _, w)| [wakers[w % n]]).collect())
+        .collect();
+    let actions: Vec<Vec<Action<'_>>> = ps
+        .iter()
+        .zip(lists.iter().zip(&woken))
+        .map(|(p, (lists, woken))| {
+            p.acts
+                .iter()
+                .zip(lists.iter().zip(woken))
+                .map(|(&(recur, kind, w), (names, woken))| Action {
+                    recur,
+                    kind: match kind {
+                        0 if w % 10 == 9 => ActionKind::Tock(Tock::NEVER),
+                        0 => ActionKind::Tock(Tock::from_nanos((w % 9) as u64)),
+                        1 => ActionKind::Extend {
+                            names,
+                            into: Target::Root,
+                        },
+                        2 => ActionKind::Remove {
+                            names,
+                            from: Target::Root,
+                        },
+                        _ => ActionKind::Wake(woken),
+                    },
+                })
+                .collect()
+        })
+        .collect();
+    let specs: Vec<Spec<'_>> = ps
+        .iter()
+        .zip(&names)
+        .zip(actions.iter().zip(&wakers))
+        .map(|((p, name), (on, &waker))| Spec {
+            tock: if p.parked {
+                Tock::NEVER
+            } else {
+                Tock::from_nanos(p.tock)
+            },
+            stop: p.stop,
+            fail_at: p.fail_at,
+            done_in_enter: p.done_in_enter,
+            waker: Some(waker),
+            on,
+            ..Spec::new(name)
+        })
+        .collect();
+    let mut plan: Vec<(Tyme, Waker)> = outside
+        .iter()
+        .map(|&(at, w)| (Tyme::from_nanos(at), wakers[w % n]))
+        .collect();
+    plan.sort_by_key(|&(at, _)| at);
+    let (tock, limit) = (Tock::from_nanos(tick), Tock::from_nanos(limit));
+    let plain = run::<C, 0>(&specs, top, tock, limit, &plan, board);
+    let summed = run::<C, B>(&specs, top, tock, limit, &plan, board);
+    prop_assert!(plain.0.len() > n, "the run did something");
+    prop_assert_eq!(&plain.1, &summed.1);
+    prop_assert_eq!(plain.0, summed.0);
+    Ok(())
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn the_summary_never_changes_a_schedule(
         ps in prop::collection::vec(leaf(), 20..CAP + SPARES),
         tick in 1u64..4,
-        limit in 5u64..60,
+        limit in 5u64..700,
+        outside in prop::collection::vec((0u64..700, 0usize..200), 0..40),
     ) {
-        let n = ps.len();
-        let top = (n * 4 / 5).min(CAP);
-        let names: Vec<String> = (0..n).map(|i| format!("d{i}")).collect();
-        let lists: Vec<Vec<Vec<&str>>> = ps
-            .iter()
-            .map(|p| p.acts.iter().map(|&(_, _, w)| vec![names[w % n].as_str()]).collect())
-            .collect();
-        let actions: Vec<Vec<Action<'_>>> = ps
-            .iter()
-            .zip(&lists)
-            .map(|(p, lists)| {
-                p.acts
-                    .iter()
-                    .zip(lists)
-                    .map(|(&(recur, kind, w), names)| Action {
-                        recur,
-                        kind: match kind {
-                            0 => ActionKind::Tock(Tock::from_nanos((w % 9) as u64)),
-                            1 => ActionKind::Extend { names, into: Target::Root },
-                            _ => ActionKind::Remove { names, from: Target::Root },
-                        },
-                    })
-                    .collect()
-            })
-            .collect();
-        let specs: Vec<Spec<'_>> = ps
-            .iter()
-            .zip(&names)
-            .zip(&actions)
-            .map(|((p, name), on)| Spec {
-                tock: Tock::from_nanos(p.tock),
-                stop: p.stop,
-                fail_at: p.fail_at,
-                done_in_enter: p.done_in_enter,
-                on,
-                ..Spec::new(name)
-            })
-            .collect();
-        let (tock, limit) = (Tock::from_nanos(tick), Tock::from_nanos(limit));
-        let plain = run::<0>(&specs, top, tock, limit);
-        let summed = run::<{ CAP.div_ceil(hio_core::SUMMARY_BLOCK) }>(&specs, top, tock, limit);
-        prop_assert!(plain.0.len() > n, "the run did something");
-        prop_assert_eq!(&plain.1, &summed.1);
-        prop_assert_eq!(plain.0, summed.0);
+        same_with_summary::<CAP, { CAP.div_ceil(hio_core::SUMMARY_BLOCK) }>(&ps, tick, limit, &outside, &BOARD)?;
+    }
+
+    /// Small schedulers: with the least summary, whose bits have no room
+    /// for a run bit per deed (a wake makes its block hot instead), and
+    /// with one more block, which has.
+    #[test]
+    fn a_small_summary_never_changes_a_schedule(
+        ps in prop::collection::vec(leaf(), 6..SMALL + SPARES),
+        tick in 1u64..4,
+        limit in 5u64..300,
+        outside in prop::collection::vec((0u64..300, 0usize..200), 0..20),
+    ) {
+        same_with_summary::<SMALL, 2>(&ps, tick, limit, &outside, &SMALL_BOARD)?;
+        same_with_summary::<SMALL, 3>(&ps, tick, limit, &outside, &SMALL_BOARD)?;
     }
 }
 

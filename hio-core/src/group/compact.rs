@@ -5,7 +5,6 @@ use super::{Deeds, NONE, REQ};
 #[cfg(feature = "requests")]
 use super::{DoerRef, SUMMARY_BLOCK};
 use crate::wake;
-#[cfg(feature = "requests")]
 use crate::Tyme;
 
 impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
@@ -89,7 +88,11 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         }
         self.len.set(w);
         self.moves.set(self.moves.get().wrapping_add(1));
+        // (deeds moved: no run bits; a block is hot if its exact bound is
+        // within the horizon, which a woken deed's is)
+        self.clear_runs();
         for b in 0..B {
+            self.lower_bound(b, Tyme::MAX);
             self.refresh(b);
         }
     }
@@ -117,8 +120,8 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         }
         cell.set(Some(d));
         rt.set(t);
-        if let Some(bound) = self.mins.get(n / SUMMARY_BLOCK) {
-            bound.set(bound.get().min(t));
+        if B > 0 {
+            self.lower_bound(n / SUMMARY_BLOCK, t);
         }
         self.len.set(n as u16 + 1);
         self.live.set(self.live.get() + 1);

@@ -146,13 +146,15 @@ pub const SUMMARY_BLOCK: usize = 8;
 ///
 /// A pass finds due deeds by a scan that skips those not due at a fraction
 /// of a nanosecond each. Large trees on hosts may opt into a summary: with
-/// `B` = ⌈`N` / [`SUMMARY_BLOCK`]⌉ (or more) it keeps a lower bound of the retymes
-/// of every block of [`SUMMARY_BLOCK`] deeds, so a pass skips a block with one compare and
-/// its cost grows with the doers due, not with all doers (one byte more
-/// per deed). With it, a real-time Doist whose tree falls idle runs one
-/// more pass (with no events) before it knows and sleeps until the next due
-/// doer. `B` = 0, the default, keeps no summary. A `B` that is neither 0 nor
-/// large enough is refused at compile time.
+/// `B` = ⌈`N` / [`SUMMARY_BLOCK`]⌉ (or more) it keeps a lower bound of the
+/// retymes of every block of [`SUMMARY_BLOCK`] deeds, a bit per block that
+/// may come due within the next 64 periods, and a bit per deed that a wake
+/// brought forward, so a pass goes from one due deed to the next through
+/// these bits: its cost grows with the doers due or woken, not with all
+/// doers (two bytes more per deed). With it, a real-time Doist whose tree
+/// falls idle runs one more pass (with no events) before it knows and
+/// sleeps until the next due doer. `B` = 0, the default, keeps no summary.
+/// A `B` that is neither 0 nor large enough is refused at compile time.
 pub struct Deeds<'a, const N: usize, const S: usize, const B: usize = 0> {
     name: &'a str,
     doers: [Cell<Option<DoerRef<'a>>>; N],
@@ -178,6 +180,21 @@ pub struct Deeds<'a, const N: usize, const S: usize, const B: usize = 0> {
     last_origin: Cell<Origin>,
     /// Lower bounds of each block's retymes (opt-in summary).
     mins: [Cell<Tyme>; B],
+    /// Bits of the summary, in two parts. First a hot bit per block (bit
+    /// `b % 64` of word `b / 64`): a block whose bit is clear has a bound
+    /// past `horizon`, so a pass finds the blocks to look into from the
+    /// bits, not by comparing every bound. Then, from word ⌈B / 64⌉, a run
+    /// bit per deed that a wake brought forward and the walk has not yet
+    /// reached. (An array cannot be sized by `B / 64`; `B` words hold
+    /// both when `N` > 16.)
+    bits: [Cell<u64>; B],
+    /// A deed taken by its run bit from a block that was not hot, whose
+    /// block is to be made hot if its next retyme is within the horizon
+    /// (`NONE` if none).
+    lent: Cell<u16>,
+    /// See `bits`; the hot bits are made again from the bounds once a pass's
+    /// tyme is past it.
+    horizon: Cell<Tyme>,
     /// The restart policy (supervision), if any.
     #[cfg(feature = "requests")]
     restart: Cell<Option<crate::Restart>>,
@@ -238,6 +255,9 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             last_fault: Cell::new(None),
             last_origin: Cell::new(Origin::NONE),
             mins: [const { Cell::new(Tyme::ZERO) }; B],
+            bits: [const { Cell::new(u64::MAX) }; B],
+            horizon: Cell::new(Tyme::ZERO),
+            lent: Cell::new(NONE),
             #[cfg(feature = "requests")]
             restart: Cell::new(None),
             #[cfg(feature = "requests")]
@@ -369,6 +389,9 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         let t = shared.tyme;
         self.state.set(State::Running);
         self.min_due.set(t);
+        // every deed is due now (a scheduler entered again may keep the
+        // bounds of its last run)
+        self.reset_summary();
         if self.own.get() != wake::NONE {
             self.board.set(shared.board);
         }
@@ -471,6 +494,9 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         let mut ran = false;
         // one context for the whole pass, made ready for each recur
         let mut cx = Cx::at(env, 0);
+        if B > 0 && t > self.horizon.get() {
+            self.rebuild_hot(t, period);
+        }
         while i < end {
             let Some(rcell) = self.retymes.get(i) else {
                 break;
@@ -521,12 +547,6 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 min_due = min_due.min(next);
                 rcell.set(next);
                 dcell.set(Some(d));
-                if B > 0 && next == Tyme::MAX {
-                    // parked again: its block's bound is made exact while
-                    // the block is at hand (a block of parked doers is told
-                    // by a few compares), not by a visit in the next pass
-                    self.refresh(i / SUMMARY_BLOCK);
-                }
                 i += 1;
                 if woken.load(Ordering::Relaxed) {
                     // wakes it made: applied right after it
@@ -563,6 +583,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         }
         self.running.set(NONE);
         if B > 0 {
+            self.settle_lent();
             // Deeds passed over are not due (> t); those that ran are in
             // `min_due`. After a pass that ran a doer, `t` bounds the rest
             // from below. After one that ran none, every block it looked

@@ -1,10 +1,11 @@
 //! Skipping the deeds that are not due: branch-free scans four at a time,
-//! and the opt-in summary of block bounds.
+//! and the opt-in summary (block bounds, hot blocks, run bits of woken
+//! deeds).
 
 use core::cell::Cell;
 
 use super::{Deeds, SUMMARY_BLOCK};
-use crate::Tyme;
+use crate::{Tock, Tyme};
 
 impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
     /// From deed `i`, not due at `t`: the index of the next deed that may be
@@ -20,56 +21,300 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         }
         // With a summary, a walk only looks for the next due deed; the least
         // retyme comes from the bounds at the end of the pass (`run_pass`).
-        let len = self.len.get() as usize;
-        let here = i / SUMMARY_BLOCK;
-        let block_end = ((here + 1) * SUMMARY_BLOCK).min(end);
-        let rest = self.retymes.get(i + 1..block_end).unwrap_or(&[]);
-        let mut j = i + 1 + find_due(rest, t);
-        if j < block_end {
-            return (j, min);
-        }
-        if i % SUMMARY_BLOCK == 0 && block_end == ((here + 1) * SUMMARY_BLOCK).min(len) {
-            // a whole block, from its start, with nothing due: exact bound
-            if let (Some(bound), Some(rs)) = (self.mins.get(here), self.retymes.get(i..block_end)) {
-                bound.set(least(rs));
+        // Woken deeds are found from their run bits, deeds whose time has
+        // come from the hot blocks; the walk goes on at the first of either.
+        self.settle_lent();
+        let run = self.next_run(i + 1, end);
+        let timed = self.next_timed(i, run, t);
+        if run <= timed && run < end {
+            self.clear_run(run);
+            if !self.is_hot(run / SUMMARY_BLOCK) {
+                // taken from a block that is not hot: once it has run, its
+                // block is hot if its new retyme is within the horizon
+                self.lent.set(run as u16);
             }
+            return (run, min);
         }
-        // whole blocks: one compare each (branch-free, four at a time) while
-        // the bound says nothing in them is due; else a scan, which also
-        // heals a bound left too low
-        let blocks = end.div_ceil(SUMMARY_BLOCK);
-        while j < end {
-            let b = j / SUMMARY_BLOCK;
-            let k = find_due(self.mins.get(b..blocks).unwrap_or(&[]), t);
-            j = ((b + k) * SUMMARY_BLOCK).min(end);
-            let Some(bound) = self.mins.get(b + k).filter(|_| j < end) else {
-                break;
-            };
-            let next = ((b + k + 1) * SUMMARY_BLOCK).min(end);
-            let rest = self.retymes.get(j..next).unwrap_or(&[]);
-            let k2 = find_due(rest, t);
-            if j + k2 < next {
-                return (j + k2, min);
-            }
-            if next == ((b + k + 1) * SUMMARY_BLOCK).min(len) {
-                // the whole block is not due: its bound becomes exact
-                bound.set(least(rest));
-            }
-            j = next;
-        }
-        (j.min(end), min)
+        (timed.min(end), min)
     }
 
-    /// Recomputes block `b`'s bound from its deeds.
+    /// The deed that [`skip_from`](Self::skip_from) last took by its run
+    /// bit from a block that is not hot has run: if its retyme is now
+    /// within the horizon, its block is hot (a block that is not hot has
+    /// only deeds past the horizon, or woken ones whose run bits are set).
+    #[inline]
+    pub(super) fn settle_lent(&self) {
+        let k = self.lent.replace(super::NONE);
+        if k != super::NONE {
+            let k = usize::from(k);
+            if self
+                .retymes
+                .get(k)
+                .is_some_and(|r| r.get() <= self.horizon.get())
+            {
+                self.set_bit(k / SUMMARY_BLOCK);
+            }
+        }
+    }
+
+    /// From deed `i`, the first deed before `limit` that is due at `t` by
+    /// its retyme, among the rest of `i`'s block and the hot blocks after
+    /// it; `limit` if none.
+    #[inline(always)]
+    fn next_timed(&self, i: usize, limit: usize, t: Tyme) -> usize {
+        let len = self.len.get() as usize;
+        let here = i / SUMMARY_BLOCK;
+        if self.is_hot(here) {
+            // the first due deed in the rest of this block
+            let hi = ((here + 1) * SUMMARY_BLOCK).min(limit);
+            let rest = self.retymes.get(i + 1..hi).unwrap_or(&[]);
+            let j = i + 1 + first_due(rest, t);
+            if j < hi {
+                return j;
+            }
+            if ((here + 1) * SUMMARY_BLOCK).min(limit) == ((here + 1) * SUMMARY_BLOCK).min(len) {
+                if i % SUMMARY_BLOCK == 0 {
+                    // nothing in the whole block is due: its bound becomes
+                    // exact
+                    self.refresh(here);
+                } else {
+                    // the walk leaves a whole block: if its doers ran and
+                    // parked again, it stops being hot (told by equality
+                    // compares, which cost little; an exact bound
+                    // otherwise would not pay)
+                    self.park_block(here);
+                }
+            }
+        }
+        // the hot blocks after it, found from their bits: the first due
+        // deed of each; a block with none whose bound said otherwise is
+        // healed
+        let blocks = limit.div_ceil(SUMMARY_BLOCK);
+        let mut b = here + 1;
+        loop {
+            b = self.next_hot(b, blocks);
+            if b >= blocks {
+                return limit;
+            }
+            let lo = b * SUMMARY_BLOCK;
+            let hi = ((b + 1) * SUMMARY_BLOCK).min(limit);
+            let j = lo + first_due(self.retymes.get(lo..hi).unwrap_or(&[]), t);
+            if j < hi {
+                return j;
+            }
+            if hi == ((b + 1) * SUMMARY_BLOCK).min(len)
+                && self.mins.get(b).is_some_and(|m| m.get() <= t)
+            {
+                // the whole block is not due: its bound becomes exact
+                self.refresh(b);
+            }
+            b += 1;
+        }
+    }
+
+    /// Recomputes block `b`'s bound from its deeds; past the horizon, it
+    /// is no longer hot.
     pub(super) fn refresh(&self, b: usize) {
         let len = self.len.get() as usize;
         let lo = (b * SUMMARY_BLOCK).min(len);
         let hi = ((b + 1) * SUMMARY_BLOCK).min(len);
         if let (Some(rs), Some(bound)) = (self.retymes.get(lo..hi), self.mins.get(b)) {
-            bound.set(least(rs));
+            let least = least(rs);
+            bound.set(least);
+            if least > self.horizon.get() {
+                self.clear_bit(b);
+            }
         }
     }
+
+    /// If every deed of block `b` is parked, its bound is `Tyme::MAX` and it
+    /// is not hot.
+    #[inline]
+    fn park_block(&self, b: usize) {
+        let len = self.len.get() as usize;
+        let lo = (b * SUMMARY_BLOCK).min(len);
+        let hi = ((b + 1) * SUMMARY_BLOCK).min(len);
+        if let (Some(rs), Some(bound)) = (self.retymes.get(lo..hi), self.mins.get(b)) {
+            if rs.iter().all(|r| r.get() == Tyme::MAX) {
+                bound.set(Tyme::MAX);
+                self.clear_bit(b);
+            }
+        }
+    }
+
+    /// Block `b`'s bound came down to `t` (or lower): it is hot.
+    #[inline]
+    pub(super) fn lower_bound(&self, b: usize, t: Tyme) {
+        if let Some(bound) = self.mins.get(b) {
+            bound.set(bound.get().min(t));
+        }
+        self.set_bit(b);
+    }
+
+    /// A wake brought deed `i` forward to `t`: its block's bound comes
+    /// down, and its run bit is set (or, where the bits have no room for
+    /// run bits, its block is hot).
+    #[inline]
+    pub(super) fn woken_at(&self, i: usize, t: Tyme) {
+        let b = i / SUMMARY_BLOCK;
+        if let Some(bound) = self.mins.get(b) {
+            bound.set(bound.get().min(t));
+        }
+        if Self::RUN_BITS {
+            self.set_run(i);
+        } else {
+            self.set_bit(b);
+        }
+    }
+
+    /// Whether block `b` is hot.
+    #[inline(always)]
+    fn is_hot(&self, b: usize) -> bool {
+        self.word(b / 64) & 1 << (b % 64) != 0
+    }
+
+    /// Sets bit `k` of `bits`.
+    #[inline(always)]
+    fn set_bit(&self, k: usize) {
+        if let Some(w) = self.bits.get(k / 64) {
+            w.set(w.get() | 1 << (k % 64));
+        }
+    }
+
+    /// Clears bit `k` of `bits`.
+    #[inline(always)]
+    fn clear_bit(&self, k: usize) {
+        if let Some(w) = self.bits.get(k / 64) {
+            w.set(w.get() & !(1 << (k % 64)));
+        }
+    }
+
+    /// Clears deed `i`'s run bit (and its word's bit when none is left).
+    #[inline(always)]
+    fn clear_run(&self, i: usize) {
+        if !Self::RUN_BITS {
+            return;
+        }
+        if let Some(w) = self.bits.get(Self::RUN_BASE + i / 64) {
+            let v = w.get() & !(1 << (i % 64));
+            w.set(v);
+            if v == 0 {
+                self.clear_bit(Self::RUN_WORDS * 64 + i / 64);
+            }
+        }
+    }
+
+    /// Sets deed `i`'s run bit (and its word's bit).
+    #[inline(always)]
+    fn set_run(&self, i: usize) {
+        self.set_bit(Self::RUN_BASE * 64 + i);
+        self.set_bit(Self::RUN_WORDS * 64 + i / 64);
+    }
+
+    /// The first deed from `i` on, before `end`, whose run bit is set
+    /// (`end` if none): from `i`'s word, or else through the bits that
+    /// tell which words have any.
+    #[inline]
+    fn next_run(&self, i: usize, end: usize) -> usize {
+        if !Self::RUN_BITS || i >= end {
+            return end;
+        }
+        let w = i / 64;
+        let bits = self.word(Self::RUN_BASE + w) & (u64::MAX << (i % 64));
+        if bits != 0 {
+            return (w * 64 + bits.trailing_zeros() as usize).min(end);
+        }
+        let mut v = w + 1;
+        while v < N.div_ceil(64) {
+            let words = self.word(Self::RUN_WORDS + v / 64) & (u64::MAX << (v % 64));
+            if words != 0 {
+                let w = v / 64 * 64 + words.trailing_zeros() as usize;
+                let bits = self.word(Self::RUN_BASE + w);
+                return (w * 64 + bits.trailing_zeros() as usize).min(end);
+            }
+            v = (v / 64 + 1) * 64;
+        }
+        end
+    }
+
+    /// Word `w` of `bits`.
+    #[inline(always)]
+    fn word(&self, w: usize) -> u64 {
+        self.bits.get(w).map_or(0, Cell::get)
+    }
+
+    /// Where the run bits start in `bits`, in words: after the hot bits.
+    const RUN_BASE: usize = B.div_ceil(64);
+
+    /// Where the bits telling which words of run bits have any start, in
+    /// words: after the run bits.
+    const RUN_WORDS: usize = Self::RUN_BASE + N.div_ceil(64);
+
+    /// Whether `bits` has room for the run bits (it has unless the
+    /// scheduler holds at most 16 deeds).
+    const RUN_BITS: bool = B > 0 && Self::RUN_WORDS + N.div_ceil(4096) <= B;
+
+    /// The first hot block from `b` on (`blocks` or more if none before
+    /// `blocks`).
+    #[inline]
+    fn next_hot(&self, b: usize, blocks: usize) -> usize {
+        let mut w = b / 64;
+        let mut bits = self.word(w) & (u64::MAX << (b % 64));
+        while bits == 0 {
+            w += 1;
+            if w * 64 >= blocks {
+                return blocks;
+            }
+            bits = self.word(w);
+        }
+        w * 64 + bits.trailing_zeros() as usize
+    }
+
+    /// A pass at `t` is past the horizon: a new one, `HORIZON` of the
+    /// scheduler's periods ahead, and the hot bits made again from the
+    /// bounds.
+    #[inline(never)]
+    pub(super) fn rebuild_hot(&self, t: Tyme, period: Tock) {
+        let span = period.as_nanos().clamp(1, u64::MAX / HORIZON);
+        let horizon = Tyme::from_nanos(t.as_nanos().saturating_add(span * HORIZON));
+        self.horizon.set(horizon);
+        for (k, h) in self.bits.iter().take(Self::RUN_BASE).enumerate() {
+            let bounds = self.mins.get(k * 64..).unwrap_or(&[]);
+            let bits = bounds
+                .iter()
+                .take(64)
+                .enumerate()
+                .fold(0u64, |acc, (j, m)| acc | u64::from(m.get() <= horizon) << j);
+            h.set(bits);
+        }
+    }
+
+    /// No run bits (deeds moved, or the scheduler is entered).
+    pub(super) fn clear_runs(&self) {
+        for w in self.bits.iter().skip(Self::RUN_BASE) {
+            w.set(0);
+        }
+    }
+
+    /// Every block may be due: bounds of zero, all hot, until a pass makes
+    /// the bits again.
+    pub(super) fn reset_summary(&self) {
+        for m in &self.mins {
+            m.set(Tyme::ZERO);
+        }
+        self.clear_runs();
+        for h in self.bits.iter().take(Self::RUN_BASE) {
+            h.set(u64::MAX);
+        }
+        self.horizon.set(Tyme::ZERO);
+        self.lent.set(super::NONE);
+    }
 }
+
+/// How many of a scheduler's periods ahead the horizon of its hot blocks
+/// lies: the bits are made again from all bounds once every so many
+/// passes.
+const HORIZON: u64 = 64;
 
 /// The least retyme of `rts` (`Tyme::MAX` when empty). The common case, a
 /// block whose doers are all parked, is told by equality compares, which
@@ -83,32 +328,10 @@ fn least(rts: &[Cell<Tyme>]) -> Tyme {
     }
 }
 
-/// How many leading deeds of `rts` are not due at `t` (branch-free, four at
-/// a time).
-#[inline]
-pub(super) fn find_due(rts: &[Cell<Tyme>], t: Tyme) -> usize {
-    let t = t.as_nanos();
-    let mut k = 0;
-    for chunk in rts.chunks_exact(4) {
-        let Ok([a, b, c, d]) = <&[Cell<Tyme>; 4]>::try_from(chunk) else {
-            break;
-        };
-        if (a.get().as_nanos() <= t)
-            | (b.get().as_nanos() <= t)
-            | (c.get().as_nanos() <= t)
-            | (d.get().as_nanos() <= t)
-        {
-            break;
-        }
-        k += 4;
-    }
-    for r in rts.get(k..).unwrap_or(&[]) {
-        if r.get() <= Tyme::from_nanos(t) {
-            break;
-        }
-        k += 1;
-    }
-    k
+/// How many leading deeds of `rts` are not due at `t`.
+#[inline(always)]
+fn first_due(rts: &[Cell<Tyme>], t: Tyme) -> usize {
+    rts.iter().position(|r| r.get() <= t).unwrap_or(rts.len())
 }
 
 /// Schedulers of at least this many deeds (or with a summary) skip the

@@ -4,7 +4,7 @@
 
 use core::cell::Cell;
 
-use super::{Deeds, DoerRef, Group, SUMMARY_BLOCK};
+use super::{Deeds, DoerRef, Group};
 use crate::cx::Env;
 use crate::wake::{same_board, Board, MAX_DEPTH};
 use crate::{Doer, Tyme, WakeError, Waker};
@@ -160,8 +160,8 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         if t < r.get() {
             r.set(t);
         }
-        if let Some(bound) = self.mins.get(i / SUMMARY_BLOCK) {
-            bound.set(bound.get().min(t));
+        if B > 0 {
+            self.woken_at(i, t);
         }
         let at = self.running.get();
         if at == NONE {
