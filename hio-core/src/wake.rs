@@ -317,13 +317,13 @@ impl<const W: usize> WakeBoard<W> {
     }
 
     /// The woken slots of block `b`, whose flag is lowered.
-    fn drain_block(&self, b: usize, f: &mut dyn FnMut(u16)) {
+    fn drain_block(&self, b: usize, f: &mut dyn FnMut(u16, u16, u16)) {
         let lo = b * BLOCK;
         self.drain_slots(lo, (lo + BLOCK).min(W), f);
     }
 
     /// The woken slots from `lo` to `hi`.
-    fn drain_slots(&self, lo: usize, hi: usize, f: &mut dyn FnMut(u16)) {
+    fn drain_slots(&self, lo: usize, hi: usize, f: &mut dyn FnMut(u16, u16, u16)) {
         let flags = self.pending.get(lo..hi).unwrap_or(&[]);
         for (k, p) in flags.iter().enumerate() {
             if !p.load(Acquire) {
@@ -333,12 +333,11 @@ impl<const W: usize> WakeBoard<W> {
             // doer again, one before it is served now
             p.store(false, Relaxed);
             // (a slot bound to no deed wakes nothing)
-            if self
-                .slots
-                .get(lo + k)
-                .is_some_and(|s| s.parent.get() != NONE)
-            {
-                f((lo + k) as u16);
+            if let Some(s) = self.slots.get(lo + k) {
+                let parent = s.parent.get();
+                if parent != NONE {
+                    f((lo + k) as u16, parent, s.index.load(Relaxed));
+                }
             }
         }
     }
@@ -388,11 +387,11 @@ pub trait Board: Sync {
     /// Records a wake of `slot` made by the scheduler itself.
     #[cfg(feature = "requests")]
     fn poke(&self, slot: u16);
-    /// Calls `f(slot)` for every bound slot woken since the
-    /// last drain and lowers their flags (each flag before its slot is
-    /// handed on, so a wake that comes meanwhile is kept for the next
-    /// drain).
-    fn drain(&self, f: &mut dyn FnMut(u16));
+    /// Calls `f(slot, parent, index)` for every bound slot woken since the
+    /// last drain, with its link ([`link`](Board::link)), and lowers their
+    /// flags (each flag before its slot is handed on, so a wake that comes
+    /// meanwhile is kept for the next drain).
+    fn drain(&self, f: &mut dyn FnMut(u16, u16, u16));
     /// A free slot, unbound; `implicit` for a DoDoer's, released when it
     /// is unbound. (One function for wakers and DoDoers: a tree without
     /// DoDoers links no code of theirs.)
@@ -460,7 +459,7 @@ impl<const W: usize> Board for WakeBoard<W> {
         self.wake(slot, gen);
     }
 
-    fn drain(&self, f: &mut dyn FnMut(u16)) {
+    fn drain(&self, f: &mut dyn FnMut(u16, u16, u16)) {
         if !self.any.load(Acquire) {
             return;
         }

@@ -23,11 +23,11 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         let t = shared.tyme;
         // below a DoDoer: only a DoDoer placed below this scheduler gave
         // `nested`, so a flat tree has none of that code
-        board.drain(&mut |slot| {
+        board.drain(&mut |slot, up, index| {
             let level = self.level();
             let i = match nested {
-                Some(wake) => wake(&level, slot, board, t, env),
-                None => wake_top(&level, slot, board, t, env),
+                Some(wake) => wake(&level, slot, (up, index), board, t, env),
+                None => wake_top(&level, slot, (up, index)),
             };
             if let Some(i) = i {
                 self.lower(i, t);
@@ -176,7 +176,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
     /// scheduler or below one of its DoDoers. Returns whether the owner of
     /// this scheduler is to be brought forward too.
     pub(super) fn wake_slot(&self, slot: u16, board: &dyn Board, t: Tyme, env: &Env<'_>) -> bool {
-        match wake_level(&self.level(), slot, board, t, env) {
+        match wake_level(&self.level(), slot, board.link(slot), board, t, env) {
             Some(i) => {
                 self.lower(i, t);
                 self.propagate.get()
@@ -235,39 +235,40 @@ impl core::fmt::Debug for Level<'_, '_> {
 /// [`wake_level`], as the Doist's scheduler keeps it once a DoDoer is
 /// placed below it.
 #[doc(hidden)]
-pub type Nested =
-    for<'v, 'a, 'e> fn(&Level<'v, 'a>, u16, &dyn Board, Tyme, &Env<'e>) -> Option<usize>;
+pub type Nested = for<'v, 'a, 'e> fn(
+    &Level<'v, 'a>,
+    u16,
+    (u16, u16),
+    &dyn Board,
+    Tyme,
+    &Env<'e>,
+) -> Option<usize>;
 
-/// A wake of `slot` if it is bound to a deed of the scheduler `level`
-/// itself: that deed's index. (The Doist's scheduler wakes so until a
-/// DoDoer is placed below it.)
-fn wake_top(
-    level: &Level<'_, '_>,
-    slot: u16,
-    board: &dyn Board,
-    _: Tyme,
-    _: &Env<'_>,
-) -> Option<usize> {
-    let (up, index) = board.link(slot);
+/// A wake of `slot`, whose link is `(up, index)`, if it is bound to a deed
+/// of the scheduler `level` itself: that deed's index. (The Doist's
+/// scheduler wakes so until a DoDoer is placed below it.)
+#[inline]
+fn wake_top(level: &Level<'_, '_>, slot: u16, (up, index): (u16, u16)) -> Option<usize> {
     let i = usize::from(index);
     (up == level.own && level.slots.get(i).map(|c| super::waker_of(c.get())) == Some(slot))
         .then_some(i)
 }
 
-/// A wake of `slot`, bound to a deed of the scheduler `level` or below one
-/// of its DoDoers: the index of the deed of this level to bring forward to
-/// `t`, if any (the deed itself, or the DoDoer through which a wake below
-/// brings it forward).
+/// A wake of `slot`, whose link is `link`, bound to a deed of the
+/// scheduler `level` or below one of its DoDoers: the index of the deed of
+/// this level to bring forward to `t`, if any (the deed itself, or the
+/// DoDoer through which a wake below brings it forward).
 pub(super) fn wake_level(
     level: &Level<'_, '_>,
     slot: u16,
+    link: (u16, u16),
     board: &dyn Board,
     t: Tyme,
     env: &Env<'_>,
 ) -> Option<usize> {
     // the deed of this level on the way: the ancestor of `slot` (or `slot`
     // itself) bound to this scheduler
-    let (mut at, (mut up, mut index)) = (slot, board.link(slot));
+    let (mut at, (mut up, mut index)) = (slot, link);
     let mut depth = 0;
     while up != level.own {
         if up == NONE || up == ROOT || depth >= MAX_DEPTH {
