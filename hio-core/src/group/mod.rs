@@ -192,6 +192,8 @@ pub struct Deeds<'a, const N: usize, const S: usize, const B: usize = 0> {
     /// block is to be made hot if its next retyme is within the horizon
     /// (`NONE` if none).
     lent: Cell<u16>,
+    /// How many words of run bits have any set.
+    run_words: Cell<u16>,
     /// See `bits`; the hot bits are made again from the bounds once a pass's
     /// tyme is past it.
     horizon: Cell<Tyme>,
@@ -258,6 +260,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             bits: [const { Cell::new(u64::MAX) }; B],
             horizon: Cell::new(Tyme::ZERO),
             lent: Cell::new(NONE),
+            run_words: Cell::new(0),
             #[cfg(feature = "requests")]
             restart: Cell::new(None),
             #[cfg(feature = "requests")]

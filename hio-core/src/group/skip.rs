@@ -196,10 +196,12 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
             return;
         }
         if let Some(w) = self.bits.get(Self::RUN_BASE + i / 64) {
-            let v = w.get() & !(1 << (i % 64));
+            let old = w.get();
+            let v = old & !(1 << (i % 64));
             w.set(v);
-            if v == 0 {
+            if v == 0 && old != 0 {
                 self.clear_bit(Self::RUN_WORDS * 64 + i / 64);
+                self.run_words.set(self.run_words.get().wrapping_sub(1));
             }
         }
     }
@@ -207,8 +209,14 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
     /// Sets deed `i`'s run bit (and its word's bit).
     #[inline(always)]
     fn set_run(&self, i: usize) {
-        self.set_bit(Self::RUN_BASE * 64 + i);
-        self.set_bit(Self::RUN_WORDS * 64 + i / 64);
+        if let Some(w) = self.bits.get(Self::RUN_BASE + i / 64) {
+            let old = w.get();
+            w.set(old | 1 << (i % 64));
+            if old == 0 {
+                self.set_bit(Self::RUN_WORDS * 64 + i / 64);
+                self.run_words.set(self.run_words.get() + 1);
+            }
+        }
     }
 
     /// The first deed from `i` on, before `end`, whose run bit is set
@@ -216,7 +224,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
     /// tell which words have any.
     #[inline]
     fn next_run(&self, i: usize, end: usize) -> usize {
-        if !Self::RUN_BITS || i >= end {
+        if !Self::RUN_BITS || i >= end || self.run_words.get() == 0 {
             return end;
         }
         let w = i / 64;
@@ -294,6 +302,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         for w in self.bits.iter().skip(Self::RUN_BASE) {
             w.set(0);
         }
+        self.run_words.set(0);
     }
 
     /// Every block may be due: bounds of zero, all hot, until a pass makes
