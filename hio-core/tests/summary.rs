@@ -175,17 +175,30 @@ fn same_with_summary<const C: usize, const B: usize>(
     Ok(())
 }
 
+/// A case: the leaves (from `leaves`), a tick of 1 to 3 ns, a limit below
+/// `span` ns, and up to `wakes` wakes from outside before it.
+fn case(
+    leaves: std::ops::Range<usize>,
+    span: u64,
+    wakes: usize,
+) -> impl Strategy<Value = (Vec<LeafP>, u64, u64, Vec<(u64, usize)>)> {
+    (
+        prop::collection::vec(leaf(), leaves),
+        1u64..4,
+        5u64..span,
+        prop::collection::vec((0u64..span, 0usize..200), 0..wakes),
+    )
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn the_summary_never_changes_a_schedule(
-        ps in prop::collection::vec(leaf(), 20..CAP + SPARES),
-        tick in 1u64..4,
-        limit in 5u64..700,
-        outside in prop::collection::vec((0u64..700, 0usize..200), 0..40),
+        (ps, tick, limit, outside) in case(20..CAP + SPARES, 700, 40),
     ) {
-        same_with_summary::<CAP, { CAP.div_ceil(hio_core::SUMMARY_BLOCK) }>(&ps, tick, limit, &outside, &BOARD)?;
+        const B: usize = CAP.div_ceil(hio_core::SUMMARY_BLOCK);
+        same_with_summary::<CAP, B>(&ps, tick, limit, &outside, &BOARD)?;
     }
 
     /// Small schedulers: with the least summary, whose bits have no room
@@ -193,10 +206,7 @@ proptest! {
     /// with one more block, which has.
     #[test]
     fn a_small_summary_never_changes_a_schedule(
-        ps in prop::collection::vec(leaf(), 6..SMALL + SPARES),
-        tick in 1u64..4,
-        limit in 5u64..300,
-        outside in prop::collection::vec((0u64..300, 0usize..200), 0..20),
+        (ps, tick, limit, outside) in case(6..SMALL + SPARES, 300, 20),
     ) {
         same_with_summary::<SMALL, 2>(&ps, tick, limit, &outside, &SMALL_BOARD)?;
         same_with_summary::<SMALL, 3>(&ps, tick, limit, &outside, &SMALL_BOARD)?;
