@@ -485,7 +485,17 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
     /// a stop; if the clock reaches the end of tyme without one (a
     /// simulated clock with no wake left), the run ends
     /// [`Stopped`](End::Stopped).
+    #[inline]
     pub fn run<C: Clock>(&mut self, clock: &mut C, stop: Option<&StopFlag>) -> Report {
+        // a run without a stop flag has no code for one
+        match stop {
+            None => self.run_until(clock, || false),
+            Some(s) => self.run_until(clock, || s.is_stopped()),
+        }
+    }
+
+    /// [`run`](Doist::run), stopped when `stopped()`.
+    fn run_until<C: Clock>(&mut self, clock: &mut C, stopped: impl Fn() -> bool) -> Report {
         let origin = clock.now();
         if let Some(r) = self.enter() {
             return r;
@@ -493,7 +503,6 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
         // no pass before this tyme: the one after the last pass
         let mut floor = self.tyme;
         let flag = self.woken;
-        let stopped = || stop.is_some_and(StopFlag::is_stopped);
         let woken = || flag.load(Ordering::SeqCst);
         loop {
             loop {
