@@ -197,7 +197,7 @@ impl<const M: usize> Doer for Console<'_, M> {
     }
 
     fn enter(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
-        attach(cx, self.waker)
+        attach(cx, &self.waker)
     }
 
     fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
