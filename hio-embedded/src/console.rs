@@ -40,11 +40,10 @@ fn put_dec(f: &mut VecView<u8>, n: u64, secs: bool) {
     let mut buf = [0u8; 21];
     let (mut hi, mut lo) = ((n >> 32) as u32, n as u32);
     let mut start = buf.len();
-    let mut count = 0;
-    for d in buf.iter_mut().rev() {
-        start -= 1;
-        count += 1;
-        if secs && count == 10 {
+    for (k, d) in buf.iter_mut().enumerate().rev() {
+        start = k;
+        // the point at 11: nine fractional digits after it
+        if secs && k == 11 {
             *d = b'.';
             continue;
         }
@@ -55,7 +54,7 @@ fn put_dec(f: &mut VecView<u8>, n: u64, secs: bool) {
         let cur = ((cur % 10) << 16) | (lo & 0xffff);
         lo = (upper << 16) | (cur / 10);
         *d = b'0' + (cur % 10) as u8;
-        if hi | lo == 0 && (!secs || count > 10) {
+        if hi | lo == 0 && (!secs || k < 11) {
             break;
         }
     }
