@@ -89,7 +89,9 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                         r.set(next);
                     }
                 }
-                true
+                // (`REQ`, not `true`: without requests this arm is never
+                // taken, and the code that puts the doer back is left out)
+                REQ
             }
             Ok(Step::Done) => {
                 // its slot is a hole now; if requests compact this
