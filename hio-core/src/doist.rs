@@ -535,13 +535,13 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
                     self.tyme = self.tyme.min(next);
                     return self.end(End::Stopped);
                 }
-                let woke = self.woken();
+                let woke = woken();
                 if woke {
                     self.tyme = self.tyme.min(next);
                 }
                 let deadline = origin + self.tyme.since(self.start);
                 if now >= deadline {
-                    if self.tyme == Tyme::MAX && !self.woken() {
+                    if self.tyme == Tyme::MAX && !woken() {
                         // all parked, no limit, and the clock is at its end
                         return self.end(End::Stopped);
                     }
