@@ -682,14 +682,10 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         // either: they are dropped without a context
         let entered = self.state.get() == State::Running;
         let len = self.len.get() as usize;
-        for (i, cell) in self
-            .doers
-            .get(..len)
-            .unwrap_or(&[])
-            .iter()
-            .enumerate()
-            .rev()
-        {
+        for i in (0..len).rev() {
+            let Some(cell) = self.doers.get(i) else {
+                continue;
+            };
             self.unbind_at(i);
             if let Some(d) = cell.take().filter(|_| entered) {
                 let mut cx = Cx::new(env);
