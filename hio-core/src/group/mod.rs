@@ -430,8 +430,8 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 Err(f) => {
                     self.unbind_at(i);
                     // never enter the rest
-                    for c in self.doers.get(i..len).unwrap_or(&[]) {
-                        if c.take().is_some() {
+                    for j in i..len {
+                        if self.doers.get(j).is_some_and(|c| c.take().is_some()) {
                             self.leave();
                         }
                     }
