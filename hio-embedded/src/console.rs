@@ -68,10 +68,12 @@ fn put_dec(f: &mut VecView<u8>, n: u64, secs: bool) {
 
 /// Appends the one-line report of `stats`, as its `Display` writes it.
 fn put_stats(f: &mut VecView<u8>, stats: &SerialStats) {
-    let mut values = stats.report().into_iter();
+    let values = stats.report();
+    let mut k = 0;
     for &b in REPORT.as_bytes() {
         if b == b'#' {
-            put_dec(f, u64::from(values.next().unwrap_or(0)), false);
+            put_dec(f, u64::from(values.get(k).copied().unwrap_or(0)), false);
+            k += 1;
         } else if f.push(b).is_err() {
             break;
         }
