@@ -40,8 +40,9 @@ fn put_dec(f: &mut VecView<u8>, n: u64, secs: bool) {
     let mut buf = [0u8; 21];
     let (mut hi, mut lo) = ((n >> 32) as u32, n as u32);
     let mut start = buf.len();
-    for (k, d) in buf.iter_mut().enumerate().rev() {
+    while let Some(k) = start.checked_sub(1) {
         start = k;
+        let Some(d) = buf.get_mut(k) else { break };
         // the point at 11: nine fractional digits after it
         if secs && k == 11 {
             *d = b'.';
