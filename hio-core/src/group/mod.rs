@@ -62,8 +62,8 @@ pub(crate) fn waker_of(v: u16) -> u16 {
     }
 }
 
-/// A cell of the bookkeeping of run-time requests (where a pass goes on
-/// after its scheduler was compacted, what was appended during it):
+/// A cell of the bookkeeping of run-time requests (where a pass ends and
+/// goes on after its scheduler was compacted, what was appended during it):
 /// without requests it holds nothing, its writes are lost and its reads,
 /// which `REQ` guards, are never used.
 #[cfg(feature = "requests")]
@@ -190,7 +190,7 @@ pub struct Deeds<'a, const N: usize, const S: usize, const B: usize = 0> {
     running: Cell<u16>,
     moves: ReqCell<u32>,
     next: ReqCell<u16>,
-    pass_end: Cell<u16>,
+    pass_end: ReqCell<u16>,
     fresh_from: ReqCell<u16>,
     fresh_tyme: ReqCell<Tyme>,
     min_due: Cell<Tyme>,
@@ -267,7 +267,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             running: Cell::new(NONE),
             moves: ReqCell::new(0),
             next: ReqCell::new(0),
-            pass_end: Cell::new(0),
+            pass_end: ReqCell::new(0),
             fresh_from: ReqCell::new(0),
             fresh_tyme: ReqCell::new(Tyme::MAX),
             min_due: Cell::new(Tyme::MAX),
@@ -503,7 +503,11 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         let mut i = 0usize;
         // (without requests neither changes in a pass)
         #[cfg_attr(not(feature = "requests"), allow(unused_mut))]
-        let mut end = self.pass_end.get() as usize;
+        let mut end = if REQ {
+            self.pass_end.get()
+        } else {
+            self.len.get()
+        } as usize;
         #[cfg_attr(not(feature = "requests"), allow(unused_mut))]
         let mut moves = self.moves.get();
         let mut min_due = Tyme::MAX;
