@@ -40,11 +40,11 @@ fn put_dec(f: &mut VecView<u8>, n: u64, secs: bool) {
     let mut buf = [0u8; 21];
     let (mut hi, mut lo) = ((n >> 32) as u32, n as u32);
     let mut start = buf.len();
-    let mut count = 0;
-    for d in buf.iter_mut().rev() {
-        start -= 1;
-        count += 1;
-        if secs && count == 10 {
+    while let Some(k) = start.checked_sub(1) {
+        start = k;
+        let Some(d) = buf.get_mut(k) else { break };
+        // the point at 11: nine fractional digits after it
+        if secs && k == 11 {
             *d = b'.';
             continue;
         }
@@ -55,7 +55,7 @@ fn put_dec(f: &mut VecView<u8>, n: u64, secs: bool) {
         let cur = ((cur % 10) << 16) | (lo & 0xffff);
         lo = (upper << 16) | (cur / 10);
         *d = b'0' + (cur % 10) as u8;
-        if hi | lo == 0 && (!secs || count > 10) {
+        if hi | lo == 0 && (!secs || k < 11) {
             break;
         }
     }
@@ -69,10 +69,12 @@ fn put_dec(f: &mut VecView<u8>, n: u64, secs: bool) {
 
 /// Appends the one-line report of `stats`, as its `Display` writes it.
 fn put_stats(f: &mut VecView<u8>, stats: &SerialStats) {
-    let mut values = stats.report().into_iter();
+    let values = stats.report();
+    let mut k = 0;
     for &b in REPORT.as_bytes() {
         if b == b'#' {
-            put_dec(f, u64::from(values.next().unwrap_or(0)), false);
+            put_dec(f, u64::from(values.get(k).copied().unwrap_or(0)), false);
+            k += 1;
         } else if f.push(b).is_err() {
             break;
         }
@@ -197,7 +199,7 @@ impl<const M: usize> Doer for Console<'_, M> {
     }
 
     fn enter(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
-        attach(cx, self.waker)
+        attach(cx, &self.waker)
     }
 
     fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {

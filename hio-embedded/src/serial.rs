@@ -49,11 +49,20 @@ pub struct SerialStats {
 /// The enter of a doer that parks when given a waker: it takes the waker
 /// on. One function for every such doer (a fault if the Doist does not
 /// drain the waker's board: the doer would never be woken).
-pub(crate) fn attach(cx: &mut Cx<'_>, waker: Option<Waker>) -> Result<Step, Fault> {
-    if let Some(w) = waker {
+pub(crate) fn attach(cx: &mut Cx<'_>, waker: &Option<Waker>) -> Result<Step, Fault> {
+    if let Some(w) = *waker {
         cx.attach(w)
             .map_err(|_| Fault::failed("its waker cannot be attached"))?;
     }
+    Ok(Step::Continue)
+}
+
+/// How a doer's enter takes its waker on: [`attach`] once it has been
+/// given one, else nothing to do.
+type Enter = fn(&mut Cx<'_>, &Option<Waker>) -> Result<Step, Fault>;
+
+/// The enter of a doer that was given no waker.
+fn no_waker(_: &mut Cx<'_>, _: &Option<Waker>) -> Result<Step, Fault> {
     Ok(Step::Continue)
 }
 
@@ -204,6 +213,9 @@ pub struct SerialDoer<'a, U, F, const M: usize, const B: usize> {
     tock: Tock,
     /// Parks when idle, woken through this.
     waker: Option<Waker>,
+    /// Its enter: [`attach`] once given a waker, so that an image whose
+    /// serial doers have none does not link it.
+    enter: Enter,
     /// Work was left at the end of the last recur: do not park.
     busy: bool,
 }
@@ -238,6 +250,7 @@ where
             budget: 64,
             tock: Tock::ZERO,
             waker: None,
+            enter: no_waker,
             busy: false,
         }
     }
@@ -274,6 +287,7 @@ where
     /// drivers) is polled instead: leave the waker out.
     pub fn with_waker(mut self, waker: Waker) -> Self {
         self.waker = Some(waker);
+        self.enter = attach;
         self
     }
 
@@ -435,7 +449,7 @@ where
     }
 
     fn enter(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {
-        attach(cx, self.waker)
+        (self.enter)(cx, &self.waker)
     }
 
     fn recur(&mut self, cx: &mut Cx<'_>) -> Result<Step, Fault> {

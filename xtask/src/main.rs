@@ -465,13 +465,14 @@ fn miri(root: &Path) -> Result<(), String> {
 
 /// Firmware images, their flash goals and their ceilings, in bytes. The
 /// goals are what the images are meant to fit; since hio-core gained park
-/// and wake (a wake board, wakers, the wake path through the tree), both
-/// are over them, which `size` prints. The ceilings are the latest
-/// figures, rounded up to the next 256 bytes: the job fails if an image
-/// grows past its ceiling, so the gap to the goal can only shrink.
+/// and wake (a wake board, wakers, the wake path through the tree),
+/// `line-echo` is over its goal, which `size` prints (`serial-flow` is
+/// back within its). The ceilings are the latest figures, rounded up to
+/// the next 256 bytes: the job fails if an image grows past its ceiling,
+/// so the gap to the goal can only shrink.
 const BUDGETS: &[(&str, u64, u64)] = &[
-    ("serial-flow", 8 * 1024, 8_448),
-    ("line-echo", 4 * 1024, 5_376),
+    ("serial-flow", 8 * 1024, 8_192),
+    ("line-echo", 4 * 1024, 4_864),
 ];
 
 /// Prints flash and static RAM of the firmware images against their goals,

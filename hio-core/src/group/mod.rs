@@ -62,6 +62,32 @@ pub(crate) fn waker_of(v: u16) -> u16 {
     }
 }
 
+/// A cell of the bookkeeping of run-time requests (where a pass ends and
+/// goes on after its scheduler was compacted, what was appended during it):
+/// without requests it holds nothing, its writes are lost and its reads,
+/// which `REQ` guards, are never used.
+#[cfg(feature = "requests")]
+type ReqCell<T> = Cell<T>;
+#[cfg(not(feature = "requests"))]
+type ReqCell<T> = NoCell<T>;
+
+/// [`ReqCell`] without requests: no memory, so none to set up.
+#[cfg(not(feature = "requests"))]
+struct NoCell<T>(core::marker::PhantomData<T>);
+
+#[cfg(not(feature = "requests"))]
+impl<T: Copy + Default> NoCell<T> {
+    const fn new(_: T) -> Self {
+        NoCell(core::marker::PhantomData)
+    }
+
+    fn get(&self) -> T {
+        T::default()
+    }
+
+    fn set(&self, _: T) {}
+}
+
 /// Whether run-time requests exist. Without them a scheduler's slots never
 /// move during its own pass (it compacts only at the end of the pass) and
 /// nothing is appended while it runs, so the bookkeeping for both is left
@@ -164,11 +190,11 @@ pub struct Deeds<'a, const N: usize, const S: usize, const B: usize = 0> {
     len: Cell<u16>,
     live: Cell<u16>,
     running: Cell<u16>,
-    moves: Cell<u32>,
-    next: Cell<u16>,
-    pass_end: Cell<u16>,
-    fresh_from: Cell<u16>,
-    fresh_tyme: Cell<Tyme>,
+    moves: ReqCell<u32>,
+    next: ReqCell<u16>,
+    pass_end: ReqCell<u16>,
+    fresh_from: ReqCell<u16>,
+    fresh_tyme: ReqCell<Tyme>,
     min_due: Cell<Tyme>,
     state: Cell<State>,
     /// How it contains a child's fault, when it does.
@@ -229,6 +255,19 @@ pub struct Deeds<'a, const N: usize, const S: usize, const B: usize = 0> {
 }
 
 impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
+    // The arrays of an empty scheduler, as constants: `new` built from them
+    // takes less code on thumbv7m than with repeat expressions in its body
+    // (as for a Deck's slots). Each is only ever used by value, to set up
+    // fresh cells, so no two schedulers share a cell.
+    #[allow(clippy::declare_interior_mutable_const)]
+    const NO_DOERS: [Cell<Option<DoerRef<'a>>>; N] = [const { Cell::new(None) }; N];
+    #[allow(clippy::declare_interior_mutable_const)]
+    const NO_SPARES: [Cell<Option<DoerRef<'a>>>; S] = [const { Cell::new(None) }; S];
+    #[allow(clippy::declare_interior_mutable_const)]
+    const ZERO_TYMES: [Cell<Tyme>; N] = [const { Cell::new(Tyme::ZERO) }; N];
+    #[allow(clippy::declare_interior_mutable_const)]
+    const NO_SLOTS: [Cell<u16>; N] = [const { Cell::new(wake::NONE) }; N];
+
     /// An empty scheduler named `name`.
     pub const fn new(name: &'a str) -> Self {
         const {
@@ -239,17 +278,17 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         };
         Deeds {
             name,
-            doers: [const { Cell::new(None) }; N],
-            retymes: [const { Cell::new(Tyme::ZERO) }; N],
-            spares: [const { Cell::new(None) }; S],
+            doers: Self::NO_DOERS,
+            retymes: Self::ZERO_TYMES,
+            spares: Self::NO_SPARES,
             len: Cell::new(0),
             live: Cell::new(0),
             running: Cell::new(NONE),
-            moves: Cell::new(0),
-            next: Cell::new(0),
-            pass_end: Cell::new(0),
-            fresh_from: Cell::new(0),
-            fresh_tyme: Cell::new(Tyme::MAX),
+            moves: ReqCell::new(0),
+            next: ReqCell::new(0),
+            pass_end: ReqCell::new(0),
+            fresh_from: ReqCell::new(0),
+            fresh_tyme: ReqCell::new(Tyme::MAX),
             min_due: Cell::new(Tyme::MAX),
             state: Cell::new(State::Idle),
             contain: Cell::new(None),
@@ -271,7 +310,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
             spare_due: [const { Cell::new(Tyme::MAX) }; S],
             #[cfg(feature = "requests")]
             next_restart: Cell::new(Tyme::MAX),
-            slots: [const { Cell::new(wake::NONE) }; N],
+            slots: Self::NO_SLOTS,
             board: Cell::new(None),
             own: Cell::new(wake::NONE),
             user: Cell::new(None),
@@ -417,8 +456,8 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                 Err(f) => {
                     self.unbind_at(i);
                     // never enter the rest
-                    for c in self.doers.get(i..len).unwrap_or(&[]) {
-                        if c.take().is_some() {
+                    for j in i..len {
+                        if self.doers.get(j).is_some_and(|c| c.take().is_some()) {
                             self.leave();
                         }
                     }
@@ -493,7 +532,11 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         let mut i = 0usize;
         // (without requests neither changes in a pass)
         #[cfg_attr(not(feature = "requests"), allow(unused_mut))]
-        let mut end = self.pass_end.get() as usize;
+        let mut end = if REQ {
+            self.pass_end.get()
+        } else {
+            self.len.get()
+        } as usize;
         #[cfg_attr(not(feature = "requests"), allow(unused_mut))]
         let mut moves = self.moves.get();
         let mut min_due = Tyme::MAX;
@@ -670,14 +713,10 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         // either: they are dropped without a context
         let entered = self.state.get() == State::Running;
         let len = self.len.get() as usize;
-        for (i, cell) in self
-            .doers
-            .get(..len)
-            .unwrap_or(&[])
-            .iter()
-            .enumerate()
-            .rev()
-        {
+        for i in (0..len).rev() {
+            let Some(cell) = self.doers.get(i) else {
+                continue;
+            };
             self.unbind_at(i);
             if let Some(d) = cell.take().filter(|_| entered) {
                 let mut cx = Cx::new(env);

@@ -70,6 +70,14 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         }
         // (by reference: a fault taken out of the result by value was
         // copied byte by byte on thumbv7m, the Result packs it unaligned)
+        if !matches!(step, Ok(Step::Continue)) {
+            // it ends, finished or failed: one place for what both do
+            if REQ {
+                self.running.set(NONE);
+            }
+            self.unbind_at(i);
+            self.leave();
+        }
         let kept = match &step {
             Ok(Step::Continue) => {
                 // without requests, a recur that goes on never comes here
@@ -81,26 +89,20 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
                         r.set(next);
                     }
                 }
-                true
+                // (`REQ`, not `true`: without requests this arm is never
+                // taken, and the code that puts the doer back is left out)
+                REQ
             }
             Ok(Step::Done) => {
                 // its slot is a hole now; if requests compact this
                 // scheduler, `next` says where the pass goes on
                 if REQ {
-                    self.running.set(NONE);
                     self.next.set(i as u16 + 1);
                 }
-                self.unbind_at(i);
-                self.leave();
                 finish(cx, d, Context::Clean);
                 false
             }
             Err(f) => {
-                if REQ {
-                    self.running.set(NONE);
-                }
-                self.unbind_at(i);
-                self.leave();
                 if let Some(contain) = self.container(t) {
                     // opt-in containment: the child ends aborted, its
                     // siblings go on, the fault goes no further
