@@ -203,8 +203,10 @@ impl fmt::Debug for Env<'_> {
 /// (`Cx::request`).
 pub struct Cx<'c> {
     pub(crate) env: &'c Env<'c>,
-    /// The pass's tyme, kept at hand: a doer that reads it reads one
-    /// field, not a chain of three references.
+    /// The pass's tyme, kept at hand on a host: a doer that reads it reads
+    /// one field, not a chain of three references. (A microcontroller
+    /// reads the chain: the field costs more flash than it saves time.)
+    #[cfg(not(target_os = "none"))]
     tyme: Tyme,
     /// A lazy DoDoer's next retyme, from its children (when `flags` has
     /// [`DUE`]).
@@ -235,6 +237,7 @@ impl<'c> Cx<'c> {
     pub(crate) fn at(env: &'c Env<'c>, index: usize) -> Self {
         Cx {
             env,
+            #[cfg(not(target_os = "none"))]
             tyme: env.shared.tyme,
             due: Tyme::ZERO,
             index: index as u16,
@@ -320,7 +323,10 @@ impl<'c> Cx<'c> {
     /// The current tyme.
     #[inline]
     pub fn tyme(&self) -> Tyme {
-        self.tyme
+        #[cfg(not(target_os = "none"))]
+        return self.tyme;
+        #[cfg(target_os = "none")]
+        return self.env.shared.tyme;
     }
 
     /// The name of the scheduler running this doer (`"root"` for the Doist).

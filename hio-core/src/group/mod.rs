@@ -431,9 +431,11 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         let t = shared.tyme;
         self.state.set(State::Running);
         self.min_due.set(t);
-        // every deed is due now (a scheduler entered again may keep the
-        // bounds of its last run)
-        self.reset_summary();
+        if B > 0 {
+            // every deed is due now (a scheduler entered again may keep
+            // the bounds of its last run)
+            self.reset_summary();
+        }
         if self.own.get() != wake::NONE {
             self.board.set(shared.board);
         }
