@@ -464,16 +464,24 @@ fn miri(root: &Path) -> Result<(), String> {
 }
 
 /// Firmware images, their flash goals and their ceilings, in bytes. The
-/// goals are what the images are meant to fit; since hio-core gained park
-/// and wake (a wake board, wakers, the wake path through the tree),
-/// `line-echo` is over its goal, which `size` prints (`serial-flow` is
-/// back within its). The ceilings are the latest figures, rounded up to
-/// the next 256 bytes: the job fails if an image grows past its ceiling,
-/// so the gap to the goal can only shrink.
+/// goals are what the images are meant to fit. Both images park their
+/// SerialDoer on UART0's receive interrupt; in `line-echo` that path (the
+/// wake board, its drain, the SerialDoer's waker, the interrupt handler)
+/// takes 1,096 bytes, which 4 KiB cannot hold: its goal is 4 KiB plus
+/// that, [`LINE_ECHO_IRQ`]. Since hio-core gained park and wake the
+/// scheduler itself is larger too, so `line-echo` is over its goal, which
+/// `size` prints (`serial-flow` is back within its). The ceilings are the
+/// latest figures, rounded up to the next 256 bytes: the job fails if an
+/// image grows past its ceiling, so the gap to the goal can only shrink.
 const BUDGETS: &[(&str, u64, u64)] = &[
     ("serial-flow", 8 * 1024, 8_192),
-    ("line-echo", 4 * 1024, 4_864),
+    ("line-echo", 4 * 1024 + LINE_ECHO_IRQ, 6_144),
 ];
+
+/// What parking `line-echo`'s SerialDoer on UART0's receive interrupt
+/// costs in flash (5,904 bytes with it, 4,808 polling), by which its 4 KiB
+/// goal is raised.
+const LINE_ECHO_IRQ: u64 = 1_096;
 
 /// Prints flash and static RAM of the firmware images against their goals,
 /// and fails if an image is over its ceiling. (The machine has one Rust
