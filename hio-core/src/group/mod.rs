@@ -1,16 +1,19 @@
 //! [`Deeds`]: the scheduler inside every DoDoer and the Doist. Fixed
 //! capacity, caller-owned memory, canonical order, retyme arithmetic.
 //!
-//! The walk of a pass is here; what follows a recur that is not the common
-//! case is in `settle`, skipping deeds that are not due in `skip`,
+//! The walk of a pass is here; a deed's next retyme is in `retyme`, what
+//! follows a recur that is not the common case in `settle`, skipping deeds
+//! that are not due in `skip`, entering and stopping doers in `life`,
 //! squeezing out holes in `compact`, run-time requests in `requests`,
 //! park and wake in `wake`, and the Doist's own scheduler in `root`.
 
 mod compact;
+mod life;
 #[cfg(feature = "requests")]
 mod requests;
 #[cfg(feature = "requests")]
 mod restart;
+mod retyme;
 mod root;
 mod settle;
 mod skip;
@@ -21,13 +24,20 @@ use core::fmt;
 
 use core::sync::atomic::Ordering;
 
-use crate::cx::{self, Origin, Shared};
 use crate::cx::{Env, GroupRef};
+use crate::cx::{Origin, Shared};
 use crate::wake::Board;
+#[cfg(feature = "observe")]
+use crate::Context;
 #[cfg(feature = "requests")]
 use crate::RequestError;
-use crate::{Context, Cx, Doer, Fault, Full, Name, Refusal, Step, Tock, Tyme, WakeError, Waker};
+use crate::{Cx, Doer, Fault, Full, Name, Refusal, Step, Tock, Tyme, WakeError, Waker};
 
+#[cfg(feature = "requests")]
+use life::enter_keep;
+use life::{fail, finish};
+use retyme::next_after;
+use retyme::waker_of;
 pub(crate) use root::Root;
 use skip::WIDE;
 
@@ -35,32 +45,6 @@ use skip::WIDE;
 pub type DoerRef<'a> = &'a mut (dyn Doer + 'a);
 
 const NONE: u16 = u16::MAX;
-
-/// The slot of a deed that has no waker and whose tock was 0 when last
-/// read: its tock is not read again after a recur unless the recur calls
-/// [`Cx::retock`]. No board slot has this number, nor one with [`PARKED`]
-/// (a board holds at most 32 765 slots, numbered from 0), and it is not
-/// [`wake::ROOT`].
-pub(crate) const TICK0: u16 = wake::ROOT - 1;
-
-/// Set in the slot of a deed with a waker whose tock was
-/// [`Tock::NEVER`] when last read: it is parked again after each recur
-/// without reading its tock, unless the recur calls [`Cx::retock`].
-pub(crate) const PARKED: u16 = 0x8000;
-
-/// The waker slot a deed's slot names: [`wake::NONE`] for none (`NONE` and
-/// [`TICK0`]), else the slot without [`PARKED`].
-#[inline(always)]
-pub(crate) fn waker_of(v: u16) -> u16 {
-    if !KEEP_TOCK {
-        // (a scheduler that keeps no tock marks no slot)
-        v
-    } else if v >= TICK0 {
-        wake::NONE
-    } else {
-        v & !PARKED
-    }
-}
 
 /// A cell of the bookkeeping of run-time requests (where a pass ends and
 /// goes on after its scheduler was compacted, what was appended during it):
@@ -423,53 +407,6 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         }
     }
 
-    /// Enters every added doer in order at the current tyme. On a fault the
-    /// failing doer has run enter, abort, exit; the later ones are never
-    /// entered; the earlier ones are left running for the caller to stop.
-    pub(crate) fn enter_all(&self, env: &Env<'_>) -> Result<(), Fault> {
-        let shared = env.shared;
-        let t = shared.tyme;
-        self.state.set(State::Running);
-        self.min_due.set(t);
-        if B > 0 {
-            // every deed is due now (a scheduler entered again may keep
-            // the bounds of its last run)
-            self.reset_summary();
-        }
-        if self.own.get() != wake::NONE {
-            self.board.set(shared.board);
-        }
-        let len = self.len.get() as usize;
-        for i in 0..len {
-            let Some(cell) = self.doers.get(i) else { break };
-            let Some(d) = cell.take() else { continue };
-            self.place_child(env.shared.root, i, d);
-            match enter_one(env, d, i) {
-                Ok(Some(d)) => {
-                    cell.set(Some(d));
-                    if let Some(r) = self.retymes.get(i) {
-                        r.set(t);
-                    }
-                }
-                Ok(None) => {
-                    self.unbind_at(i);
-                    self.leave();
-                }
-                Err(f) => {
-                    self.unbind_at(i);
-                    // never enter the rest
-                    for j in i..len {
-                        if self.doers.get(j).is_some_and(|c| c.take().is_some()) {
-                            self.leave();
-                        }
-                    }
-                    return Err(f);
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// One pass at the current tyme: runs every due doer once, in canonical
     /// order. `period` is the scheduler's own tock (the Doist's tock at the
     /// top level). On a fault the failing doer has run abort, exit and the
@@ -707,32 +644,6 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         debug_assert!(self.live.get() > 0, "a doer left an empty scheduler");
         self.live.set(self.live.get().wrapping_sub(1));
     }
-
-    /// Stops every running doer in reverse canonical order (cease, exit)
-    /// and ends the scheduler.
-    pub(crate) fn stop_all(&self, env: &Env<'_>) {
-        // doers of a scheduler that was never entered were never entered
-        // either: they are dropped without a context
-        let entered = self.state.get() == State::Running;
-        let len = self.len.get() as usize;
-        for i in (0..len).rev() {
-            let Some(cell) = self.doers.get(i) else {
-                continue;
-            };
-            self.unbind_at(i);
-            if let Some(d) = cell.take().filter(|_| entered) {
-                let mut cx = Cx::new(env);
-                env.shared.note(d, Context::Cease);
-                d.cease(&mut cx);
-                env.shared.note(d, Context::Exit);
-                d.exit(&mut cx);
-            }
-        }
-        self.len.set(0);
-        self.live.set(0);
-        self.min_due.set(Tyme::MAX);
-        self.state.set(State::Ended);
-    }
 }
 
 #[cfg(feature = "requests")]
@@ -741,57 +652,6 @@ fn is_some<T>(c: &Cell<Option<T>>) -> bool {
     let some = v.is_some();
     c.set(v);
     some
-}
-
-/// Runs a doer's last two contexts: `first` (clean, cease or abort) and exit.
-fn finish(cx: &mut Cx<'_>, d: &mut dyn Doer, first: Context) {
-    let shared = cx.env.shared;
-    shared.note(d, first);
-    match first {
-        Context::Clean => d.clean(cx),
-        Context::Cease => d.cease(cx),
-        _ => d.abort(cx),
-    }
-    shared.note(d, Context::Exit);
-    d.exit(cx);
-}
-
-/// The doer `d` failed with `f`, a fault that goes up: it is blamed for
-/// it, and ends aborted (abort, exit).
-#[inline(never)]
-pub(super) fn fail(cx: &mut Cx<'_>, d: &mut dyn Doer, f: &Fault) {
-    let shared = cx.env.shared;
-    shared.blame(d);
-    shared.note_fault(d, f);
-    finish(cx, d, Context::Abort);
-}
-
-/// Enters one doer: `Ok(Some)` to keep it, `Ok(None)` if it finished in
-/// enter (clean, exit done), `Err` if it failed (abort, exit done).
-fn enter_one<'a>(env: &Env<'_>, d: DoerRef<'a>, i: usize) -> Result<Option<DoerRef<'a>>, Fault> {
-    enter_keep(env, d, i).map_err(|(f, _)| f)
-}
-
-/// [`enter_one`], handing the doer back with a fault.
-#[allow(clippy::type_complexity)]
-fn enter_keep<'a>(
-    env: &Env<'_>,
-    d: DoerRef<'a>,
-    i: usize,
-) -> Result<Option<DoerRef<'a>>, (Fault, DoerRef<'a>)> {
-    let mut cx = Cx::at(env, i);
-    env.shared.note(d, Context::Enter);
-    match d.enter(&mut cx) {
-        Ok(Step::Continue) => Ok(Some(d)),
-        Ok(Step::Done) => {
-            finish(&mut cx, d, Context::Clean);
-            Ok(None)
-        }
-        Err(f) => {
-            fail(&mut cx, d, &f);
-            Err((f, d))
-        }
-    }
 }
 
 impl<const N: usize, const S: usize, const B: usize> Group for Deeds<'_, N, S, B> {
@@ -850,91 +710,6 @@ impl<const N: usize, const S: usize, const B: usize> fmt::Debug for Deeds<'_, N,
             .finish()
     }
 }
-
-/// The retyme of a deed whose doer `d` keeps going after a recur in
-/// context `cx` from `retyme`: a lazy DoDoer's own, else by the contract
-/// from the doer's tock: with tock 0, the parent's next run
-/// (`next_pass`); else `tock` after the last scheduled retyme, so cadence
-/// never drifts.
-///
-/// The tock is not read again while it is known to be 0 or
-/// [`Tock::NEVER`] (unless the recur said it changed, [`Cx::retock`]): a
-/// deed without a waker keeps that knowledge of a 0 in its `slot`
-/// ([`TICK0`]), one with a waker that of a NEVER ([`PARKED`]). Not
-/// generic, and inlined (a doer whose tock is not kept runs about a
-/// nanosecond faster).
-#[inline(always)]
-fn next_after(
-    slot: Option<&Cell<u16>>,
-    d: &dyn Doer,
-    cx: &Cx<'_>,
-    retyme: Tyme,
-    next_pass: Tyme,
-) -> Tyme {
-    let s = slot.map_or(wake::NONE, Cell::get);
-    if KEEP_TOCK && cx.flags == 0 && s == TICK0 {
-        // the common case first. A doer whose tock left 0 without saying
-        // so is caught by every debug build's tests
-        debug_assert!(
-            d.tock().is_zero(),
-            "doer `{}` changed its tock from 0 without calling `Cx::retock` in that recur",
-            d.name()
-        );
-        return next_pass;
-    }
-    if cx.flags & cx::DUE != 0 {
-        return cx.due;
-    }
-    if !KEEP_TOCK {
-        return retyme_after(d.tock(), retyme, next_pass);
-    }
-    let tock = if cx.flags & cx::RETOCK == 0 && s < TICK0 && s & PARKED != 0 {
-        debug_assert!(
-            d.tock() == Tock::NEVER,
-            "doer `{}` changed its tock from NEVER without calling `Cx::retock` in that recur",
-            d.name()
-        );
-        Tock::NEVER
-    } else {
-        let tock = d.tock();
-        if let Some(c) = slot {
-            c.set(if s >= TICK0 {
-                // no waker
-                if tock.is_zero() {
-                    TICK0
-                } else {
-                    wake::NONE
-                }
-            } else if tock == Tock::NEVER {
-                s | PARKED
-            } else {
-                s & !PARKED
-            });
-        }
-        tock
-    };
-    retyme_after(tock, retyme, next_pass)
-}
-
-/// The contract's retyme after a recur that keeps going: with tock 0, the
-/// parent's next run (`next_pass`: the pass's tyme and the parent's
-/// period); else `tock` after the last scheduled retyme, so cadence never
-/// drifts.
-#[inline(always)]
-fn retyme_after(tock: Tock, retyme: Tyme, next_pass: Tyme) -> Tyme {
-    if tock.is_zero() {
-        next_pass
-    } else {
-        retyme + tock
-    }
-}
-
-/// Whether a scheduler keeps a tock of 0 (or a parked doer's NEVER) once
-/// read, rather than read it after every recur ([`Cx::retock`]). On a
-/// host, where it saves a dynamic call per doer-run; not on a
-/// microcontroller, where the code it takes (about 200 bytes of flash)
-/// counts more. A doer that keeps the rule behaves the same either way.
-const KEEP_TOCK: bool = !cfg!(target_os = "none");
 
 /// How a scheduler contains a child's fault ([`Deeds::contain`]): a
 /// function it keeps once told to, so that an image whose schedulers
