@@ -186,6 +186,11 @@ struct Io {
     last_active: Instant,
     /// The TLS session, on a TLS server.
     tls: Option<Box<Session>>,
+    /// The TLS pump's last read took all there was, and the poll has not
+    /// reported the socket readable since: the pump does not read it (a
+    /// wake for room to write, such as the one a new socket gets, costs no
+    /// read that would block).
+    rx_idle: bool,
 }
 
 impl Io {
@@ -207,6 +212,7 @@ impl Io {
             broken: None,
             last_active: Instant::now(),
             tls: None,
+            rx_idle: false,
         }
     }
 }

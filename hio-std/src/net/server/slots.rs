@@ -257,6 +257,8 @@ impl<'r> Server<'r> {
             io.broken = None;
             io.last_active = Instant::now();
             io.tls = session;
+            // it may have sent already: the first pump reads
+            io.rx_idle = false;
         }
         s.gen.set(s.gen.get().wrapping_add(1));
         s.open.set(true);
@@ -319,6 +321,9 @@ impl<'r> Server<'r> {
                     && close.is_none();
                 io.tls_pump = false;
                 if lazy {
+                    // the application reads the socket: the pump's last
+                    // read says nothing of what is there now
+                    io.rx_idle = false;
                     let p = session.pump_out(stream, &mut io.tx);
                     bytes_out = p.plain_out as u64;
                     if p.wire_out > 0 {
@@ -338,13 +343,18 @@ impl<'r> Server<'r> {
                         None => None,
                     };
                 } else if close.is_none() {
+                    let may_read = !io.rx_idle || ready.is_readable();
                     let p = session.pump_stream(
                         stream,
                         &mut io.rx,
                         &mut io.tx,
                         self.config.read_budget,
                         !io.rx_closed,
+                        may_read,
                     );
+                    if may_read {
+                        io.rx_idle = p.drained;
+                    }
                     bytes_in = p.plain_in as u64;
                     bytes_out = p.plain_out as u64;
                     if p.wire_in > 0 || p.wire_out > 0 {

@@ -44,6 +44,10 @@ pub struct Pumped {
     pub rx_full: bool,
     /// The read budget ran out: more may be waiting on the socket.
     pub more: bool,
+    /// The reads took all there was on the socket (it would block, or a
+    /// short read with `short_drains`): nothing more comes before the poll
+    /// reports it readable.
+    pub drained: bool,
     /// The session failed: close the connection.
     pub failed: Option<Broken>,
 }
@@ -156,14 +160,16 @@ impl Session {
         tx: &mut Ring,
         budget: usize,
     ) -> Pumped {
-        self.pump_stream(sock, rx, tx, budget, false)
+        self.pump_stream(sock, rx, tx, budget, false, true)
     }
 
     /// [`pump`](Session::pump) on a socket whose readiness is
     /// edge-triggered: with `short_drains`, a read of the socket that
     /// returns less than asked for took all there was, and the pump reads
     /// no further (not while the peer's end was reported: that comes after
-    /// a short read).
+    /// a short read). Without `may_read` it reads nothing, only writes what
+    /// waits: a socket whose last read took all there was has nothing more
+    /// before the poll reports it readable again.
     pub(crate) fn pump_stream<S: Read + Write>(
         &mut self,
         sock: &mut S,
@@ -171,6 +177,7 @@ impl Session {
         tx: &mut Ring,
         budget: usize,
         short_drains: bool,
+        may_read: bool,
     ) -> Pumped {
         let mut p = Pumped::default();
         let was_handshaking = self.conn.is_handshaking();
@@ -178,7 +185,7 @@ impl Session {
             p.failed = Some(Broken::Tls(TlsFailure::HandshakeTimeout));
             return p;
         }
-        p = self.pump_io(sock, rx, tx, budget, short_drains, p);
+        p = self.pump_io(sock, rx, tx, budget, short_drains, may_read, p);
         // done even if the same pump then failed (data and an end)
         if was_handshaking && !self.conn.is_handshaking() {
             p.handshake_done = true;
@@ -201,6 +208,7 @@ impl Session {
         tx: &mut Ring,
         budget: usize,
         short_drains: bool,
+        may_read: bool,
         mut p: Pumped,
     ) -> Pumped {
         // plaintext left from the last pump
@@ -208,7 +216,7 @@ impl Session {
             p.failed = Some(b);
             return p;
         }
-        loop {
+        while may_read {
             if !self.conn.wants_read() {
                 // plaintext waits for room, or the peer has closed
                 break;
@@ -223,7 +231,10 @@ impl Session {
             let (got, eof) = match read {
                 Ok(0) => (0, true),
                 Ok(n) => (n, false),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    p.drained = true;
+                    break;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::InvalidData => {
                     // a record or handshake message past rustls' bounds
@@ -248,6 +259,7 @@ impl Session {
                 return p;
             }
             if eof || p.peer_closed || drained {
+                p.drained = drained;
                 break;
             }
         }
