@@ -185,7 +185,8 @@ impl Session {
             p.failed = Some(Broken::Tls(TlsFailure::HandshakeTimeout));
             return p;
         }
-        p = self.pump_io(sock, rx, tx, budget, short_drains, may_read, p);
+        let budget = may_read.then_some(budget);
+        p = self.pump_io(sock, rx, tx, budget, short_drains, p);
         // done even if the same pump then failed (data and an end)
         if was_handshaking && !self.conn.is_handshaking() {
             p.handshake_done = true;
@@ -206,9 +207,8 @@ impl Session {
         sock: &mut S,
         rx: &mut Ring,
         tx: &mut Ring,
-        budget: usize,
+        budget: Option<usize>,
         short_drains: bool,
-        may_read: bool,
         mut p: Pumped,
     ) -> Pumped {
         // plaintext left from the last pump
@@ -216,51 +216,54 @@ impl Session {
             p.failed = Some(b);
             return p;
         }
-        while may_read {
-            if !self.conn.wants_read() {
-                // plaintext waits for room, or the peer has closed
-                break;
-            }
-            if p.wire_in >= budget.max(1) {
-                p.more = true;
-                break;
-            }
-            let mut edge = Edge::new(sock);
-            let read = self.conn.read_tls(&mut edge);
-            let drained = short_drains && edge.short_read;
-            let (got, eof) = match read {
-                Ok(0) => (0, true),
-                Ok(n) => (n, false),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    p.drained = true;
+        // (`None`: the socket is not read, only written)
+        if let Some(budget) = budget {
+            loop {
+                if !self.conn.wants_read() {
+                    // plaintext waits for room, or the peer has closed
                     break;
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                    // a record or handshake message past rustls' bounds
-                    p.failed = Some(Broken::Tls(TlsFailure::Protocol));
+                if p.wire_in >= budget.max(1) {
+                    p.more = true;
+                    break;
+                }
+                let mut edge = Edge::new(sock);
+                let read = self.conn.read_tls(&mut edge);
+                let drained = short_drains && edge.short_read;
+                let (got, eof) = match read {
+                    Ok(0) => (0, true),
+                    Ok(n) => (n, false),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        p.drained = true;
+                        break;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                        // a record or handshake message past rustls' bounds
+                        p.failed = Some(Broken::Tls(TlsFailure::Protocol));
+                        return p;
+                    }
+                    Err(e) => {
+                        p.failed = Some(Broken::Io(e.kind()));
+                        return p;
+                    }
+                };
+                p.wire_in += got;
+                if let Err(e) = self.conn.process_new_packets() {
+                    // rustls queued an alert for the peer: try to send it
+                    let _ = self.flush(sock, &mut p);
+                    p.failed = Some(Broken::Tls(TlsFailure::from_rustls(&e)));
                     return p;
                 }
-                Err(e) => {
-                    p.failed = Some(Broken::Io(e.kind()));
+                // the plaintext, answers to the handshake, and what waited for it
+                if let Err(b) = self.exchange(sock, rx, tx, &mut p) {
+                    p.failed = Some(b);
                     return p;
                 }
-            };
-            p.wire_in += got;
-            if let Err(e) = self.conn.process_new_packets() {
-                // rustls queued an alert for the peer: try to send it
-                let _ = self.flush(sock, &mut p);
-                p.failed = Some(Broken::Tls(TlsFailure::from_rustls(&e)));
-                return p;
-            }
-            // the plaintext, answers to the handshake, and what waited for it
-            if let Err(b) = self.exchange(sock, rx, tx, &mut p) {
-                p.failed = Some(b);
-                return p;
-            }
-            if eof || p.peer_closed || drained {
-                p.drained = drained;
-                break;
+                if eof || p.peer_closed || drained {
+                    p.drained = drained;
+                    break;
+                }
             }
         }
         // plaintext may wait behind a full ring (with the socket's end
