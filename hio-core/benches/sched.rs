@@ -46,9 +46,9 @@
 //! criterion's output:
 //!
 //! ```text
-//! sched flat-100: 2.70 ns/doer-run, reference 2.32 ns/doer-run, ratio 1.165
-//! sched woken-10000: 28.48 ns/woken-doer-run, dense flat-10000 2.68 ns/doer-run, ratio 10.622 (100 of 10 000 parked doers woken per pass, with the summary)
-//! sched sparse-10000: 11.52 ns/due-doer-run, dense flat-10000 2.60 ns/doer-run, ratio 4.422 (with the summary, B = N/8)
+//! sched flat-100: 2.58 ns/doer-run, reference 2.20 ns/doer-run, ratio 1.174
+//! sched woken-10000: 24.08 ns/woken-doer-run, dense flat-10000 2.39 ns/doer-run, ratio 10.082 (100 of 10 000 parked doers woken per pass, with the summary)
+//! sched sparse-10000: 11.05 ns/due-doer-run, dense flat-10000 2.48 ns/doer-run, ratio 4.458 (with the summary, B = N/8)
 //! ```
 //!
 //! Each figure is the median over the rounds of the time per pass divided by
