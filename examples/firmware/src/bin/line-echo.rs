@@ -40,9 +40,7 @@ fn main() -> ! {
     let Some(p) = cortex_m::Peripherals::take() else {
         exit(false)
     };
-    let Ok(io) = BOARD.waker() else {
-        exit(false)
-    };
+    let Ok(io) = BOARD.waker() else { exit(false) };
     let stats = SerialStats::new();
     let lines = LineDeck::new();
     let uart = uart0().with_rx_interrupt();
