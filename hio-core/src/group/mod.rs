@@ -594,15 +594,11 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         self
     }
 
-    /// Makes this the Doist's own scheduler: with `board`, its deeds can be
-    /// woken.
-    pub(crate) fn make_root(&self, board: Option<&'static dyn Board>) {
-        self.board.set(board);
-        self.own.set(if board.is_some() {
-            wake::ROOT
-        } else {
-            wake::NONE
-        });
+    /// Makes this the Doist's own scheduler, whose deeds can be woken
+    /// through `board`.
+    pub(crate) fn make_root(&self, board: &'static dyn Board) {
+        self.board.set(Some(board));
+        self.own.set(wake::ROOT);
     }
 
     /// The owning DoDoer is lazy (`lazy`) or parked (`parked`): wakes of its

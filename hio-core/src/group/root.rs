@@ -53,7 +53,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Root<'a, N, S, B> {
 
     /// Its deeds can be woken through `board`: links the wake code.
     pub(crate) fn wakes(&mut self, board: &'static dyn Board) {
-        self.deeds.make_root(Some(board));
+        self.deeds.make_root(board);
         self.wakes = Some(Wakes {
             attach: Deeds::attach_deed,
             apply: Deeds::drain_root,

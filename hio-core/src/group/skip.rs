@@ -72,7 +72,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
             if j < hi {
                 return j;
             }
-            if ((here + 1) * SUMMARY_BLOCK).min(limit) == ((here + 1) * SUMMARY_BLOCK).min(len) {
+            if hi == ((here + 1) * SUMMARY_BLOCK).min(len) {
                 if i % SUMMARY_BLOCK == 0 {
                     // nothing in the whole block is due: its bound becomes
                     // exact
@@ -115,10 +115,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
     /// Recomputes block `b`'s bound from its deeds; past the horizon, it
     /// is no longer hot.
     pub(super) fn refresh(&self, b: usize) {
-        let len = self.len.get() as usize;
-        let lo = (b * SUMMARY_BLOCK).min(len);
-        let hi = ((b + 1) * SUMMARY_BLOCK).min(len);
-        if let (Some(rs), Some(bound)) = (self.retymes.get(lo..hi), self.mins.get(b)) {
+        if let Some((rs, bound)) = self.block(b) {
             let least = least(rs);
             bound.set(least);
             if least > self.horizon.get() {
@@ -131,10 +128,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
     /// is not hot.
     #[inline]
     fn park_block(&self, b: usize) {
-        let len = self.len.get() as usize;
-        let lo = (b * SUMMARY_BLOCK).min(len);
-        let hi = ((b + 1) * SUMMARY_BLOCK).min(len);
-        if let (Some(rs), Some(bound)) = (self.retymes.get(lo..hi), self.mins.get(b)) {
+        if let Some((rs, bound)) = self.block(b) {
             if rs.iter().all(|r| r.get() == Tyme::MAX) {
                 bound.set(Tyme::MAX);
                 self.clear_bit(b);
@@ -142,12 +136,19 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         }
     }
 
+    /// The retymes of block `b`'s deeds, and its bound.
+    #[inline(always)]
+    fn block(&self, b: usize) -> Option<(&[Cell<Tyme>], &Cell<Tyme>)> {
+        let len = self.len.get() as usize;
+        let lo = (b * SUMMARY_BLOCK).min(len);
+        let hi = ((b + 1) * SUMMARY_BLOCK).min(len);
+        Some((self.retymes.get(lo..hi)?, self.mins.get(b)?))
+    }
+
     /// Block `b`'s bound came down to `t` (or lower): it is hot.
     #[inline]
     pub(super) fn lower_bound(&self, b: usize, t: Tyme) {
-        if let Some(bound) = self.mins.get(b) {
-            bound.set(bound.get().min(t));
-        }
+        self.lower_min(b, t);
         self.set_bit(b);
     }
 
@@ -156,14 +157,19 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
     /// run bits, its block is hot).
     #[inline]
     pub(super) fn woken_at(&self, i: usize, t: Tyme) {
-        let b = i / SUMMARY_BLOCK;
-        if let Some(bound) = self.mins.get(b) {
-            bound.set(bound.get().min(t));
-        }
         if Self::RUN_BITS {
+            self.lower_min(i / SUMMARY_BLOCK, t);
             self.set_run(i);
         } else {
-            self.set_bit(b);
+            self.lower_bound(i / SUMMARY_BLOCK, t);
+        }
+    }
+
+    /// Block `b`'s bound, brought down to `t` if it is above.
+    #[inline(always)]
+    fn lower_min(&self, b: usize, t: Tyme) {
+        if let Some(bound) = self.mins.get(b) {
+            bound.set(bound.get().min(t));
         }
     }
 
