@@ -23,8 +23,8 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         let t = shared.tyme;
         // below a DoDoer: only a DoDoer placed below this scheduler gave
         // `nested`, so a flat tree has none of that code
+        let level = self.level();
         board.drain(&mut |slot, up, index| {
-            let level = self.level();
             let i = match nested {
                 Some(wake) => wake(&level, slot, (up, index), board, t, env),
                 None => wake_top(&level, slot, (up, index)),
