@@ -17,7 +17,10 @@
 //! stays dynamic.
 //!
 //! Cases (each hio-core and reference):
-//! - `flat-N`, N = 10, 100, 1000, 10000: N doers, tock 0, in one Doist.
+//! - `flat-N`, N = 1, 10, 100, 1000, 10000: N doers, tock 0, in one Doist.
+//!   With one doer, a pass is one doer-run and what the pass itself costs
+//!   (its line gives ns per pass): beside `flat-10`, it tells a pass's own
+//!   cost from a doer-run's.
 //! - `nested-100x100`: the Doist holds 100 DoDoers (tock 0) of 100 doers
 //!   each. A pass is 10 100 doer-runs (100 DoDoer recurs + 10 000 leaf
 //!   recurs); ns/doer-run divides by 10 100.
@@ -732,6 +735,13 @@ fn woken(c: &mut Criterion, rec: &Records) {
 // ---------------------------------------------------------------------------
 
 fn summary(rec: &Records) {
+    if let Some(&[x, y]) = rec.paired("flat-1").as_deref() {
+        println!(
+            "sched flat-1: {x:.2} ns/pass, reference {y:.2} ns/pass, ratio {:.3} (one doer: a pass's own cost beside one doer-run){}",
+            x / y,
+            smoke()
+        );
+    }
     let cases: [(&str, usize); 5] = [
         ("flat-10", 10),
         ("flat-100", 100),
@@ -782,6 +792,7 @@ fn run() {
         .without_plots()
         .configure_from_args();
     let rec = Records::default();
+    flat::<1>(&mut c, &rec);
     flat::<10>(&mut c, &rec);
     flat::<100>(&mut c, &rec);
     flat::<1000>(&mut c, &rec);
