@@ -23,8 +23,13 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         let t = shared.tyme;
         // below a DoDoer: only a DoDoer placed below this scheduler gave
         // `nested`, so a flat tree has none of that code
+        // built once per drain on a host; a microcontroller, where a drain
+        // serves an interrupt or two, keeps the smaller code
+        #[cfg(not(target_os = "none"))]
         let level = self.level();
         board.drain(&mut |slot, up, index| {
+            #[cfg(target_os = "none")]
+            let level = self.level();
             let i = match nested {
                 Some(wake) => wake(&level, slot, (up, index), board, t, env),
                 None => wake_top(&level, slot, (up, index)),
