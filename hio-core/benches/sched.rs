@@ -602,6 +602,13 @@ fn sparse(c: &mut Criterion, rec: &Records) {
     let mut plain = core_doist::<SPARSE_N, 0>(plain_doers.refs(), 3);
     // for the record only: hio's algorithm walks every deed each pass too
     let mut refd = ref_doist(ref_doers(SPARSE_N, sparse_tock), 3);
+    // the same under a DoDoer of tock 0, with its own summary
+    let mut nested_doers = Doers::new(SPARSE_N, sparse_tock);
+    let mut group_doer: Box<DoDoer<'_, SPARSE_N, 0, SUMMARY>> = Box::new(DoDoer::new("group"));
+    for d in nested_doers.refs() {
+        group_doer.add(d).unwrap();
+    }
+    let mut nested = core_doist::<1, 0>(vec![&mut *group_doer], 3);
     // the dense flat-10000 case again, to pair with the sparse one
     let mut dense_doers = Doers::new(SPARSE_N, |_| 0);
     let mut dense = core_doist::<SPARSE_N, SUMMARY>(dense_doers.refs(), 3);
@@ -623,6 +630,9 @@ fn sparse(c: &mut Criterion, rec: &Records) {
     let mut plain_dense_pass = || {
         black_box(plain_dense.pass());
     };
+    let mut nested_pass = || {
+        black_box(nested.pass());
+    };
     let mut group = c.benchmark_group(case);
     group.throughput(Throughput::Elements(SPARSE_DUE as u64));
     let id = |side| BenchmarkId::new(side, SPARSE_N);
@@ -637,10 +647,17 @@ fn sparse(c: &mut Criterion, rec: &Records) {
             "sparse-10000-plain",
             &mut [&mut plain_pass, &mut plain_dense_pass],
         );
+        paired(
+            rec,
+            "sparse-10000-nested",
+            &mut [&mut nested_pass, &mut dense_pass],
+        );
     }
-    drop((doist, dense, plain, plain_dense));
+    drop((doist, dense, plain, plain_dense, nested));
+    drop(group_doer);
     black_box(
         doers.checksum()
+            + nested_doers.checksum()
             + dense_doers.checksum()
             + plain_doers.checksum()
             + plain_dense_doers.checksum(),
@@ -771,6 +788,10 @@ fn summary(rec: &Records) {
     for (key, what) in [
         ("sparse-10000", "with the summary, B = N/8"),
         ("sparse-10000-plain", "without a summary, B = 0"),
+        (
+            "sparse-10000-nested",
+            "in a DoDoer of tock 0, with its summary, B = N/8",
+        ),
     ] {
         if let Some(&[z, x]) = rec.paired(key).as_deref() {
             let z = z / SPARSE_DUE as f64;

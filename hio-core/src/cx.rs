@@ -7,7 +7,7 @@ use core::sync::atomic::AtomicBool;
 
 use crate::group::Group;
 use crate::wake::Board;
-use crate::{Context, Fault, Tyme, WakeError, Waker};
+use crate::{Context, Fault, Tock, Tyme, WakeError, Waker};
 
 /// Sees every lifecycle event of a tree: which doer, which context, at what
 /// tyme. `hio trace` prints traces through it; firmware can count or log.
@@ -39,6 +39,11 @@ pub type Name = heapless::String<32>;
 #[doc(hidden)]
 pub struct Shared<'s> {
     pub(crate) tyme: Tyme,
+    /// The Doist's tock: no scheduler of the tree passes more often. (On
+    /// hosts only, where summaries serve large trees; a microcontroller
+    /// keeps the store out of every pass.)
+    #[cfg(not(target_os = "none"))]
+    pub(crate) tock: Tock,
     #[cfg(feature = "observe")]
     pub(crate) observer: Option<&'s dyn Observer>,
     pub(crate) root: &'s dyn Group,

@@ -270,3 +270,44 @@ impl<const N: usize, const S: usize, const B: usize> fmt::Debug for DoDoer<'_, N
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Doist, Tyme};
+
+    /// Runs every pass (tock 0), or once an hour.
+    struct Ticker(Tock);
+
+    impl Doer for Ticker {
+        fn tock(&self) -> Tock {
+            self.0
+        }
+        fn recur(&mut self, _: &mut Cx<'_>) -> Result<Step, Fault> {
+            Ok(Step::Continue)
+        }
+    }
+
+    #[test]
+    fn a_tock_0_dodoers_summary_looks_as_far_ahead_as_the_doist() {
+        let mut every = Ticker(Tock::ZERO);
+        let mut hourly: [Ticker; 15] = core::array::from_fn(|_| Ticker(Tock::from_secs(3600)));
+        let mut g: DoDoer<'_, 16, 0, 2> = DoDoer::new("g");
+        g.add(&mut every).unwrap();
+        for d in hourly.iter_mut() {
+            g.add(d).unwrap();
+        }
+        {
+            let mut doist: Doist<'_, 1> = Doist::new(Tock::from_millis(1)).unwrap();
+            doist.add(&mut g).unwrap();
+            // passes at 0, 1, 2, 3 and 4 ms
+            for _ in 0..5 {
+                assert!(doist.pass().is_none());
+            }
+        }
+        // its hot bits were made at the pass at 1 ms, 64 of the Doist's
+        // tocks ahead, and not again (64 of its own tock 0 would have been
+        // 64 ns, passed by every pass)
+        assert_eq!(g.deeds.horizon(), Tyme::from_millis(65));
+    }
+}

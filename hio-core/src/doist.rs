@@ -313,6 +313,8 @@ impl<'a, const N: usize, const S: usize, const B: usize> Doist<'a, N, S, B> {
         let root = &self.root;
         let shared = Shared {
             tyme: self.tyme,
+            #[cfg(not(target_os = "none"))]
+            tock: self.tock,
             #[cfg(feature = "observe")]
             observer: self.observer,
             root,

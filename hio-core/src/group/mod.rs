@@ -483,6 +483,13 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
         // one context for the whole pass, made ready for each recur
         let mut cx = Cx::at(env, 0);
         if B > 0 && t > self.horizon.get() {
+            // A DoDoer whose tock is shorter than the Doist's (0, most
+            // often) passes no more often than the Doist: on a host its
+            // horizon is as far off as the Doist's would be, not made again
+            // every pass. (A microcontroller keeps the Doist's tock out of
+            // its passes: there the horizon follows the scheduler's tock.)
+            #[cfg(not(target_os = "none"))]
+            let period = period.max(shared.tock);
             self.rebuild_hot(t, period);
         }
         while i < end {

@@ -303,6 +303,12 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         }
     }
 
+    /// The horizon of the hot bits.
+    #[cfg(test)]
+    pub(crate) fn horizon(&self) -> Tyme {
+        self.horizon.get()
+    }
+
     /// No run bits (deeds moved, or the scheduler is entered).
     pub(super) fn clear_runs(&self) {
         for w in self.bits.iter().skip(Self::RUN_BASE) {
