@@ -284,9 +284,9 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         w * 64 + bits.trailing_zeros() as usize
     }
 
-    /// A pass at `t` is past the horizon: a new one, `HORIZON` of the
-    /// scheduler's periods ahead, and the hot bits made again from the
-    /// bounds.
+    /// A pass at `t` is past the horizon: a new one, `HORIZON` periods
+    /// ahead (the scheduler's own, on a host at least the Doist's tock),
+    /// and the hot bits made again from the bounds.
     #[inline(never)]
     pub(super) fn rebuild_hot(&self, t: Tyme, period: Tock) {
         let span = period.as_nanos().clamp(1, u64::MAX / HORIZON);
