@@ -30,9 +30,10 @@
 //!   once past their first run at tyme 0 (done in setup, untimed), never come
 //!   due during the bench. ns/due-doer-run divides the pass by 100 and is
 //!   compared with dense `flat-10000` (goal: ratio <= 3). It is measured
-//!   twice: with the opt-in summary (`Doist<'_, N, 0, B>`, B = N /
-//!   `SUMMARY_BLOCK`), paired with a dense Doist of the same type, and
-//!   without it (B = 0).
+//!   three times: with the opt-in summary (`Doist<'_, N, 0, B>`, B = N /
+//!   `SUMMARY_BLOCK`), paired with a dense Doist of the same type; without
+//!   it (B = 0); and with the same doers in a DoDoer of tock 0 with its own
+//!   summary, under a Doist of one.
 //!
 //! - `woken-10000`: 10 000 parked doers (tock `Tock::NEVER`, each with its
 //!   own waker); before each pass 100 of them, a different 100 each time,
@@ -49,9 +50,11 @@
 //! criterion's output:
 //!
 //! ```text
-//! sched flat-100: 2.58 ns/doer-run, reference 2.20 ns/doer-run, ratio 1.174
-//! sched woken-10000: 24.08 ns/woken-doer-run, dense flat-10000 2.39 ns/doer-run, ratio 10.082 (100 of 10 000 parked doers woken per pass, with the summary)
-//! sched sparse-10000: 11.05 ns/due-doer-run, dense flat-10000 2.48 ns/doer-run, ratio 4.458 (with the summary, B = N/8)
+//! sched flat-1: 7.58 ns/pass, reference 6.08 ns/pass, ratio 1.247 (one doer: a pass's own cost beside one doer-run)
+//! sched flat-100: 2.41 ns/doer-run, reference 2.30 ns/doer-run, ratio 1.048
+//! sched woken-10000: 24.20 ns/woken-doer-run, dense flat-10000 2.40 ns/doer-run, ratio 10.096 (100 of 10 000 parked doers woken per pass, with the summary)
+//! sched sparse-10000: 10.88 ns/due-doer-run, dense flat-10000 2.34 ns/doer-run, ratio 4.645 (with the summary, B = N/8)
+//! sched sparse-10000: 11.14 ns/due-doer-run, dense flat-10000 2.45 ns/doer-run, ratio 4.551 (in a DoDoer of tock 0, with its summary, B = N/8)
 //! ```
 //!
 //! Each figure is the median over the rounds of the time per pass divided by
