@@ -232,7 +232,7 @@ impl<const N: usize, const S: usize, const B: usize> Doer for DoDoer<'_, N, S, B
         };
         self.deeds.pass(&env, period)?;
         if self.lazy && self.deeds.has_board() {
-            cx.set_due(self.deeds.next_due());
+            cx.set_due(self.deeds.exact_due());
         }
         Ok(
             if self.deeds.is_empty() && !self.always && !self.deeds.awaits_restart() {

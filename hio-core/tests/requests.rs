@@ -717,3 +717,44 @@ fn spare_dodoer_whose_child_fails_in_enter_is_contained() {
     assert!(log.of("k3").is_empty());
     assert_eq!((rep.end, d.origin()), (End::Limit, None));
 }
+
+#[test]
+fn a_lazy_dodoer_that_loses_a_child_in_its_recur_waits_for_those_left() {
+    use hio_core::WakeBoard;
+    static BOARD: WakeBoard<4> = WakeBoard::new();
+    // b (every 200 ms) runs first; a (every 500 ms) then removes it
+    for summary in [false, true] {
+        let log = Log::new();
+        let mut b = Node::leaf("b").tock(ms(200));
+        let mut a = Node::leaf("a")
+            .tock(ms(500))
+            .on(1, Act::Remove(To::Parent, vec!["b"]));
+        {
+            let mut d: Doist<'_, 1> = Doist::new(ms(100)).unwrap().with_limit(ms(1000));
+            d.observe(&log);
+            d.wakes(&BOARD);
+            if summary {
+                let mut pool: DoDoer<'_, 24, 0, 3> = DoDoer::new("pool").lazy(true);
+                pool.add(&mut b).unwrap();
+                pool.add(&mut a).unwrap();
+                d.add(&mut pool).unwrap();
+                d.run(&mut SimClock::new(), None);
+            } else {
+                let mut pool: DoDoer<'_, 2> = DoDoer::new("pool").lazy(true);
+                pool.add(&mut b).unwrap();
+                pool.add(&mut a).unwrap();
+                d.add(&mut pool).unwrap();
+                d.run(&mut SimClock::new(), None);
+            }
+        }
+        // after its recur at 0 only a is left, due at 0.5: the pool does not
+        // run at 0.2 for b, which is gone
+        assert_eq!(
+            log.tymes("pool", Context::Recur),
+            [ty("0.0"), ty("0.5")],
+            "with a summary: {summary}"
+        );
+        assert_eq!(log.tymes("a", Context::Recur), [ty("0.0"), ty("0.5")]);
+        assert_eq!(log.of("b"), ctxs("enter recur cease exit"));
+    }
+}

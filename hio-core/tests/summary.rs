@@ -8,7 +8,7 @@ use std::cell::RefCell;
 
 use hio_core::scenario::{Action, ActionKind, ScnLeaf, Spec};
 use hio_core::{
-    Context, Doer, Doist, Observer, Report, SimClock, Target, Tock, Tyme, WakeBoard, Waker,
+    Context, DoDoer, Doer, Doist, Observer, Report, SimClock, Target, Tock, Tyme, WakeBoard, Waker,
 };
 use proptest::prelude::*;
 
@@ -41,6 +41,7 @@ struct LeafP {
 type Board = WakeBoard<{ CAP + SPARES }>;
 static BOARD: Board = Board::new();
 static SMALL_BOARD: Board = Board::new();
+static NESTED_BOARD: Board = Board::new();
 
 fn leaf() -> impl Strategy<Value = LeafP> {
     (
@@ -90,6 +91,52 @@ fn run<const C: usize, const B: usize>(
     (log.0.into_inner(), report)
 }
 
+/// How the leaves are held: by the Doist itself, or by a DoDoer (its only
+/// doer) of tock 0, lazy, or parked (tock `NEVER`).
+#[derive(Debug, Clone, Copy)]
+enum Holder {
+    Doist,
+    Tock0,
+    Lazy,
+    Parked,
+}
+
+/// [`run`], with the leaves in a DoDoer of `C` deeds and a summary of `B`
+/// blocks, held by a Doist of one doer.
+fn run_nested<const C: usize, const B: usize>(
+    specs: &[Spec<'_>],
+    top: usize,
+    (tock, limit): (Tock, Tock),
+    plan: &[(Tyme, Waker)],
+    board: &'static Board,
+    holder: Holder,
+) -> (Vec<(String, Context, Tyme)>, Report) {
+    let log = Log::default();
+    let mut leaves: Vec<ScnLeaf<'_>> = specs.iter().map(ScnLeaf::new).collect();
+    let group = DoDoer::new("group");
+    let group = match holder {
+        Holder::Lazy => group.lazy(true),
+        Holder::Parked => group.with_tock(Tock::NEVER),
+        Holder::Doist | Holder::Tock0 => group,
+    };
+    let mut group: Box<DoDoer<'_, C, SPARES, B>> = Box::new(group);
+    for (i, l) in leaves.iter_mut().enumerate() {
+        let d: &mut dyn Doer = l;
+        let _ = if i < top {
+            group.add(d)
+        } else {
+            group.spare(d)
+        };
+    }
+    let mut doist: Doist<'_, 1> = Doist::new(tock).unwrap().with_limit(limit);
+    doist.observe(&log);
+    doist.wakes(board);
+    let _ = doist.add(&mut *group);
+    let report = doist.run(&mut SimClock::with_wakes(plan), None);
+    drop(doist);
+    (log.0.into_inner(), report)
+}
+
 /// Runs the case in a Doist of `C` deeds without a summary and with one of
 /// `B` blocks; both must give the same events and end.
 fn same_with_summary<const C: usize, const B: usize>(
@@ -98,6 +145,17 @@ fn same_with_summary<const C: usize, const B: usize>(
     limit: u64,
     outside: &[(u64, usize)],
     board: &'static Board,
+) -> Result<(), TestCaseError> {
+    same_held::<C, B>(ps, (tick, limit), outside, board, Holder::Doist)
+}
+
+/// [`same_with_summary`], with the leaves held as `holder` says.
+fn same_held<const C: usize, const B: usize>(
+    ps: &[LeafP],
+    (tick, limit): (u64, u64),
+    outside: &[(u64, usize)],
+    board: &'static Board,
+    holder: Holder,
 ) -> Result<(), TestCaseError> {
     let n = ps.len();
     let top = (n * 4 / 5).min(C);
@@ -131,11 +189,11 @@ fn same_with_summary<const C: usize, const B: usize>(
                         0 => ActionKind::Tock(Tock::from_nanos((w % 9) as u64)),
                         1 => ActionKind::Extend {
                             names,
-                            into: Target::Root,
+                            into: Target::Parent,
                         },
                         2 => ActionKind::Remove {
                             names,
-                            from: Target::Root,
+                            from: Target::Parent,
                         },
                         _ => ActionKind::Wake(woken),
                     },
@@ -167,8 +225,16 @@ fn same_with_summary<const C: usize, const B: usize>(
         .collect();
     plan.sort_by_key(|&(at, _)| at);
     let (tock, limit) = (Tock::from_nanos(tick), Tock::from_nanos(limit));
-    let plain = run::<C, 0>(&specs, top, tock, limit, &plan, board);
-    let summed = run::<C, B>(&specs, top, tock, limit, &plan, board);
+    let (plain, summed) = match holder {
+        Holder::Doist => (
+            run::<C, 0>(&specs, top, tock, limit, &plan, board),
+            run::<C, B>(&specs, top, tock, limit, &plan, board),
+        ),
+        _ => (
+            run_nested::<C, 0>(&specs, top, (tock, limit), &plan, board, holder),
+            run_nested::<C, B>(&specs, top, (tock, limit), &plan, board, holder),
+        ),
+    };
     prop_assert!(plain.0.len() > n, "the run did something");
     prop_assert_eq!(&plain.1, &summed.1);
     prop_assert_eq!(plain.0, summed.0);
@@ -199,6 +265,17 @@ proptest! {
     ) {
         const B: usize = CAP.div_ceil(hio_core::SUMMARY_BLOCK);
         same_with_summary::<CAP, B>(&ps, tick, limit, &outside, &BOARD)?;
+    }
+
+    /// The same leaves in a DoDoer (of tock 0, lazy, or parked) with a
+    /// summary of its own.
+    #[test]
+    fn a_dodoers_summary_never_changes_a_schedule(
+        (ps, tick, limit, outside) in case(20..CAP + SPARES, 700, 40),
+        holder in prop::sample::select(vec![Holder::Tock0, Holder::Lazy, Holder::Parked]),
+    ) {
+        const B: usize = CAP.div_ceil(hio_core::SUMMARY_BLOCK);
+        same_held::<CAP, B>(&ps, (tick, limit), &outside, &NESTED_BOARD, holder)?;
     }
 
     /// Small schedulers: with the least summary, whose bits have no room

@@ -303,6 +303,61 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         }
     }
 
+    /// The earliest retyme among its present doers (and failed children
+    /// held for a restart), exactly: what a lazy owner waits for, which
+    /// must not run before a child is due. [`next_due`](Deeds::next_due)
+    /// is only a lower bound: it may still count a doer removed since it
+    /// was seen, and with a summary, after a pass that ran a doer, it is
+    /// that pass's tyme. Without a summary every deed is looked at; with
+    /// one, only the blocks whose bound is below the best found so far,
+    /// and their bounds are made exact.
+    pub(crate) fn exact_due(&self) -> Tyme {
+        #[cfg(feature = "requests")]
+        let mut best = self.next_restart.get();
+        #[cfg(not(feature = "requests"))]
+        let mut best = Tyme::MAX;
+        let len = self.len.get() as usize;
+        if B == 0 {
+            best = best.min(self.least_present(0, len));
+        } else {
+            for b in 0..len.div_ceil(SUMMARY_BLOCK) {
+                let Some(bound) = self.mins.get(b) else { break };
+                if bound.get() < best {
+                    let lo = b * SUMMARY_BLOCK;
+                    let least = self.least_present(lo, (lo + SUMMARY_BLOCK).min(len));
+                    bound.set(least);
+                    if least > self.horizon.get() {
+                        self.clear_bit(b);
+                    }
+                    best = best.min(least);
+                }
+            }
+        }
+        self.min_due.set(best);
+        best
+    }
+
+    /// The least retyme of the present doers from `lo` to `hi` (a hole
+    /// left by a doer that ended is never due; without holes, the retymes
+    /// are read alone).
+    fn least_present(&self, lo: usize, hi: usize) -> Tyme {
+        if self.live.get() == self.len.get() {
+            let rs = self.retymes.get(lo..hi).unwrap_or(&[]);
+            return rs.iter().map(Cell::get).fold(Tyme::MAX, Tyme::min);
+        }
+        let mut least = Tyme::MAX;
+        for i in lo..hi {
+            if let (Some(c), Some(r)) = (self.doers.get(i), self.retymes.get(i)) {
+                let d = c.take();
+                if d.is_some() {
+                    least = least.min(r.get());
+                }
+                c.set(d);
+            }
+        }
+        least
+    }
+
     /// The horizon of the hot bits.
     #[cfg(test)]
     pub(crate) fn horizon(&self) -> Tyme {
