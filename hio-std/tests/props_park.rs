@@ -8,7 +8,9 @@
 //! - a DoDoer exits after all its children;
 //! - a parked doer never runs between one recur and the next wake of it
 //!   (its entry recur aside);
-//! - a child recurs only in a pass in which its parent recurs.
+//! - a child recurs only in a pass in which its parent recurs;
+//! - a lazy DoDoer recurs, after its first recur, only in a pass in which
+//!   one of its children recurs, or when it was woken itself.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -115,6 +117,8 @@ struct Flat {
     parent: Vec<Option<usize>>,
     /// Leaves that are parked from their entry on and never change tock.
     always_parked: Vec<bool>,
+    /// Lazy DoDoers.
+    lazy: Vec<bool>,
 }
 
 fn flatten(c: &Case) -> Flat {
@@ -122,6 +126,7 @@ fn flatten(c: &Case) -> Flat {
         names: Vec::new(),
         parent: Vec::new(),
         always_parked: Vec::new(),
+        lazy: Vec::new(),
     };
     fn walk(n: &Node, parent: Option<usize>, f: &mut Flat, prefix: &str) {
         let me = f.names.len();
@@ -131,6 +136,7 @@ fn flatten(c: &Case) -> Flat {
             && TOCKS[n.tock] == "\"never\""
             && !n.acts.iter().any(|(_, a)| matches!(a, Act::Tock(_)));
         f.always_parked.push(parked);
+        f.lazy.push(n.kids.is_some() && n.lazy);
         for k in n.kids.iter().flatten() {
             walk(k, Some(me), f, prefix);
         }
@@ -362,6 +368,29 @@ fn check(c: &Case, f: &Flat, json: &str, trace: &str) -> Result<(), String> {
                 .unwrap_or_default();
             if let Some(t) = recurs.iter().find(|t| !precurs.contains(t)) {
                 return Err(format!("{name} recurred at {t} without its parent {pname}"));
+            }
+        }
+        // a lazy DoDoer runs only when a child is due, or when woken
+        if f.lazy[me] {
+            let kids: Vec<f64> = (0..f.names.len())
+                .filter(|&k| f.parent[k] == Some(me))
+                .flat_map(|k| by.get(f.names[k].as_str()).into_iter().flatten())
+                .filter(|(_, e)| e.ctx == "recur")
+                .map(|(_, e)| e.tyme)
+                .collect();
+            for w in recurs.windows(2) {
+                let (before, at) = (w[0], w[1]);
+                let outside = planned
+                    .get(name)
+                    .is_some_and(|ats| ats.iter().any(|&a| a > before && a <= at));
+                let inside = woken_at
+                    .get(*name)
+                    .is_some_and(|ts| ts.iter().any(|&t| t >= before && t <= at));
+                if !kids.contains(&at) && !outside && !inside {
+                    return Err(format!(
+                        "lazy {name} ran at {at} with no child running and no wake since {before}\n{json}"
+                    ));
+                }
             }
         }
         // a parked doer runs again only after a wake
