@@ -1,7 +1,7 @@
 //! Property tests of park and wake: random trees with parked doers, lazy
 //! DoDoers, wakes from outside and wake actions, tock changes to and from
-//! never, and run-time extends, run through `hio trace`'s runner. Every
-//! trace must keep the contract's invariants:
+//! never, and run-time extends and removals, run through `hio trace`'s
+//! runner. Every trace must keep the contract's invariants:
 //!
 //! - every doer's events form one of the contract's lifecycle sequences;
 //! - a doer recurs at most once per pass (per tyme);
@@ -39,15 +39,18 @@ enum Act {
     Tock(usize),
     Wake(Vec<usize>),
     Extend,
+    /// Removes a doer (index into the flat list) from its parent.
+    Remove(usize),
 }
 
 fn act() -> impl Strategy<Value = (u32, Act)> {
     (
         1u32..8,
         prop_oneof![
-            (0..TOCKS.len()).prop_map(Act::Tock),
-            prop::collection::vec(0usize..64, 1..3).prop_map(Act::Wake),
-            Just(Act::Extend),
+            3 => (0..TOCKS.len()).prop_map(Act::Tock),
+            3 => prop::collection::vec(0usize..64, 1..3).prop_map(Act::Wake),
+            3 => Just(Act::Extend),
+            1 => (0usize..64).prop_map(Act::Remove),
         ],
     )
 }
@@ -201,6 +204,12 @@ fn json(c: &Case, f: &Flat) -> String {
                         ));
                     }
                 }
+                Act::Remove(w) => {
+                    let (name, from) = removal(f, *w);
+                    acts.push(format!(
+                        r#"{{"recur": {r}, "remove": ["{name}"], "from": "{from}"}}"#
+                    ));
+                }
             }
         }
         if !acts.is_empty() {
@@ -258,6 +267,14 @@ fn json(c: &Case, f: &Flat) -> String {
     out.push_str(&wakes.join(", "));
     out.push_str("]}");
     out
+}
+
+/// The doer a remove action names, and the scheduler it is removed from:
+/// its parent, or the root.
+fn removal(f: &Flat, w: usize) -> (&str, &str) {
+    let k = w % f.names.len();
+    let from = f.parent[k].map_or("root", |p| f.names[p].as_str());
+    (f.names[k].as_str(), from)
 }
 
 #[derive(Debug)]
@@ -415,7 +432,8 @@ fn check(c: &Case, f: &Flat, json: &str, trace: &str) -> Result<(), String> {
 }
 
 /// The wake actions of each doer: (recur, woken names), one action per
-/// recur as written by [`json`].
+/// recur as written by [`json`]; a remove action counts as a wake of the
+/// DoDoer it removes from.
 fn actions(c: &Case, f: &Flat) -> HashMap<String, Vec<(u32, Vec<String>)>> {
     let mut out = HashMap::new();
     let mut next = 0usize;
@@ -440,6 +458,16 @@ fn actions(c: &Case, f: &Flat) -> HashMap<String, Vec<(u32, Vec<String>)>> {
                 out.entry(f.names[me].clone())
                     .or_default()
                     .push((*r, names));
+            }
+            if let Act::Remove(w) = a {
+                // a removal brings the scheduler it is made from forward,
+                // as a wake of it would
+                let (_, from) = removal(f, *w);
+                if from != "root" {
+                    out.entry(f.names[me].clone())
+                        .or_default()
+                        .push((*r, vec![from.to_string()]));
+                }
             }
         }
         for k in n.kids.iter().flatten() {
@@ -474,9 +502,9 @@ proptest! {
 #[test]
 fn the_generator_makes_parks_wakes_and_lazy_dodoers() {
     // the checks above are only as good as the trees: make sure some of
-    // them park, wake and go lazy
+    // them park, wake, go lazy and lose a child while lazy
     let mut runner = proptest::test_runner::TestRunner::deterministic();
-    let (mut parked_reruns, mut lazy) = (0, 0);
+    let (mut parked_reruns, mut lazy, mut removed_from_lazy) = (0, 0, 0);
     for _ in 0..200 {
         let c = case().new_tree(&mut runner).map(|t| t.current());
         let Ok(c) = c else { continue };
@@ -489,6 +517,21 @@ fn the_generator_makes_parks_wakes_and_lazy_dodoers() {
             continue;
         };
         let evs = events(&trace);
+        // doers ceased while their lazy parent ran on: removed from it
+        removed_from_lazy += (0..f.names.len())
+            .filter(|&k| f.parent[k].is_some_and(|p| f.lazy[p]))
+            .filter(|&k| {
+                let ceased = evs
+                    .iter()
+                    .position(|e| e.doer == f.names[k] && e.ctx == "cease");
+                let parent = f.parent[k].map(|p| f.names[p].as_str());
+                ceased.is_some_and(|at| {
+                    evs.iter()
+                        .skip(at)
+                        .any(|e| Some(e.doer.as_str()) == parent && e.ctx == "recur")
+                })
+            })
+            .count();
         for (i, name) in f.names.iter().enumerate() {
             if f.always_parked[i] {
                 let n = evs
@@ -506,4 +549,8 @@ fn the_generator_makes_parks_wakes_and_lazy_dodoers() {
         "only {parked_reruns} parked doers were woken"
     );
     assert!(lazy > 20, "only {lazy} cases had lazy DoDoers");
+    assert!(
+        removed_from_lazy > 5,
+        "only {removed_from_lazy} doers were removed from a lazy DoDoer"
+    );
 }
