@@ -10,7 +10,9 @@
 //!   (its entry recur aside);
 //! - a child recurs only in a pass in which its parent recurs;
 //! - a lazy DoDoer recurs, after its first recur, only in a pass in which
-//!   one of its children recurs, or when it was woken itself.
+//!   one of its children recurs, or when it was woken itself;
+//! - a wake made during a recur runs a doer after the waker in canonical
+//!   order in the same pass (when its parent runs in that pass).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -332,20 +334,58 @@ fn check(c: &Case, f: &Flat, json: &str, trace: &str) -> Result<(), String> {
     }
     // wake actions: (tyme, woken) from the recurs of the doers that make them
     let mut woken_at: HashMap<String, Vec<f64>> = HashMap::new();
+    // and the wakes themselves: (waker, tyme, woken)
+    let mut wakes: Vec<(&str, f64, &str)> = Vec::new();
     let acts = actions(c, f);
     for (name, list) in &by {
         let mut n = 0u32;
         for (_, e) in list {
             if e.ctx == "recur" {
                 n += 1;
-                for (r, ws) in acts.get(*name).into_iter().flatten() {
+                for (r, ws, wake) in acts.get(*name).into_iter().flatten() {
                     if *r == n {
                         for w in ws {
                             woken_at.entry(w.clone()).or_default().push(e.tyme);
+                            if *wake {
+                                wakes.push((name, e.tyme, w.as_str()));
+                            }
                         }
                     }
                 }
             }
+        }
+    }
+    // a wake made during a recur at T, of a doer after the waker in
+    // canonical order (and not below it), runs it at T, unless its parent
+    // does not run at T (or it is a spare, or it ended by then)
+    for &(waker, at, woken) in &wakes {
+        let (Some(&x), Some(&y)) = (index.get(waker), index.get(woken)) else {
+            continue;
+        };
+        // (a DoDoer's own descendants ran in its recur: not later)
+        let mut up = f.parent[y];
+        let mut below = false;
+        while let Some(p) = up {
+            below |= p == x;
+            up = f.parent[p];
+        }
+        if y <= x || below || woken.starts_with('s') {
+            continue;
+        }
+        let ran_at = |n: &str, ctx: &str| {
+            by.get(n)
+                .is_some_and(|l| l.iter().any(|(_, e)| e.ctx == ctx && e.tyme == at))
+        };
+        let alive = by.get(woken).is_some_and(|l| {
+            l.first()
+                .is_some_and(|(_, e)| e.tyme < at || e.ctx == "enter")
+                && !l.iter().any(|(_, e)| e.ctx == "exit" && e.tyme < at)
+        });
+        let parent_runs = f.parent[y].is_none_or(|p| ran_at(&f.names[p], "recur"));
+        if alive && parent_runs && !ran_at(woken, "cease") && !ran_at(woken, "recur") {
+            return Err(format!(
+                "{waker} woke {woken} at {at}, later in canonical order, and it did not run then"
+            ));
         }
     }
     for (name, list) in &by {
@@ -431,17 +471,17 @@ fn check(c: &Case, f: &Flat, json: &str, trace: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The wake actions of each doer: (recur, woken names), one action per
-/// recur as written by [`json`]; a remove action counts as a wake of the
-/// DoDoer it removes from.
-fn actions(c: &Case, f: &Flat) -> HashMap<String, Vec<(u32, Vec<String>)>> {
+/// The wake actions of each doer: (recur, woken names, whether it is a
+/// wake), one action per recur as written by [`json`]; a remove action
+/// counts as a wake of the DoDoer it removes from (`false`).
+fn actions(c: &Case, f: &Flat) -> HashMap<String, Vec<(u32, Vec<String>, bool)>> {
     let mut out = HashMap::new();
     let mut next = 0usize;
     fn walk(
         n: &Node,
         f: &Flat,
         next: &mut usize,
-        out: &mut HashMap<String, Vec<(u32, Vec<String>)>>,
+        out: &mut HashMap<String, Vec<(u32, Vec<String>, bool)>>,
     ) {
         let me = *next;
         *next += 1;
@@ -457,16 +497,18 @@ fn actions(c: &Case, f: &Flat) -> HashMap<String, Vec<(u32, Vec<String>)>> {
                     .collect();
                 out.entry(f.names[me].clone())
                     .or_default()
-                    .push((*r, names));
+                    .push((*r, names, true));
             }
             if let Act::Remove(w) = a {
                 // a removal brings the scheduler it is made from forward,
                 // as a wake of it would
                 let (_, from) = removal(f, *w);
                 if from != "root" {
-                    out.entry(f.names[me].clone())
-                        .or_default()
-                        .push((*r, vec![from.to_string()]));
+                    out.entry(f.names[me].clone()).or_default().push((
+                        *r,
+                        vec![from.to_string()],
+                        false,
+                    ));
                 }
             }
         }
