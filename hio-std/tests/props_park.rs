@@ -471,18 +471,17 @@ fn check(c: &Case, f: &Flat, json: &str, trace: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Each doer's actions that wake: (recur, woken names, whether it is a
+/// wake).
+type Actions = HashMap<String, Vec<(u32, Vec<String>, bool)>>;
+
 /// The wake actions of each doer: (recur, woken names, whether it is a
 /// wake), one action per recur as written by [`json`]; a remove action
 /// counts as a wake of the DoDoer it removes from (`false`).
-fn actions(c: &Case, f: &Flat) -> HashMap<String, Vec<(u32, Vec<String>, bool)>> {
+fn actions(c: &Case, f: &Flat) -> Actions {
     let mut out = HashMap::new();
     let mut next = 0usize;
-    fn walk(
-        n: &Node,
-        f: &Flat,
-        next: &mut usize,
-        out: &mut HashMap<String, Vec<(u32, Vec<String>, bool)>>,
-    ) {
+    fn walk(n: &Node, f: &Flat, next: &mut usize, out: &mut Actions) {
         let me = *next;
         *next += 1;
         let mut seen = std::collections::HashSet::new();
