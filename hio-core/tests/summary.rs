@@ -8,7 +8,8 @@ use std::cell::RefCell;
 
 use hio_core::scenario::{Action, ActionKind, ScnLeaf, Spec};
 use hio_core::{
-    Context, DoDoer, Doer, Doist, Observer, Report, SimClock, Target, Tock, Tyme, WakeBoard, Waker,
+    Context, DoDoer, Doer, Doist, Observer, Report, Restart, SimClock, Target, Tock, Tyme,
+    WakeBoard, Waker,
 };
 use proptest::prelude::*;
 
@@ -99,6 +100,9 @@ enum Holder {
     Tock0,
     Lazy,
     Parked,
+    /// Lazy, and restarting a failed child 3 ns after its failure (at
+    /// most twice in 50 ns).
+    LazySupervisor,
 }
 
 /// [`run`], with the leaves in a DoDoer of `C` deeds and a summary of `B`
@@ -116,6 +120,11 @@ fn run_nested<const C: usize, const B: usize>(
     let group = DoDoer::new("group");
     let group = match holder {
         Holder::Lazy => group.lazy(true),
+        Holder::LazySupervisor => group.lazy(true).restart(Restart {
+            delay: Tock::from_nanos(3),
+            max: 2,
+            window: Tock::from_nanos(50),
+        }),
         Holder::Parked => group.with_tock(Tock::NEVER),
         Holder::Doist | Holder::Tock0 => group,
     };
@@ -267,12 +276,17 @@ proptest! {
         same_with_summary::<CAP, B>(&ps, tick, limit, &outside, &BOARD)?;
     }
 
-    /// The same leaves in a DoDoer (of tock 0, lazy, or parked) with a
-    /// summary of its own.
+    /// The same leaves in a DoDoer (of tock 0, lazy, lazy and restarting
+    /// failed children, or parked) with a summary of its own.
     #[test]
     fn a_dodoers_summary_never_changes_a_schedule(
         (ps, tick, limit, outside) in case(20..CAP + SPARES, 700, 40),
-        holder in prop::sample::select(vec![Holder::Tock0, Holder::Lazy, Holder::Parked]),
+        holder in prop::sample::select(vec![
+            Holder::Tock0,
+            Holder::Lazy,
+            Holder::Parked,
+            Holder::LazySupervisor,
+        ]),
     ) {
         const B: usize = CAP.div_ceil(hio_core::SUMMARY_BLOCK);
         same_held::<CAP, B>(&ps, (tick, limit), &outside, &NESTED_BOARD, holder)?;
