@@ -137,12 +137,13 @@ fn run_nested<const C: usize, const B: usize>(
             group.spare(d)
         };
     }
-    let mut doist: Doist<'_, 1> = Doist::new(tock).unwrap().with_limit(limit);
-    doist.observe(&log);
-    doist.wakes(board);
-    let _ = doist.add(&mut *group);
-    let report = doist.run(&mut SimClock::with_wakes(plan), None);
-    drop(doist);
+    let report = {
+        let mut doist: Doist<'_, 1> = Doist::new(tock).unwrap().with_limit(limit);
+        doist.observe(&log);
+        doist.wakes(board);
+        let _ = doist.add(&mut *group);
+        doist.run(&mut SimClock::with_wakes(plan), None)
+    };
     (log.0.into_inner(), report)
 }
 
