@@ -121,6 +121,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
             if least > self.horizon.get() {
                 self.clear_bit(b);
             }
+            self.set_finite(b, least);
         }
     }
 
@@ -132,6 +133,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
             if rs.iter().all(|r| r.get() == Tyme::MAX) {
                 bound.set(Tyme::MAX);
                 self.clear_bit(b);
+                self.clear_finite(b);
             }
         }
     }
@@ -170,6 +172,30 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
     fn lower_min(&self, b: usize, t: Tyme) {
         if let Some(bound) = self.mins.get(b) {
             bound.set(bound.get().min(t));
+        }
+        if Self::FINITE_BITS && t != Tyme::MAX {
+            self.set_bit(Self::FINITE_BASE * 64 + b);
+        }
+    }
+
+    /// Block `b`'s bound is `Tyme::MAX`: its finite bit is cleared.
+    #[inline(always)]
+    fn clear_finite(&self, b: usize) {
+        if Self::FINITE_BITS {
+            self.clear_bit(Self::FINITE_BASE * 64 + b);
+        }
+    }
+
+    /// Block `b`'s bound was set to `bound`: its finite bit says whether
+    /// that is below `Tyme::MAX`.
+    #[inline(always)]
+    fn set_finite(&self, b: usize, bound: Tyme) {
+        if Self::FINITE_BITS {
+            if bound == Tyme::MAX {
+                self.clear_bit(Self::FINITE_BASE * 64 + b);
+            } else {
+                self.set_bit(Self::FINITE_BASE * 64 + b);
+            }
         }
     }
 
@@ -268,6 +294,16 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
     /// scheduler holds at most 16 deeds).
     const RUN_BITS: bool = B > 0 && Self::RUN_WORDS + N.div_ceil(4096) <= B;
 
+    /// Where the finite bits start in `bits`, in words: after the bits
+    /// telling which words of run bits have any. A block's finite bit is
+    /// set whenever its bound is below `Tyme::MAX` (it may be set with a
+    /// bound of `Tyme::MAX`, never clear with a lower one), so that
+    /// [`exact_due`](Self::exact_due) looks only into those.
+    const FINITE_BASE: usize = Self::RUN_WORDS + N.div_ceil(4096);
+
+    /// Whether `bits` has room for the finite bits too.
+    const FINITE_BITS: bool = Self::RUN_BITS && Self::FINITE_BASE + B.div_ceil(64) <= B;
+
     /// The first hot block from `b` on (`blocks` or more if none before
     /// `blocks`).
     #[inline]
@@ -317,24 +353,48 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         #[cfg(not(feature = "requests"))]
         let mut best = Tyme::MAX;
         let len = self.len.get() as usize;
+        let blocks = len.div_ceil(SUMMARY_BLOCK);
         if B == 0 {
             best = best.min(self.least_present(0, len));
-        } else {
-            for b in 0..len.div_ceil(SUMMARY_BLOCK) {
-                let Some(bound) = self.mins.get(b) else { break };
-                if bound.get() < best {
-                    let lo = b * SUMMARY_BLOCK;
-                    let least = self.least_present(lo, (lo + SUMMARY_BLOCK).min(len));
-                    bound.set(least);
-                    if least > self.horizon.get() {
-                        self.clear_bit(b);
+        } else if Self::FINITE_BITS {
+            // only blocks whose bound is below `Tyme::MAX`, from their bits
+            for w in 0..blocks.div_ceil(64) {
+                let mut bits = self.word(Self::FINITE_BASE + w);
+                while bits != 0 {
+                    let b = w * 64 + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    if b < blocks {
+                        best = best.min(self.exact_block(b, best, len));
                     }
-                    best = best.min(least);
                 }
+            }
+        } else {
+            for b in 0..blocks {
+                best = best.min(self.exact_block(b, best, len));
             }
         }
         self.min_due.set(best);
         best
+    }
+
+    /// For [`exact_due`](Self::exact_due): if block `b`'s bound is below
+    /// `best`, the bound made exact (from its present doers) and returned;
+    /// else `Tyme::MAX`.
+    fn exact_block(&self, b: usize, best: Tyme, len: usize) -> Tyme {
+        let Some(bound) = self.mins.get(b) else {
+            return Tyme::MAX;
+        };
+        if bound.get() >= best {
+            return Tyme::MAX;
+        }
+        let lo = b * SUMMARY_BLOCK;
+        let least = self.least_present(lo, (lo + SUMMARY_BLOCK).min(len));
+        bound.set(least);
+        if least > self.horizon.get() {
+            self.clear_bit(b);
+        }
+        self.set_finite(b, least);
+        least
     }
 
     /// The least retyme of the present doers from `lo` to `hi` (a hole
@@ -366,7 +426,8 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
 
     /// No run bits (deeds moved, or the scheduler is entered).
     pub(super) fn clear_runs(&self) {
-        for w in self.bits.iter().skip(Self::RUN_BASE) {
+        let runs = Self::FINITE_BASE - Self::RUN_BASE;
+        for w in self.bits.iter().skip(Self::RUN_BASE).take(runs) {
             w.set(0);
         }
         self.run_words.set(0);
@@ -381,6 +442,12 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         self.clear_runs();
         for h in self.bits.iter().take(Self::RUN_BASE) {
             h.set(u64::MAX);
+        }
+        if Self::FINITE_BITS {
+            let finite = self.bits.iter().skip(Self::FINITE_BASE);
+            for f in finite.take(B.div_ceil(64)) {
+                f.set(u64::MAX);
+            }
         }
         self.horizon.set(Tyme::ZERO);
         self.lent.set(super::NONE);
