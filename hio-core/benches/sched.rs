@@ -39,7 +39,11 @@
 //!   own waker); before each pass 100 of them, a different 100 each time,
 //!   are woken (the wakes are timed with the pass). ns/woken-doer-run divides
 //!   the pass by 100 and is compared with dense `flat-10000` (goal: ratio
-//!   <= 3), with the summary (B = N / `SUMMARY_BLOCK`).
+//!   <= 3), with the summary (B = N / `SUMMARY_BLOCK`). It is measured
+//!   twice: with the doers in the Doist itself, and in a lazy DoDoer (a
+//!   pool, with its own summary) under a Doist of one, where each wake
+//!   also brings the pool forward and the pool then finds its next due
+//!   child.
 //!
 //! Criterion measures every benchmark (groups `flat-N`, `nested-100x100`,
 //! `sparse-10000`, functions `hio-core` and `reference`; 1 s warm-up, 2 s,
@@ -690,6 +694,8 @@ impl Doer for Parked {
 
 /// The board of the woken case: a slot per parked doer.
 static BOARD: WakeBoard<SPARSE_N> = WakeBoard::new();
+/// The board of the lazy pool: a slot per parked doer, and the pool's own.
+static POOL_BOARD: WakeBoard<{ SPARSE_N + 1 }> = WakeBoard::new();
 
 fn woken(c: &mut Criterion, rec: &Records) {
     let case = "woken-10000";
@@ -744,11 +750,53 @@ fn woken(c: &mut Criterion, rec: &Records) {
         &mut core_pass,
     );
     group.finish();
+    // the same doers in a lazy DoDoer (a pool) with its own summary, under
+    // a Doist of one: each wake brings the pool forward too, and after its
+    // recur the pool waits for its earliest child
+    let mut pooled: Vec<Parked> = (0..SPARSE_N)
+        .map(|_| Parked {
+            waker: POOL_BOARD.waker().expect("a slot per doer"),
+            n: 0,
+        })
+        .collect();
+    let pool_wakers: Vec<Waker> = pooled.iter().map(|p| p.waker).collect();
+    let mut pool: Box<DoDoer<'_, SPARSE_N, 0, SUMMARY>> = Box::new(DoDoer::new("pool").lazy(true));
+    for p in pooled.iter_mut() {
+        pool.add(p).unwrap();
+    }
+    let mut pool_doist: Box<Doist<'_, 1>> = Box::new(Doist::new(doist_tock()).unwrap());
+    pool_doist.wakes(&POOL_BOARD);
+    pool_doist.add(&mut *pool).unwrap();
+    assert!(pool_doist.enter().is_none());
+    for k in 0..3 {
+        if k > 0 {
+            for w in pool_wakers.iter().skip(k).step_by(SPARSE_EVERY) {
+                w.wake();
+            }
+        }
+        assert!(pool_doist.pass().is_none());
+    }
+    let mut pool_offset = 0usize;
+    let mut pool_pass = || {
+        for k in 0..SPARSE_DUE {
+            if let Some(w) = pool_wakers.get((pool_offset + k * SPARSE_EVERY) % SPARSE_N) {
+                w.wake();
+            }
+        }
+        pool_offset = (pool_offset + 37) % SPARSE_N;
+        black_box(pool_doist.pass());
+    };
     if rec.ran(&key) {
         paired(rec, case, &mut [&mut core_pass, &mut dense_pass]);
+        paired(
+            rec,
+            "woken-10000-pool",
+            &mut [&mut pool_pass, &mut dense_pass],
+        );
     }
-    drop((doist, dense));
-    let runs: u64 = parked.iter().map(|p| p.n).sum();
+    drop((doist, dense, pool_doist));
+    drop(pool);
+    let runs: u64 = parked.iter().chain(&pooled).map(|p| p.n).sum();
     black_box(runs + dense_doers.checksum());
 }
 
@@ -779,14 +827,19 @@ fn summary(rec: &Records) {
             );
         }
     }
-    if let Some(&[z, x]) = rec.paired("woken-10000").as_deref() {
-        let z = z / SPARSE_DUE as f64;
-        let x = x / SPARSE_N as f64;
-        println!(
-            "sched woken-10000: {z:.2} ns/woken-doer-run, dense flat-10000 {x:.2} ns/doer-run, ratio {:.3} (100 of 10 000 parked doers woken per pass, with the summary){}",
-            z / x,
-            smoke()
-        );
+    for (key, what) in [
+        ("woken-10000", "with the summary"),
+        ("woken-10000-pool", "in a lazy DoDoer with its summary"),
+    ] {
+        if let Some(&[z, x]) = rec.paired(key).as_deref() {
+            let z = z / SPARSE_DUE as f64;
+            let x = x / SPARSE_N as f64;
+            println!(
+                "sched woken-10000: {z:.2} ns/woken-doer-run, dense flat-10000 {x:.2} ns/doer-run, ratio {:.3} (100 of 10 000 parked doers woken per pass, {what}){}",
+                z / x,
+                smoke()
+            );
+        }
     }
     for (key, what) in [
         ("sparse-10000", "with the summary, B = N/8"),
