@@ -402,8 +402,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
     /// are read alone).
     fn least_present(&self, lo: usize, hi: usize) -> Tyme {
         if self.live.get() == self.len.get() {
-            let rs = self.retymes.get(lo..hi).unwrap_or(&[]);
-            return rs.iter().map(Cell::get).fold(Tyme::MAX, Tyme::min);
+            return least(self.retymes.get(lo..hi).unwrap_or(&[]));
         }
         let mut least = Tyme::MAX;
         for i in lo..hi {
