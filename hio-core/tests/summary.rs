@@ -93,7 +93,8 @@ fn run<const C: usize, const B: usize>(
 }
 
 /// How the leaves are held: by the Doist itself, or by a DoDoer (its only
-/// doer) of tock 0, lazy, or parked (tock `NEVER`).
+/// doer, or the only doer of a DoDoer of tock 0, lazy or parked) of tock
+/// 0, lazy, or parked (tock `NEVER`).
 #[derive(Debug, Clone, Copy)]
 enum Holder {
     Doist,
@@ -103,6 +104,24 @@ enum Holder {
     /// Lazy, and restarting a failed child 3 ns after its failure (at
     /// most twice in 50 ns).
     LazySupervisor,
+    /// One of the others, in a DoDoer that is one of tock 0, lazy, parked.
+    Within(Outer, Inner),
+}
+
+/// What holds the DoDoer that holds the leaves.
+#[derive(Debug, Clone, Copy)]
+enum Outer {
+    Tock0,
+    Lazy,
+    Parked,
+}
+
+/// The DoDoer that holds the leaves, in another.
+#[derive(Debug, Clone, Copy)]
+enum Inner {
+    Tock0,
+    Lazy,
+    Parked,
 }
 
 /// [`run`], with the leaves in a DoDoer of `C` deeds and a summary of `B`
@@ -119,14 +138,14 @@ fn run_nested<const C: usize, const B: usize>(
     let mut leaves: Vec<ScnLeaf<'_>> = specs.iter().map(ScnLeaf::new).collect();
     let group = DoDoer::new("group");
     let group = match holder {
-        Holder::Lazy => group.lazy(true),
+        Holder::Lazy | Holder::Within(_, Inner::Lazy) => group.lazy(true),
         Holder::LazySupervisor => group.lazy(true).restart(Restart {
             delay: Tock::from_nanos(3),
             max: 2,
             window: Tock::from_nanos(50),
         }),
-        Holder::Parked => group.with_tock(Tock::NEVER),
-        Holder::Doist | Holder::Tock0 => group,
+        Holder::Parked | Holder::Within(_, Inner::Parked) => group.with_tock(Tock::NEVER),
+        Holder::Doist | Holder::Tock0 | Holder::Within(_, Inner::Tock0) => group,
     };
     let mut group: Box<DoDoer<'_, C, SPARES, B>> = Box::new(group);
     for (i, l) in leaves.iter_mut().enumerate() {
@@ -137,11 +156,22 @@ fn run_nested<const C: usize, const B: usize>(
             group.spare(d)
         };
     }
+    let outer = DoDoer::new("outer");
+    let mut outer: DoDoer<'_, 1> = match holder {
+        Holder::Within(Outer::Lazy, _) => outer.lazy(true),
+        Holder::Within(Outer::Parked, _) => outer.with_tock(Tock::NEVER),
+        _ => outer,
+    };
     let report = {
         let mut doist: Doist<'_, 1> = Doist::new(tock).unwrap().with_limit(limit);
         doist.observe(&log);
         doist.wakes(board);
-        let _ = doist.add(&mut *group);
+        if let Holder::Within(..) = holder {
+            let _ = outer.add(&mut *group);
+            let _ = doist.add(&mut outer);
+        } else {
+            let _ = doist.add(&mut *group);
+        }
         doist.run(&mut SimClock::with_wakes(plan), None)
     };
     (log.0.into_inner(), report)
@@ -278,7 +308,8 @@ proptest! {
     }
 
     /// The same leaves in a DoDoer (of tock 0, lazy, lazy and restarting
-    /// failed children, or parked) with a summary of its own.
+    /// failed children, or parked, alone or in another) with a summary of
+    /// its own.
     #[test]
     fn a_dodoers_summary_never_changes_a_schedule(
         (ps, tick, limit, outside) in case(20..CAP + SPARES, 700, 40),
@@ -287,6 +318,11 @@ proptest! {
             Holder::Lazy,
             Holder::Parked,
             Holder::LazySupervisor,
+            Holder::Within(Outer::Lazy, Inner::Lazy),
+            Holder::Within(Outer::Tock0, Inner::Lazy),
+            Holder::Within(Outer::Parked, Inner::Lazy),
+            Holder::Within(Outer::Lazy, Inner::Tock0),
+            Holder::Within(Outer::Lazy, Inner::Parked),
         ]),
     ) {
         const B: usize = CAP.div_ceil(hio_core::SUMMARY_BLOCK);
