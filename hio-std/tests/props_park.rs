@@ -1,7 +1,8 @@
 //! Property tests of park and wake: random trees with parked doers, lazy
 //! DoDoers, wakes from outside and wake actions, tock changes to and from
-//! never, and run-time extends and removals, run through `hio trace`'s
-//! runner. Every trace must keep the contract's invariants:
+//! never, and run-time extends (into the root or a DoDoer) and removals,
+//! run through `hio trace`'s runner. Every trace must keep the contract's
+//! invariants:
 //!
 //! - every doer's events form one of the contract's lifecycle sequences;
 //! - a doer recurs at most once per pass (per tyme);
@@ -99,6 +100,9 @@ struct Case {
     doers: Vec<Node>,
     spares: Vec<Node>,
     wakes: Vec<(usize, u32)>,
+    /// Where each spare goes when extended: the DoDoer at this index of
+    /// the flat list (modulo its length), or the root if that is no DoDoer.
+    into: Vec<usize>,
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -107,12 +111,14 @@ fn case() -> impl Strategy<Value = Case> {
         prop::collection::vec(tree(), 1..4),
         prop::collection::vec(leaf(), 0..3),
         prop::collection::vec((0usize..64, 0u32..40), 0..6),
+        prop::collection::vec(0usize..64, 3),
     )
-        .prop_map(|(tock, doers, spares, wakes)| Case {
+        .prop_map(|(tock, doers, spares, wakes, into)| Case {
             tock,
             doers,
             spares,
             wakes,
+            into,
         })
 }
 
@@ -124,6 +130,10 @@ struct Flat {
     always_parked: Vec<bool>,
     /// Lazy DoDoers.
     lazy: Vec<bool>,
+    /// DoDoers.
+    group: Vec<bool>,
+    /// Where the spares start in the list.
+    first_spare: usize,
 }
 
 fn flatten(c: &Case) -> Flat {
@@ -132,6 +142,8 @@ fn flatten(c: &Case) -> Flat {
         parent: Vec::new(),
         always_parked: Vec::new(),
         lazy: Vec::new(),
+        group: Vec::new(),
+        first_spare: 0,
     };
     fn walk(n: &Node, parent: Option<usize>, f: &mut Flat, prefix: &str) {
         let me = f.names.len();
@@ -142,6 +154,7 @@ fn flatten(c: &Case) -> Flat {
             && !n.acts.iter().any(|(_, a)| matches!(a, Act::Tock(_)));
         f.always_parked.push(parked);
         f.lazy.push(n.kids.is_some() && n.lazy);
+        f.group.push(n.kids.is_some());
         for k in n.kids.iter().flatten() {
             walk(k, Some(me), f, prefix);
         }
@@ -149,10 +162,27 @@ fn flatten(c: &Case) -> Flat {
     for d in &c.doers {
         walk(d, None, &mut f, "d");
     }
+    f.first_spare = f.names.len();
     for s in &c.spares {
         walk(s, None, &mut f, "s");
     }
     f
+}
+
+/// The DoDoer spare `j` goes into when extended (`None`: the root).
+fn into_of(c: &Case, f: &Flat, j: usize) -> Option<usize> {
+    let k = c.into.get(j)? % f.names.len();
+    (k < f.first_spare && f.group[k]).then_some(k)
+}
+
+/// The parent of doer `k` once running: a spare's is where it is
+/// extended into.
+fn parent_of(c: &Case, f: &Flat, k: usize) -> Option<usize> {
+    if k >= f.first_spare {
+        into_of(c, f, k - f.first_spare)
+    } else {
+        f.parent[k]
+    }
 }
 
 fn json(c: &Case, f: &Flat) -> String {
@@ -160,11 +190,14 @@ fn json(c: &Case, f: &Flat) -> String {
     let spares: Vec<&String> = f.names.iter().filter(|x| x.starts_with('s')).collect();
     let mut next = 0usize;
     let mut extended = 0usize;
+    #[allow(clippy::too_many_arguments)]
     fn doer(
         node: &Node,
+        c: &Case,
         f: &Flat,
         next: &mut usize,
         spares: &[&String],
+        intos: &[String],
         extended: &mut usize,
         out: &mut String,
     ) {
@@ -198,16 +231,16 @@ fn json(c: &Case, f: &Flat) -> String {
                     ));
                 }
                 Act::Extend => {
-                    // each spare is named by at most one extend, into root
-                    if let Some(s) = spares.get(*extended) {
+                    // each spare is named by at most one extend
+                    if let (Some(s), Some(into)) = (spares.get(*extended), intos.get(*extended)) {
                         *extended += 1;
                         acts.push(format!(
-                            r#"{{"recur": {r}, "extend": ["{s}"], "into": "root"}}"#
+                            r#"{{"recur": {r}, "extend": ["{s}"], "into": "{into}"}}"#
                         ));
                     }
                 }
                 Act::Remove(w) => {
-                    let (name, from) = removal(f, *w);
+                    let (name, from) = removal(c, f, *w);
                     acts.push(format!(
                         r#"{{"recur": {r}, "remove": ["{name}"], "from": "{from}"}}"#
                     ));
@@ -229,12 +262,15 @@ fn json(c: &Case, f: &Flat) -> String {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                doer(k, f, next, spares, extended, out);
+                doer(k, c, f, next, spares, intos, extended, out);
             }
             out.push(']');
         }
         out.push('}');
     }
+    let intos: Vec<String> = (0..spares.len())
+        .map(|j| into_of(c, f, j).map_or("root".to_string(), |g| f.names[g].clone()))
+        .collect();
     let mut out = String::new();
     let _ = write!(
         out,
@@ -245,14 +281,14 @@ fn json(c: &Case, f: &Flat) -> String {
         if i > 0 {
             out.push_str(", ");
         }
-        doer(d, f, &mut next, &spares, &mut extended, &mut out);
+        doer(d, c, f, &mut next, &spares, &intos, &mut extended, &mut out);
     }
     out.push_str(r#"], "spares": ["#);
     for (i, s) in c.spares.iter().enumerate() {
         if i > 0 {
             out.push_str(", ");
         }
-        doer(s, f, &mut next, &spares, &mut extended, &mut out);
+        doer(s, c, f, &mut next, &spares, &intos, &mut extended, &mut out);
     }
     out.push_str(r#"], "wakes": ["#);
     let wakes: Vec<String> = c
@@ -273,9 +309,9 @@ fn json(c: &Case, f: &Flat) -> String {
 
 /// The doer a remove action names, and the scheduler it is removed from:
 /// its parent, or the root.
-fn removal(f: &Flat, w: usize) -> (&str, &str) {
+fn removal<'f>(c: &Case, f: &'f Flat, w: usize) -> (&'f str, &'f str) {
     let k = w % f.names.len();
-    let from = f.parent[k].map_or("root", |p| f.names[p].as_str());
+    let from = parent_of(c, f, k).map_or("root", |p| f.names[p].as_str());
     (f.names[k].as_str(), from)
 }
 
@@ -363,11 +399,11 @@ fn check(c: &Case, f: &Flat, json: &str, trace: &str) -> Result<(), String> {
             continue;
         };
         // (a DoDoer's own descendants ran in its recur: not later)
-        let mut up = f.parent[y];
+        let mut up = parent_of(c, f, y);
         let mut below = false;
         while let Some(p) = up {
             below |= p == x;
-            up = f.parent[p];
+            up = parent_of(c, f, p);
         }
         if y <= x || below || woken.starts_with('s') {
             continue;
@@ -381,7 +417,7 @@ fn check(c: &Case, f: &Flat, json: &str, trace: &str) -> Result<(), String> {
                 .is_some_and(|(_, e)| e.tyme < at || e.ctx == "enter")
                 && !l.iter().any(|(_, e)| e.ctx == "exit" && e.tyme < at)
         });
-        let parent_runs = f.parent[y].is_none_or(|p| ran_at(&f.names[p], "recur"));
+        let parent_runs = parent_of(c, f, y).is_none_or(|p| ran_at(&f.names[p], "recur"));
         if alive && parent_runs && !ran_at(woken, "cease") && !ran_at(woken, "recur") {
             return Err(format!(
                 "{waker} woke {woken} at {at}, later in canonical order, and it did not run then"
@@ -405,7 +441,7 @@ fn check(c: &Case, f: &Flat, json: &str, trace: &str) -> Result<(), String> {
             return Err(format!("unknown doer {name} in the trace"));
         };
         // parents exit after children
-        if let Some(p) = f.parent[me] {
+        if let Some(p) = parent_of(c, f, me) {
             let pname = f.names[p].as_str();
             let exit = |l: &Vec<(usize, &Ev)>| l.iter().find(|(_, e)| e.ctx == "exit").map(|x| x.0);
             if let (Some(mine), Some(theirs)) = (exit(list), by.get(pname).and_then(exit)) {
@@ -430,7 +466,7 @@ fn check(c: &Case, f: &Flat, json: &str, trace: &str) -> Result<(), String> {
         // a lazy DoDoer runs only when a child is due, or when woken
         if f.lazy[me] {
             let kids: Vec<f64> = (0..f.names.len())
-                .filter(|&k| f.parent[k] == Some(me))
+                .filter(|&k| parent_of(c, f, k) == Some(me))
                 .flat_map(|k| by.get(f.names[k].as_str()).into_iter().flatten())
                 .filter(|(_, e)| e.ctx == "recur")
                 .map(|(_, e)| e.tyme)
@@ -481,7 +517,14 @@ type Actions = HashMap<String, Vec<(u32, Vec<String>, bool)>>;
 fn actions(c: &Case, f: &Flat) -> Actions {
     let mut out = HashMap::new();
     let mut next = 0usize;
-    fn walk(n: &Node, f: &Flat, next: &mut usize, out: &mut Actions) {
+    let mut extended = 0usize;
+    let spares = f.names.len() - f.first_spare;
+    fn walk(
+        n: &Node,
+        (c, f): (&Case, &Flat),
+        (next, extended, spares): (&mut usize, &mut usize, usize),
+        out: &mut Actions,
+    ) {
         let me = *next;
         *next += 1;
         let mut seen = std::collections::HashSet::new();
@@ -489,34 +532,38 @@ fn actions(c: &Case, f: &Flat) -> Actions {
             if !seen.insert(*r) {
                 continue;
             }
-            if let Act::Wake(ws) = a {
-                let names = ws
-                    .iter()
-                    .map(|w| f.names[w % f.names.len()].clone())
-                    .collect();
+            // a removal from a DoDoer, and an extend into one, bring it
+            // forward as a wake of it would
+            let poked = match a {
+                Act::Wake(ws) => {
+                    let names = ws
+                        .iter()
+                        .map(|w| f.names[w % f.names.len()].clone())
+                        .collect();
+                    out.entry(f.names[me].clone())
+                        .or_default()
+                        .push((*r, names, true));
+                    None
+                }
+                Act::Remove(w) => Some(removal(c, f, *w).1),
+                Act::Extend if *extended < spares => {
+                    *extended += 1;
+                    into_of(c, f, *extended - 1).map(|g| f.names[g].as_str())
+                }
+                Act::Extend | Act::Tock(_) => None,
+            };
+            if let Some(g) = poked.filter(|g| *g != "root") {
                 out.entry(f.names[me].clone())
                     .or_default()
-                    .push((*r, names, true));
-            }
-            if let Act::Remove(w) = a {
-                // a removal brings the scheduler it is made from forward,
-                // as a wake of it would
-                let (_, from) = removal(f, *w);
-                if from != "root" {
-                    out.entry(f.names[me].clone()).or_default().push((
-                        *r,
-                        vec![from.to_string()],
-                        false,
-                    ));
-                }
+                    .push((*r, vec![g.to_string()], false));
             }
         }
         for k in n.kids.iter().flatten() {
-            walk(k, f, next, out);
+            walk(k, (c, f), (next, extended, spares), out);
         }
     }
     for d in c.doers.iter().chain(&c.spares) {
-        walk(d, f, &mut next, &mut out);
+        walk(d, (c, f), (&mut next, &mut extended, spares), &mut out);
     }
     out
 }
@@ -543,9 +590,10 @@ proptest! {
 #[test]
 fn the_generator_makes_parks_wakes_and_lazy_dodoers() {
     // the checks above are only as good as the trees: make sure some of
-    // them park, wake, go lazy and lose a child while lazy
+    // them park, wake, go lazy, and lose or gain a child while lazy
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let (mut parked_reruns, mut lazy, mut removed_from_lazy) = (0, 0, 0);
+    let mut added_to_lazy = 0;
     for _ in 0..200 {
         let c = case().new_tree(&mut runner).map(|t| t.current());
         let Ok(c) = c else { continue };
@@ -560,18 +608,23 @@ fn the_generator_makes_parks_wakes_and_lazy_dodoers() {
         let evs = events(&trace);
         // doers ceased while their lazy parent ran on: removed from it
         removed_from_lazy += (0..f.names.len())
-            .filter(|&k| f.parent[k].is_some_and(|p| f.lazy[p]))
+            .filter(|&k| parent_of(&c, &f, k).is_some_and(|p| f.lazy[p]))
             .filter(|&k| {
                 let ceased = evs
                     .iter()
                     .position(|e| e.doer == f.names[k] && e.ctx == "cease");
-                let parent = f.parent[k].map(|p| f.names[p].as_str());
+                let parent = parent_of(&c, &f, k).map(|p| f.names[p].as_str());
                 ceased.is_some_and(|at| {
                     evs.iter()
                         .skip(at)
                         .any(|e| Some(e.doer.as_str()) == parent && e.ctx == "recur")
                 })
             })
+            .count();
+        // spares entered into a lazy DoDoer
+        added_to_lazy += (f.first_spare..f.names.len())
+            .filter(|&k| parent_of(&c, &f, k).is_some_and(|p| f.lazy[p]))
+            .filter(|&k| evs.iter().any(|e| e.doer == f.names[k]))
             .count();
         for (i, name) in f.names.iter().enumerate() {
             if f.always_parked[i] {
@@ -593,5 +646,9 @@ fn the_generator_makes_parks_wakes_and_lazy_dodoers() {
     assert!(
         removed_from_lazy > 5,
         "only {removed_from_lazy} doers were removed from a lazy DoDoer"
+    );
+    assert!(
+        added_to_lazy > 10,
+        "only {added_to_lazy} spares were added to a lazy DoDoer"
     );
 }
