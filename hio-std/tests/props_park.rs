@@ -13,7 +13,8 @@
 //! - a lazy DoDoer recurs, after its first recur, only in a pass in which
 //!   one of its children recurs, or when it was woken itself;
 //! - a wake made during a recur runs a doer after the waker in canonical
-//!   order in the same pass (when its parent runs in that pass).
+//!   order in the same pass (when its parent runs in that pass);
+//! - a doer added at run time first runs at a later pass.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -483,6 +484,19 @@ fn check(c: &Case, f: &Flat, json: &str, trace: &str) -> Result<(), String> {
                     return Err(format!(
                         "lazy {name} ran at {at} with no child running and no wake since {before}\n{json}"
                     ));
+                }
+            }
+        }
+        // an added doer first runs at a later pass than the one that
+        // entered it
+        if me >= f.first_spare {
+            let entered = list
+                .iter()
+                .find(|(_, e)| e.ctx == "enter")
+                .map(|(_, e)| e.tyme);
+            if let (Some(at), Some(first)) = (entered, recurs.first()) {
+                if *first <= at {
+                    return Err(format!("{name}, added at {at}, ran at {first}"));
                 }
             }
         }
