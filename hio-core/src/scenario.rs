@@ -188,14 +188,15 @@ impl fmt::Debug for ScnLeaf<'_> {
     }
 }
 
-/// A DoDoer of a scenario, with room for `N` children and `S` spares.
-pub struct ScnGroup<'a, const N: usize, const S: usize> {
+/// A DoDoer of a scenario, with room for `N` children and `S` spares, and
+/// a summary of `B` blocks (none by default).
+pub struct ScnGroup<'a, const N: usize, const S: usize, const B: usize = 0> {
     spec: &'a Spec<'a>,
     recurs: u32,
-    inner: DoDoer<'a, N, S>,
+    inner: DoDoer<'a, N, S, B>,
 }
 
-impl<'a, const N: usize, const S: usize> ScnGroup<'a, N, S> {
+impl<'a, const N: usize, const S: usize, const B: usize> ScnGroup<'a, N, S, B> {
     /// The DoDoer of `spec`, without children yet.
     pub const fn new(spec: &'a Spec<'a>) -> Self {
         let inner = DoDoer::new(spec.name)
@@ -223,7 +224,7 @@ impl<'a, const N: usize, const S: usize> ScnGroup<'a, N, S> {
     }
 }
 
-impl<const N: usize, const S: usize> Doer for ScnGroup<'_, N, S> {
+impl<const N: usize, const S: usize, const B: usize> Doer for ScnGroup<'_, N, S, B> {
     fn name(&self) -> &str {
         self.spec.name
     }
@@ -268,7 +269,7 @@ impl<const N: usize, const S: usize> Doer for ScnGroup<'_, N, S> {
     }
 }
 
-impl<const N: usize, const S: usize> fmt::Debug for ScnGroup<'_, N, S> {
+impl<const N: usize, const S: usize, const B: usize> fmt::Debug for ScnGroup<'_, N, S, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ScnGroup")
             .field("name", &self.spec.name)

@@ -14,7 +14,10 @@
 //!   one of its children recurs, or when it was woken itself;
 //! - a wake made during a recur runs a doer after the waker in canonical
 //!   order in the same pass (when its parent runs in that pass);
-//! - a doer added at run time first runs at a later pass.
+//! - a doer added at run time first runs at a later pass;
+//!
+//! and the same tree with a summary in the Doist and in every DoDoer gives
+//! the very same trace.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -597,6 +600,13 @@ proptest! {
             .map_err(|e| TestCaseError::fail(format!("{e}\n{json}")))?;
         if let Err(e) = check(&c, &f, &json, &trace) {
             return Err(TestCaseError::fail(format!("{e}\n{json}\n{trace}")));
+        }
+        // the summaries in the Doist and every DoDoer change nothing
+        let summed = hio_std::scenario::trace_json_summarized(&json)
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{json}")))?;
+        if summed != trace {
+            let diff = hio_std::scenario::compare_traces(&trace, &summed);
+            return Err(TestCaseError::fail(format!("with summaries: {diff:?}\n{json}")));
         }
     }
 }

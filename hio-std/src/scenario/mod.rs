@@ -16,6 +16,8 @@ pub use error::ScenarioError;
 pub use model::{Action, ActionKind, DoerSpec, Scenario, Wake, Where, TOCK_NEVER};
 pub use parse::parse;
 pub use place::{counts, place, Placement};
+#[doc(hidden)]
+pub use run::trace_json_summarized;
 pub use run::{
     trace, trace_json, trace_to, RunError, GROUP_CAPACITY, MAX_PASSES, ROOT_CAPACITY,
     SPARE_CAPACITY, WAKE_CAPACITY,

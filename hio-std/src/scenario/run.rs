@@ -169,7 +169,20 @@ pub fn trace_to(
     max_passes: u64,
 ) -> Result<(), RunError> {
     let plan = Plan::new(scenario)?;
-    plan.run(scenario, out, max_passes)
+    plan.run::<0, 0>(scenario, out, max_passes)
+}
+
+/// [`trace_json`], with a summary in the Doist and in every DoDoer (the
+/// largest each takes). Its trace must be the same: the property tests
+/// compare the two.
+#[doc(hidden)]
+pub fn trace_json_summarized(json: &str) -> Result<String, RunError> {
+    const ROOT_BLOCKS: usize = ROOT_CAPACITY.div_ceil(hio_core::SUMMARY_BLOCK);
+    const GROUP_BLOCKS: usize = GROUP_CAPACITY.div_ceil(hio_core::SUMMARY_BLOCK);
+    let scenario = parse(json)?;
+    let mut out = Vec::new();
+    Plan::new(&scenario)?.run::<ROOT_BLOCKS, GROUP_BLOCKS>(&scenario, &mut out, MAX_PASSES)?;
+    String::from_utf8(out).map_err(|e| RunError::Write(e.to_string()))
 }
 
 /// A simulated clock that raises `stop` once it has been asked to wait
@@ -249,13 +262,14 @@ fn target(w: &Where) -> Target<'_> {
     }
 }
 
-/// A built scenario doer (the same no_std types the firmware builds).
-enum Built<'a> {
+/// A built scenario doer (the same no_std types the firmware builds), its
+/// DoDoers with a summary of `B` blocks.
+enum Built<'a, const B: usize> {
     Leaf(ScnLeaf<'a>),
-    Group(Box<ScnGroup<'a, GROUP_CAPACITY, SPARE_CAPACITY>>),
+    Group(Box<ScnGroup<'a, GROUP_CAPACITY, SPARE_CAPACITY, B>>),
 }
 
-impl<'a> Built<'a> {
+impl<'a, const B: usize> Built<'a, B> {
     fn doer(&mut self) -> &mut (dyn Doer + 'a) {
         match self {
             Built::Leaf(l) => l,
@@ -342,7 +356,9 @@ impl<'s> Plan<'s> {
         }
     }
 
-    fn run(
+    /// Runs the scenario with a summary of `BR` blocks in the Doist and of
+    /// `BG` in each DoDoer (0: none).
+    fn run<const BR: usize, const BG: usize>(
         &self,
         scenario: &Scenario,
         out: &mut dyn std::io::Write,
@@ -452,7 +468,7 @@ impl<'s> Plan<'s> {
                 on,
             })
             .collect();
-        let mut doers: Vec<Built<'_>> = self
+        let mut doers: Vec<Built<'_, BG>> = self
             .nodes
             .iter()
             .zip(&specs)
@@ -468,8 +484,8 @@ impl<'s> Plan<'s> {
         };
         let bound = StopFlag::new();
         let (report, origin) = {
-            let mut refs: Vec<Option<&mut Built<'_>>> = doers.iter_mut().map(Some).collect();
-            let doist: Doist<'_, ROOT_CAPACITY, SPARE_CAPACITY> =
+            let mut refs: Vec<Option<&mut Built<'_, BG>>> = doers.iter_mut().map(Some).collect();
+            let doist: Doist<'_, ROOT_CAPACITY, SPARE_CAPACITY, BR> =
                 match Doist::new(Tock::from_nanos(scenario.tock)) {
                     Ok(d) => d,
                     Err(e) => return Err(RunError::Write(format!("the scenario's Doist: {e}"))),
@@ -554,10 +570,10 @@ fn waits(s: &Scenario) -> bool {
     !s.wakes.is_empty() || any(&s.doers) || any(&s.spares)
 }
 
-fn doist_with<'a>(
-    d: Doist<'a, ROOT_CAPACITY, SPARE_CAPACITY>,
+fn doist_with<'a, const BR: usize>(
+    d: Doist<'a, ROOT_CAPACITY, SPARE_CAPACITY, BR>,
     s: &Scenario,
-) -> Doist<'a, ROOT_CAPACITY, SPARE_CAPACITY> {
+) -> Doist<'a, ROOT_CAPACITY, SPARE_CAPACITY, BR> {
     d.with_limit(Tock::from_nanos(s.limit.unwrap_or(0)))
         .with_start(Tyme::from_nanos(s.start))
 }
