@@ -1,8 +1,8 @@
 //! Property tests of park and wake: random trees with parked doers, lazy
-//! DoDoers, wakes from outside and wake actions, tock changes to and from
-//! never, and run-time extends (into the root or a DoDoer) and removals,
-//! run through `hio trace`'s runner. Every trace must keep the contract's
-//! invariants:
+//! DoDoers, doers that fail or finish (in enter too), wakes from outside
+//! and wake actions, tock changes to and from never, and run-time extends
+//! (into the root or a DoDoer) and removals, run through `hio trace`'s
+//! runner. Every trace must keep the contract's invariants:
 //!
 //! - every doer's events form one of the contract's lifecycle sequences;
 //! - a doer recurs at most once per pass (per tyme);
@@ -35,6 +35,9 @@ struct Node {
     lazy: bool,
     always: bool,
     stop: Option<u32>,
+    /// A leaf's failure: at this recur, or in enter (0); or it is done in
+    /// enter (`u32::MAX`).
+    fault: Option<u32>,
     /// (recur, action): a tock change (index into TOCKS) or wakes of doers
     /// (indices into the flat list, resolved modulo its length).
     acts: Vec<(u32, Act)>,
@@ -66,13 +69,15 @@ fn leaf() -> impl Strategy<Value = Node> {
     (
         0..TOCKS.len(),
         prop::option::weighted(0.3, 1u32..10),
+        prop::option::weighted(0.04, prop_oneof![Just(0u32), 1u32..12, Just(u32::MAX)]),
         prop::collection::vec(act(), 0..3),
     )
-        .prop_map(|(tock, stop, acts)| Node {
+        .prop_map(|(tock, stop, fault, acts)| Node {
             tock,
             lazy: false,
             always: false,
             stop,
+            fault,
             acts,
             kids: None,
         })
@@ -92,6 +97,7 @@ fn tree() -> impl Strategy<Value = Node> {
                 lazy,
                 always,
                 stop: None,
+                fault: None,
                 acts,
                 kids: Some(kids),
             })
@@ -214,6 +220,14 @@ fn json(c: &Case, f: &Flat) -> String {
         );
         if let Some(s) = node.stop {
             let _ = write!(out, r#", "stop": {s}"#);
+        }
+        match node.fault {
+            Some(0) => out.push_str(r#", "fail_in_enter": true"#),
+            Some(u32::MAX) => out.push_str(r#", "done_in_enter": true"#),
+            Some(n) => {
+                let _ = write!(out, r#", "fail_at": {n}"#);
+            }
+            None => {}
         }
         let mut acts = Vec::new();
         let mut seen = std::collections::HashSet::new();
@@ -375,11 +389,11 @@ fn check(c: &Case, f: &Flat, json: &str, trace: &str) -> Result<(), String> {
     // wake actions: (tyme, woken) from the recurs of the doers that make them
     let mut woken_at: HashMap<String, Vec<f64>> = HashMap::new();
     // and the wakes themselves: (waker, tyme, woken)
-    let mut wakes: Vec<(&str, f64, &str)> = Vec::new();
+    let mut wakes: Vec<(&str, f64, usize, &str)> = Vec::new();
     let acts = actions(c, f);
     for (name, list) in &by {
         let mut n = 0u32;
-        for (_, e) in list {
+        for &(k, e) in list {
             if e.ctx == "recur" {
                 n += 1;
                 for (r, ws, wake) in acts.get(*name).into_iter().flatten() {
@@ -387,7 +401,7 @@ fn check(c: &Case, f: &Flat, json: &str, trace: &str) -> Result<(), String> {
                         for w in ws {
                             woken_at.entry(w.clone()).or_default().push(e.tyme);
                             if *wake {
-                                wakes.push((name, e.tyme, w.as_str()));
+                                wakes.push((name, e.tyme, k, w.as_str()));
                             }
                         }
                     }
@@ -398,7 +412,7 @@ fn check(c: &Case, f: &Flat, json: &str, trace: &str) -> Result<(), String> {
     // a wake made during a recur at T, of a doer after the waker in
     // canonical order (and not below it), runs it at T, unless its parent
     // does not run at T (or it is a spare, or it ended by then)
-    for &(waker, at, woken) in &wakes {
+    for &(waker, at, k, woken) in &wakes {
         let (Some(&x), Some(&y)) = (index.get(waker), index.get(woken)) else {
             continue;
         };
@@ -416,10 +430,10 @@ fn check(c: &Case, f: &Flat, json: &str, trace: &str) -> Result<(), String> {
             by.get(n)
                 .is_some_and(|l| l.iter().any(|(_, e)| e.ctx == ctx && e.tyme == at))
         };
+        // entered, and not yet ended, when the waker recurred
         let alive = by.get(woken).is_some_and(|l| {
-            l.first()
-                .is_some_and(|(_, e)| e.tyme < at || e.ctx == "enter")
-                && !l.iter().any(|(_, e)| e.ctx == "exit" && e.tyme < at)
+            l.first().is_some_and(|&(i, e)| i < k && e.ctx == "enter")
+                && !l.iter().any(|&(i, e)| i < k && e.ctx == "exit")
         });
         let parent_runs = parent_of(c, f, y).is_none_or(|p| ran_at(&f.names[p], "recur"));
         if alive && parent_runs && !ran_at(woken, "cease") && !ran_at(woken, "recur") {
@@ -614,11 +628,11 @@ proptest! {
 #[test]
 fn the_generator_makes_parks_wakes_and_lazy_dodoers() {
     // the checks above are only as good as the trees: make sure some of
-    // them park, wake, go lazy, and lose or gain a child while lazy
+    // them park, wake, go lazy, lose or gain a child while lazy, and fail
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let (mut parked_reruns, mut lazy, mut removed_from_lazy) = (0, 0, 0);
-    let mut added_to_lazy = 0;
-    for _ in 0..200 {
+    let (mut added_to_lazy, mut faults) = (0, 0);
+    for _ in 0..400 {
         let c = case().new_tree(&mut runner).map(|t| t.current());
         let Ok(c) = c else { continue };
         let f = flatten(&c);
@@ -630,6 +644,9 @@ fn the_generator_makes_parks_wakes_and_lazy_dodoers() {
             continue;
         };
         let evs = events(&trace);
+        if evs.iter().any(|e| e.ctx == "abort") {
+            faults += 1;
+        }
         // doers ceased while their lazy parent ran on: removed from it
         removed_from_lazy += (0..f.names.len())
             .filter(|&k| parent_of(&c, &f, k).is_some_and(|p| f.lazy[p]))
@@ -663,12 +680,13 @@ fn the_generator_makes_parks_wakes_and_lazy_dodoers() {
         }
     }
     assert!(
-        parked_reruns > 20,
+        parked_reruns > 30,
         "only {parked_reruns} parked doers were woken"
     );
-    assert!(lazy > 20, "only {lazy} cases had lazy DoDoers");
+    assert!(lazy > 100, "only {lazy} cases had lazy DoDoers");
+    assert!(faults > 20, "only {faults} runs had a doer fail");
     assert!(
-        removed_from_lazy > 5,
+        removed_from_lazy > 10,
         "only {removed_from_lazy} doers were removed from a lazy DoDoer"
     );
     assert!(
