@@ -450,14 +450,15 @@ fn qemu(root: &Path) -> Result<(), String> {
 }
 
 fn miri(root: &Path) -> Result<(), String> {
-    // unit, contract and request tests (the property tests' thousands of
-    // random trees are too slow under Miri's interpreter)
+    // unit, contract and request tests, and the wake board's (its wakes
+    // from another thread check the atomics; the property tests' thousands
+    // of random runs are too slow under Miri's interpreter)
     run(
         root,
         "cargo",
         &[
             "+nightly", "miri", "test", "-p", "hio-core", "--lib", "--test", "contract", "--test",
-            "requests",
+            "requests", "--test", "board",
         ],
         &[("MIRIFLAGS", "-Zmiri-strict-provenance")],
     )
