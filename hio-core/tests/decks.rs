@@ -74,10 +74,7 @@ impl Doer for Relay<'_> {
     }
     fn recur(&mut self, _: &mut Cx<'_>) -> Result<Step, Fault> {
         self.recurs += 1;
-        loop {
-            let Some(x) = self.held.take().or_else(|| self.input.pull()) else {
-                break;
-            };
+        while let Some(x) = self.held.take().or_else(|| self.input.pull()) {
             if let Err(x) = self.out.push(x) {
                 self.held = Some(x);
                 break;
