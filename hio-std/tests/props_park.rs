@@ -15,6 +15,8 @@
 //! - a wake made during a recur runs a doer after the waker in canonical
 //!   order in the same pass (when its parent runs in that pass);
 //! - a doer added at run time first runs at a later pass;
+//! - a wake from outside at S runs a top-level doer at the first tyme of
+//!   the Doist's grid at or after S;
 //!
 //! and the same tree with a summary in the Doist and in every DoDoer gives
 //! the very same trace.
@@ -385,6 +387,29 @@ fn check(c: &Case, f: &Flat, json: &str, trace: &str) -> Result<(), String> {
             .entry(f.names[w % f.names.len()].as_str())
             .or_default()
             .push(f64::from(*at) * 0.125);
+    }
+    // a wake from outside at S runs a top-level doer at the first tyme of
+    // the grid at or after S (unless it, or the run, ended by then)
+    let tock = [0.125, 0.25][c.tock];
+    for (w, at) in &c.wakes {
+        let k = w % f.names.len();
+        if k >= f.first_spare || f.parent[k].is_some() {
+            continue;
+        }
+        let s = f64::from(*at) * 0.125;
+        let grid = (s / tock).ceil() * tock;
+        let ended = evs
+            .iter()
+            .any(|e| e.tyme <= grid && matches!(e.ctx.as_str(), "exit" | "cease" | "abort"));
+        let ran = by
+            .get(f.names[k].as_str())
+            .is_some_and(|l| l.iter().any(|(_, e)| e.ctx == "recur" && e.tyme == grid));
+        if grid < 5.0 && !ended && !ran {
+            return Err(format!(
+                "{} woken from outside at {s} did not run at {grid}",
+                f.names[k]
+            ));
+        }
     }
     // wake actions: (tyme, woken) from the recurs of the doers that make them
     let mut woken_at: HashMap<String, Vec<f64>> = HashMap::new();
