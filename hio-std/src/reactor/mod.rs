@@ -552,3 +552,136 @@ impl fmt::Debug for Reactor {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hio_core::WakeBoard;
+    use proptest::prelude::*;
+
+    static BOARD: WakeBoard<8> = WakeBoard::new();
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// Register a source, queued in queue `q` (one of 2) or in none.
+        Insert(Option<usize>),
+        /// Deregister the `k`-th registration made.
+        Remove(usize),
+        /// The poll reports readiness bits `r` for the `k`-th registration.
+        Mark(usize, u8),
+        /// Its doer takes its readiness.
+        Take(usize),
+        /// A queue's doer takes what is queued.
+        TakeQueued(usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            2 => prop::option::of(0usize..2).prop_map(Op::Insert),
+            1 => (0usize..64).prop_map(Op::Remove),
+            4 => (0usize..64, 1u8..16).prop_map(|(k, r)| Op::Mark(k, r)),
+            1 => (0usize..64).prop_map(Op::Take),
+            2 => (0usize..2).prop_map(Op::TakeQueued),
+        ]
+    }
+
+    /// One registration as the model sees it.
+    #[derive(Debug, Clone)]
+    struct Reg {
+        token: Token,
+        queue: Option<usize>,
+        tag: u32,
+        live: bool,
+        ready: u8,
+    }
+
+    proptest! {
+        /// The token table against a model: a mark reaches the waker of a
+        /// live registration only; readiness gathers until taken (by its
+        /// doer or through its queue); a queue hands on each live source
+        /// that became ready since it was last taken, once, in the order it
+        /// first became ready, with all it gathered; sources removed since
+        /// (their token perhaps taken again by another) are passed over.
+        #[test]
+        fn ready_queues_hand_on_each_ready_source_once_in_order(
+            ops in prop::collection::vec(op(), 1..200),
+        ) {
+            BOARD.reset();
+            let waker = BOARD.waker().unwrap();
+            let mut tokens = Tokens::default();
+            tokens.queues.push(Vec::new());
+            tokens.queues.push(Vec::new());
+            let mut regs: Vec<Reg> = Vec::new();
+            // per queue: registrations (indices into regs) in order of
+            // first readiness since last taken
+            let mut queued: [Vec<usize>; 2] = [Vec::new(), Vec::new()];
+            for op in ops {
+                match op {
+                    Op::Insert(q) => {
+                        let tag = regs.len() as u32;
+                        let token = tokens.insert(waker, q.map(|q| (q, tag)));
+                        regs.push(Reg { token, queue: q, tag, live: true, ready: 0 });
+                    }
+                    Op::Remove(k) if !regs.is_empty() => {
+                        let k = k % regs.len();
+                        if regs[k].live {
+                            regs[k].live = false;
+                            tokens.remove(regs[k].token);
+                            for q in &mut queued {
+                                q.retain(|&j| j != k);
+                            }
+                        }
+                    }
+                    Op::Mark(k, r) if !regs.is_empty() => {
+                        let k = k % regs.len();
+                        let got = tokens.mark(regs[k].token, Readiness(r));
+                        if regs[k].live {
+                            prop_assert!(got.is_some(), "a live source's mark reached no waker");
+                            regs[k].ready |= r;
+                            if let Some(q) = regs[k].queue {
+                                if !queued[q].contains(&k) {
+                                    queued[q].push(k);
+                                }
+                            }
+                        } else {
+                            // its token may serve a later registration
+                            let reused = regs.iter().any(|g| g.live && g.token == regs[k].token);
+                            prop_assert_eq!(got.is_some(), reused);
+                            if let Some(j) = regs.iter().position(|g| g.live && g.token == regs[k].token) {
+                                regs[j].ready |= r;
+                                if let Some(q) = regs[j].queue {
+                                    if !queued[q].contains(&j) {
+                                        queued[q].push(j);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    Op::Take(k) if !regs.is_empty() => {
+                        let k = k % regs.len();
+                        let got = tokens.take(regs[k].token);
+                        if let Some(j) = regs.iter().position(|g| g.live && g.token == regs[k].token) {
+                            prop_assert_eq!(got, Readiness(regs[j].ready));
+                            regs[j].ready = 0;
+                        } else {
+                            prop_assert_eq!(got, Readiness::NONE);
+                        }
+                    }
+                    Op::TakeQueued(q) => {
+                        let mut out = Vec::new();
+                        tokens.take_queued(q, &mut out);
+                        let want: Vec<(u32, Readiness)> = queued[q]
+                            .drain(..)
+                            .map(|j| {
+                                let r = std::mem::take(&mut regs[j].ready);
+                                (regs[j].tag, Readiness(r))
+                            })
+                            .collect();
+                        prop_assert_eq!(out, want);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
