@@ -78,7 +78,7 @@ impl<const N: usize, const S: usize, const B: usize> Group for Root<'_, N, S, B>
         self.nested.set(Some(wake));
     }
 
-    fn wake_path(&self, _: u16, _: &dyn Board, _: Tyme, _: &Env<'_>) -> bool {
+    fn wake_path(&self, _: u16, _: (u16, u16), _: &dyn Board, _: Tyme, _: &Env<'_>) -> bool {
         // never on a DoDoer's path
         false
     }

@@ -177,11 +177,18 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         }
     }
 
-    /// [`Group::wake_path`]: a wake of `slot`, bound to a deed of this
-    /// scheduler or below one of its DoDoers. Returns whether the owner of
-    /// this scheduler is to be brought forward too.
-    pub(super) fn wake_slot(&self, slot: u16, board: &dyn Board, t: Tyme, env: &Env<'_>) -> bool {
-        match wake_level(&self.level(), slot, board.link(slot), board, t, env) {
+    /// [`Group::wake_path`]: a wake of `slot`, whose link is `link`, bound
+    /// to a deed of this scheduler or below one of its DoDoers. Returns
+    /// whether the owner of this scheduler is to be brought forward too.
+    pub(super) fn wake_slot(
+        &self,
+        slot: u16,
+        link: (u16, u16),
+        board: &dyn Board,
+        t: Tyme,
+        env: &Env<'_>,
+    ) -> bool {
+        match wake_level(&self.level(), slot, link, board, t, env) {
             Some(i) => {
                 self.lower(i, t);
                 self.propagate.get()
@@ -295,7 +302,7 @@ pub(super) fn wake_level(
     let bring = if let Some(d) = cell.take() {
         let bring = d
             .as_group()
-            .is_some_and(|g| g.wake_path(slot, board, t, env));
+            .is_some_and(|g| g.wake_path(slot, link, board, t, env));
         cell.set(Some(d));
         bring
     } else {
@@ -305,7 +312,7 @@ pub(super) fn wake_level(
         loop {
             let Some(x) = e else { break false };
             if x.group.own_slot() == at {
-                break x.group.wake_path(slot, board, t, env);
+                break x.group.wake_path(slot, link, board, t, env);
             }
             e = x.up;
         }
