@@ -173,7 +173,9 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         if let Some(bound) = self.mins.get(b) {
             bound.set(bound.get().min(t));
         }
-        if Self::FINITE_BITS && t != Tyme::MAX {
+        // (only a lazy owner asks for its exact next retyme: a scheduler
+        // whose wakes do not propagate up keeps its wakes the cheaper)
+        if Self::FINITE_BITS && t != Tyme::MAX && self.propagate.get() {
             self.set_bit(Self::FINITE_BASE * 64 + b);
         }
     }
@@ -181,7 +183,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
     /// Block `b`'s bound is `Tyme::MAX`: its finite bit is cleared.
     #[inline(always)]
     fn clear_finite(&self, b: usize) {
-        if Self::FINITE_BITS {
+        if Self::FINITE_BITS && self.propagate.get() {
             self.clear_bit(Self::FINITE_BASE * 64 + b);
         }
     }
@@ -190,7 +192,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
     /// that is below `Tyme::MAX`.
     #[inline(always)]
     fn set_finite(&self, b: usize, bound: Tyme) {
-        if Self::FINITE_BITS {
+        if Self::FINITE_BITS && self.propagate.get() {
             if bound == Tyme::MAX {
                 self.clear_bit(Self::FINITE_BASE * 64 + b);
             } else {
@@ -301,7 +303,9 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
     /// [`exact_due`](Self::exact_due) looks only into those.
     const FINITE_BASE: usize = Self::RUN_WORDS + N.div_ceil(4096);
 
-    /// Whether `bits` has room for the finite bits too.
+    /// Whether `bits` has room for the finite bits too. (They are kept up
+    /// where bounds come down only for a scheduler whose owner is lazy or
+    /// parked; only a lazy one reads them.)
     const FINITE_BITS: bool = Self::RUN_BITS && Self::FINITE_BASE + B.div_ceil(64) <= B;
 
     /// The first hot block from `b` on (`blocks` or more if none before
@@ -354,54 +358,62 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         let mut best = Tyme::MAX;
         let len = self.len.get() as usize;
         let blocks = len.div_ceil(SUMMARY_BLOCK);
+        let holes = self.live.get() != self.len.get();
         if B == 0 {
-            best = best.min(self.least_present(0, len));
-        } else if Self::FINITE_BITS {
-            // only blocks whose bound is below `Tyme::MAX`, from their bits
+            best = best.min(self.least_present(0, len, holes));
+        } else {
+            let horizon = self.horizon.get();
             for w in 0..blocks.div_ceil(64) {
-                let mut bits = self.word(Self::FINITE_BASE + w);
+                // with the finite bits, only the blocks whose bound is below
+                // `Tyme::MAX`; a word's bits are written back once
+                let word = if Self::FINITE_BITS {
+                    self.word(Self::FINITE_BASE + w)
+                } else {
+                    u64::MAX
+                };
+                let (mut bits, mut finite, mut cold) = (word, word, 0u64);
                 while bits != 0 {
-                    let b = w * 64 + bits.trailing_zeros() as usize;
+                    let k = bits.trailing_zeros() as usize;
                     bits &= bits - 1;
-                    if b < blocks {
-                        best = best.min(self.exact_block(b, best, len));
+                    let b = w * 64 + k;
+                    let Some(bound) = self.mins.get(b).filter(|_| b < blocks) else {
+                        continue;
+                    };
+                    if bound.get() >= best {
+                        continue;
+                    }
+                    let lo = b * SUMMARY_BLOCK;
+                    let least = self.least_present(lo, (lo + SUMMARY_BLOCK).min(len), holes);
+                    bound.set(least);
+                    if least > horizon {
+                        cold |= 1 << k;
+                    }
+                    if least == Tyme::MAX {
+                        finite &= !(1 << k);
+                    }
+                    best = best.min(least);
+                }
+                if Self::FINITE_BITS && finite != word {
+                    if let Some(c) = self.bits.get(Self::FINITE_BASE + w) {
+                        c.set(finite);
                     }
                 }
-            }
-        } else {
-            for b in 0..blocks {
-                best = best.min(self.exact_block(b, best, len));
+                if cold != 0 {
+                    if let Some(c) = self.bits.get(w) {
+                        c.set(c.get() & !cold);
+                    }
+                }
             }
         }
         self.min_due.set(best);
         best
     }
 
-    /// For [`exact_due`](Self::exact_due): if block `b`'s bound is below
-    /// `best`, the bound made exact (from its present doers) and returned;
-    /// else `Tyme::MAX`.
-    fn exact_block(&self, b: usize, best: Tyme, len: usize) -> Tyme {
-        let Some(bound) = self.mins.get(b) else {
-            return Tyme::MAX;
-        };
-        if bound.get() >= best {
-            return Tyme::MAX;
-        }
-        let lo = b * SUMMARY_BLOCK;
-        let least = self.least_present(lo, (lo + SUMMARY_BLOCK).min(len));
-        bound.set(least);
-        if least > self.horizon.get() {
-            self.clear_bit(b);
-        }
-        self.set_finite(b, least);
-        least
-    }
-
-    /// The least retyme of the present doers from `lo` to `hi` (a hole
-    /// left by a doer that ended is never due; without holes, the retymes
-    /// are read alone).
-    fn least_present(&self, lo: usize, hi: usize) -> Tyme {
-        if self.live.get() == self.len.get() {
+    /// The least retyme of the present doers from `lo` to `hi`: with
+    /// `holes`, a hole left by a doer that ended is passed over (it is
+    /// never due); without, the retymes are read alone.
+    fn least_present(&self, lo: usize, hi: usize, holes: bool) -> Tyme {
+        if !holes {
             return least(self.retymes.get(lo..hi).unwrap_or(&[]));
         }
         let mut least = Tyme::MAX;
@@ -461,9 +473,16 @@ const HORIZON: u64 = 64;
 /// The least retyme of `rts` (`Tyme::MAX` when empty). The common case, a
 /// block whose doers are all parked, is told by equality compares, which
 /// cost far less than an unsigned minimum on a host's vector unit.
+/// A whole block is told without a branch per deed.
 #[inline]
 fn least(rts: &[Cell<Tyme>]) -> Tyme {
-    if rts.iter().all(|r| r.get() == Tyme::MAX) {
+    let parked = match <&[Cell<Tyme>; SUMMARY_BLOCK]>::try_from(rts) {
+        Ok(block) => block
+            .iter()
+            .fold(true, |all, r| all & (r.get() == Tyme::MAX)),
+        Err(_) => rts.iter().all(|r| r.get() == Tyme::MAX),
+    };
+    if parked {
         Tyme::MAX
     } else {
         rts.iter().map(Cell::get).min().unwrap_or(Tyme::MAX)
