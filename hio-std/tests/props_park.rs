@@ -506,6 +506,17 @@ fn check(c: &Case, f: &Flat, json: &str, trace: &str) -> Result<(), String> {
                 return Err(format!("{name} recurred at {t} without its parent {pname}"));
             }
         }
+        // whether it was woken from outside after `before` (up to `at`), or
+        // by a recur from `before` to `at`
+        let woken_between = |before: f64, at: f64| {
+            let outside = planned
+                .get(name)
+                .is_some_and(|ats| ats.iter().any(|&a| a > before && a <= at));
+            let inside = woken_at
+                .get(*name)
+                .is_some_and(|ts| ts.iter().any(|&t| t >= before && t <= at));
+            outside || inside
+        };
         // a lazy DoDoer runs only when a child is due, or when woken
         if f.lazy[me] {
             let kids: Vec<f64> = (0..f.names.len())
@@ -516,13 +527,7 @@ fn check(c: &Case, f: &Flat, json: &str, trace: &str) -> Result<(), String> {
                 .collect();
             for w in recurs.windows(2) {
                 let (before, at) = (w[0], w[1]);
-                let outside = planned
-                    .get(name)
-                    .is_some_and(|ats| ats.iter().any(|&a| a > before && a <= at));
-                let inside = woken_at
-                    .get(*name)
-                    .is_some_and(|ts| ts.iter().any(|&t| t >= before && t <= at));
-                if !kids.contains(&at) && !outside && !inside {
+                if !kids.contains(&at) && !woken_between(before, at) {
                     return Err(format!(
                         "lazy {name} ran at {at} with no child running and no wake since {before}\n{json}"
                     ));
@@ -546,13 +551,7 @@ fn check(c: &Case, f: &Flat, json: &str, trace: &str) -> Result<(), String> {
         if f.always_parked[me] {
             for w in recurs.windows(2) {
                 let (before, at) = (w[0], w[1]);
-                let outside = planned
-                    .get(name)
-                    .is_some_and(|ats| ats.iter().any(|&a| a > before && a <= at));
-                let inside = woken_at
-                    .get(*name)
-                    .is_some_and(|ts| ts.iter().any(|&t| t >= before && t <= at));
-                if !outside && !inside {
+                if !woken_between(before, at) {
                     return Err(format!(
                         "parked {name} ran at {at} with no wake since {before}\n{json}"
                     ));
