@@ -166,12 +166,15 @@ pub const SUMMARY_BLOCK: usize = 8;
 /// of a nanosecond each. Large trees on hosts may opt into a summary: with
 /// `B` = ⌈`N` / [`SUMMARY_BLOCK`]⌉ (or more) it keeps a lower bound of the
 /// retymes of every block of [`SUMMARY_BLOCK`] deeds, a bit per block that
-/// may come due within the next 64 periods, and a bit per deed that a wake
-/// brought forward, so a pass goes from one due deed to the next through
-/// these bits: its cost grows with the doers due or woken, not with all
-/// doers (two bytes more per deed). With it, a real-time Doist whose tree
-/// falls idle runs one more pass (with no events) before it knows and
-/// sleeps until the next due doer. `B` = 0, the default, keeps no summary.
+/// may come due within the next 64 periods (and never within fewer than 64
+/// of the Doist's tocks), and a bit per deed that a wake brought forward,
+/// so a pass goes from one due deed to the next through these bits: its
+/// cost grows with the doers due or woken, not with all doers (two bytes
+/// more per deed). With it, a real-time Doist whose tree falls idle runs
+/// one more pass (with no events) before it knows and sleeps until the
+/// next due doer; a lazy DoDoer still finds its earliest child exactly
+/// after each recur, looking only into the blocks whose bound is not
+/// never. `B` = 0, the default, keeps no summary.
 /// A `B` that is neither 0 nor large enough is refused at compile time.
 pub struct Deeds<'a, const N: usize, const S: usize, const B: usize = 0> {
     name: &'a str,
