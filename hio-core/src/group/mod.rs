@@ -166,7 +166,7 @@ pub const SUMMARY_BLOCK: usize = 8;
 /// of a nanosecond each. Large trees on hosts may opt into a summary: with
 /// `B` = ⌈`N` / [`SUMMARY_BLOCK`]⌉ (or more) it keeps a lower bound of the
 /// retymes of every block of [`SUMMARY_BLOCK`] deeds, a bit per block that
-/// may come due within the next 64 periods (and never within fewer than 64
+/// may come due within the next 64 periods (on a host, never fewer than 64
 /// of the Doist's tocks), and a bit per deed that a wake brought forward,
 /// so a pass goes from one due deed to the next through these bits: its
 /// cost grows with the doers due or woken, not with all doers (two bytes
