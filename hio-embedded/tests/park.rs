@@ -378,3 +378,94 @@ fn stats_can_end_with_the_wake_ups() {
         b"in 1 out 0 overrun 0 framing 0 parity 0 noise 0 overlong 0 crc 0 malformed 0 wakeups 42\n"
     );
 }
+
+mod random_flows {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Lines of `echo WORD`, cut into chunks that arrive at random tymes
+    /// (then `quit`), through small Decks: every line is answered, in
+    /// order, with no error, and the flow sleeps between arrivals.
+    fn flow(words: &[String], cuts: &[usize], gaps: &[u64]) -> Result<(), TestCaseError> {
+        static BOARD: WakeBoard<2> = WakeBoard::new();
+        BOARD.reset();
+        let (io, cw) = (BOARD.waker().unwrap(), BOARD.waker().unwrap());
+        let uart = RefCell::new(Mock::new());
+        uart.borrow_mut().set_rx_interrupt(Some(io));
+        let (rx, tx) = (Deck::<Frame<M>, 2>::new(), Deck::<Frame<M>, 2>::new());
+        tx.wake_on_push(Some(io));
+        rx.wake_on_push(Some(cw));
+        tx.wake_on_pull(Some(cw));
+        let stats = SerialStats::new();
+        let stop = StopFlag::new();
+        let mut console = Console::new(&rx, &tx, &stats, &stop).with_waker(cw);
+        let mut serial: Serial<'_, _> =
+            SerialDoer::new("serial", Shared::new(&uart), Lines::new(), &rx, &tx, &stats)
+                .with_waker(io);
+        let mut doist: Doist<'_, 2> = Doist::new(Tock::from_millis(10))
+            .unwrap()
+            .with_limit(Tock::from_secs(600));
+        doist.wakes(&BOARD);
+        doist.add(&mut console).unwrap();
+        doist.add(&mut serial).unwrap();
+        // the whole input, cut at `cuts` (taken in order, modulo what is
+        // left), each piece `gaps` ms after the one before
+        let mut input: Vec<u8> = Vec::new();
+        for w in words {
+            input.extend_from_slice(format!("echo {w}\n").as_bytes());
+        }
+        input.extend_from_slice(b"quit\n");
+        let (mut plan, mut at, mut rest) = (Vec::new(), 0u64, &input[..]);
+        for (k, cut) in cuts
+            .iter()
+            .chain(std::iter::repeat(&usize::MAX))
+            .enumerate()
+        {
+            if rest.is_empty() {
+                break;
+            }
+            let n = (cut % rest.len()).max(1);
+            at += gaps.get(k).copied().unwrap_or(7);
+            plan.push((Tyme::from_millis(at), rest[..n].to_vec()));
+            rest = &rest[n..];
+        }
+        let pieces = plan.len() as u32;
+        let mut clock = Feed {
+            now: Tyme::ZERO,
+            plan,
+            next: 0,
+            uart: &uart,
+            waits: 0,
+        };
+        let report = doist.run(&mut clock, Some(&stop));
+        prop_assert_eq!(report.end, End::Stopped, "`quit` stops it");
+        drop(serial);
+        let out = String::from_utf8(uart.borrow_mut().take_tx().to_vec()).unwrap();
+        let mut expected: String = words.iter().map(|w| format!("{w}\n")).collect();
+        expected.push_str("bye\n");
+        prop_assert_eq!(out, expected, "every line answered, in order");
+        prop_assert_eq!(stats.errors(), 0);
+        // it sleeps between arrivals: a few waits per piece, whatever the
+        // gaps (a polling flow waits once per 10 ms tock)
+        prop_assert!(
+            clock.waits <= 4 * pieces + 3 * words.len() as u32 + 8,
+            "{} waits for {} pieces",
+            clock.waits,
+            pieces
+        );
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn a_parked_flow_answers_every_line_whatever_the_arrivals(
+            words in prop::collection::vec("[a-z0-9]{1,24}", 0..30),
+            cuts in prop::collection::vec(1usize..200, 0..40),
+            gaps in prop::collection::vec(0u64..5_000, 0..40),
+        ) {
+            flow(&words, &cuts, &gaps)?;
+        }
+    }
+}
