@@ -7,7 +7,7 @@ use core::sync::atomic::AtomicBool;
 
 use crate::group::Group;
 use crate::wake::Board;
-use crate::{Context, Fault, Tock, Tyme, WakeError, Waker};
+use crate::{Context, Fault, Tyme, WakeError, Waker};
 
 /// Sees every lifecycle event of a tree: which doer, which context, at what
 /// tyme. `hio trace` prints traces through it; firmware can count or log.
@@ -43,7 +43,7 @@ pub struct Shared<'s> {
     /// hosts only, where summaries serve large trees; a microcontroller
     /// keeps the store out of every pass.)
     #[cfg(not(target_os = "none"))]
-    pub(crate) tock: Tock,
+    pub(crate) tock: crate::Tock,
     #[cfg(feature = "observe")]
     pub(crate) observer: Option<&'s dyn Observer>,
     pub(crate) root: &'s dyn Group,

@@ -25,10 +25,26 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         // `nested`, so a flat tree has none of that code
         // built once per drain on a host; a microcontroller, where a drain
         // serves an interrupt or two, keeps the smaller code
+        // On a host, a tree with DoDoers drains with `drain_nested`,
+        // which keeps a DoDoer out of its cell across its children's slots.
+        // A microcontroller, where a drain serves an interrupt or two,
+        // keeps the smaller code: a wake through DoDoers is found slot by
+        // slot with `wake_level`, and the scheduler's view is made for each.
         #[cfg(not(target_os = "none"))]
-        let level = self.level();
+        {
+            if let Some(drain) = nested {
+                drain(&self.level(), board, t, env, &mut |i| self.lower(i, t));
+                return;
+            }
+            let level = self.level();
+            board.drain(&mut |slot, up, index| {
+                if let Some(i) = wake_top(&level, slot, (up, index)) {
+                    self.lower(i, t);
+                }
+            });
+        }
+        #[cfg(target_os = "none")]
         board.drain(&mut |slot, up, index| {
-            #[cfg(target_os = "none")]
             let level = self.level();
             let i = match nested {
                 Some(wake) => wake(&level, slot, (up, index), board, t, env),
@@ -67,6 +83,9 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         self.board.set(Some(board));
         self.depth.set(depth);
         // wakes from the Doist down come through this scheduler
+        #[cfg(not(target_os = "none"))]
+        root.nested(drain_nested);
+        #[cfg(target_os = "none")]
         root.nested(wake_level);
         let slot = if usize::from(depth) >= MAX_DEPTH {
             // too deep for a wake's path: its doers cannot be woken (and it
@@ -244,8 +263,16 @@ impl core::fmt::Debug for Level<'_, '_> {
     }
 }
 
+/// [`drain_nested`], as the Doist's scheduler keeps it once a DoDoer is
+/// placed below it (on a host).
+#[cfg(not(target_os = "none"))]
+#[doc(hidden)]
+pub type Nested =
+    for<'v, 'a, 'e> fn(&Level<'v, 'a>, &dyn Board, Tyme, &Env<'e>, &mut dyn FnMut(usize));
+
 /// [`wake_level`], as the Doist's scheduler keeps it once a DoDoer is
-/// placed below it.
+/// placed below it (on a microcontroller).
+#[cfg(target_os = "none")]
 #[doc(hidden)]
 pub type Nested = for<'v, 'a, 'e> fn(
     &Level<'v, 'a>,
@@ -255,6 +282,75 @@ pub type Nested = for<'v, 'a, 'e> fn(
     Tyme,
     &Env<'e>,
 ) -> Option<usize>;
+
+/// Drains the board for the Doist's scheduler `level` once a DoDoer is
+/// placed below it: `lower(i)` for each deed of this level to bring forward
+/// (woken itself, or a DoDoer through which a wake below brings it
+/// forward). While the slots come from the children of one DoDoer of this
+/// level, that DoDoer is kept out of its cell between them, not taken and
+/// put back for each (nothing else reaches it during a drain).
+#[cfg(not(target_os = "none"))]
+fn drain_nested<'a>(
+    level: &Level<'_, 'a>,
+    board: &dyn Board,
+    t: Tyme,
+    env: &Env<'_>,
+    lower: &mut dyn FnMut(usize),
+) {
+    /// (index, slot, doer) of the DoDoer kept out of its cell.
+    type Held<'a> = Option<(usize, u16, DoerRef<'a>)>;
+    fn put_back<'a>(level: &Level<'_, 'a>, held: &mut Held<'a>) {
+        if let Some((i, _, d)) = held.take() {
+            if let Some(cell) = level.doers.get(i) {
+                cell.set(Some(d));
+            }
+        }
+    }
+    let mut held: Held<'a> = None;
+    board.drain(&mut |slot, up, index| {
+        let link = (up, index);
+        if let Some((i, own, d)) = held.as_ref() {
+            if up == *own {
+                // another child of the DoDoer kept out
+                let i = *i;
+                if d.as_group()
+                    .is_some_and(|g| g.wake_path(slot, link, board, t, env))
+                {
+                    lower(i);
+                }
+                return;
+            }
+        }
+        put_back(level, &mut held);
+        if up == level.own {
+            if let Some(i) = wake_top(level, slot, link) {
+                lower(i);
+            }
+            return;
+        }
+        // a child of a DoDoer of this level that is in its cell: kept out
+        // for the slots that follow
+        let (top, i) = board.link(up);
+        let i = usize::from(i);
+        if top == level.own && level.slots.get(i).map(|c| super::waker_of(c.get())) == Some(up) {
+            if let Some(d) = level.doers.get(i).and_then(Cell::take) {
+                let bring = d
+                    .as_group()
+                    .is_some_and(|g| g.wake_path(slot, link, board, t, env));
+                held = Some((i, up, d));
+                if bring {
+                    lower(i);
+                }
+                return;
+            }
+        }
+        // deeper, or below a DoDoer that is running
+        if let Some(i) = wake_level(level, slot, link, board, t, env) {
+            lower(i);
+        }
+    });
+    put_back(level, &mut held);
+}
 
 /// A wake of `slot`, whose link is `(up, index)`, if it is bound to a deed
 /// of the scheduler `level` itself: that deed's index. (The Doist's
