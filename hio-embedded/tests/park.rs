@@ -252,14 +252,24 @@ impl Clock for Feed<'_> {
     }
 }
 
-#[test]
-fn a_parked_flow_answers_everything_and_sleeps_between() {
-    static BOARD: WakeBoard<2> = WakeBoard::new();
-    let (io, cw) = (BOARD.waker().unwrap(), BOARD.waker().unwrap());
+/// What a parked flow gave: how the run ended, what it sent, its serial
+/// errors, and how many times the Doist slept.
+struct Ran {
+    report: hio_core::Report,
+    out: String,
+    errors: u32,
+    waits: u32,
+}
+
+/// The serial flow (a console and a serial doer, both parked, linked by
+/// Decks of two, so a burst overfills them and parked doers are also woken
+/// by room), fed `plan` (bytes arriving at tymes), run to its end or
+/// `limit`.
+fn run_flow(board: &'static WakeBoard<2>, plan: Vec<(Tyme, Vec<u8>)>, limit: Tock) -> Ran {
+    board.reset();
+    let (io, cw) = (board.waker().unwrap(), board.waker().unwrap());
     let uart = RefCell::new(Mock::new());
     uart.borrow_mut().set_rx_interrupt(Some(io));
-    // small Decks: the burst below overfills them, so parked doers are
-    // also woken by room
     let (rx, tx) = (Deck::<Frame<M>, 2>::new(), Deck::<Frame<M>, 2>::new());
     tx.wake_on_push(Some(io));
     rx.wake_on_push(Some(cw));
@@ -270,13 +280,33 @@ fn a_parked_flow_answers_everything_and_sleeps_between() {
     let mut serial: Serial<'_, _> =
         SerialDoer::new("serial", Shared::new(&uart), Lines::new(), &rx, &tx, &stats)
             .with_waker(io);
-    let mut doist: Doist<'_, 2> = Doist::new(Tock::from_millis(10))
-        .unwrap()
-        .with_limit(Tock::from_secs(60));
-    doist.wakes(&BOARD);
-    doist.add(&mut console).unwrap();
-    doist.add(&mut serial).unwrap();
+    let mut clock = Feed {
+        now: Tyme::ZERO,
+        plan,
+        next: 0,
+        uart: &uart,
+        waits: 0,
+    };
+    let report = {
+        let mut doist: Doist<'_, 2> = Doist::new(Tock::from_millis(10)).unwrap().with_limit(limit);
+        doist.wakes(board);
+        doist.add(&mut console).unwrap();
+        doist.add(&mut serial).unwrap();
+        doist.run(&mut clock, Some(&stop))
+    };
+    drop(serial);
+    let out = String::from_utf8(uart.borrow_mut().take_tx().to_vec()).unwrap();
+    Ran {
+        report,
+        out,
+        errors: stats.errors(),
+        waits: clock.waits,
+    }
+}
 
+#[test]
+fn a_parked_flow_answers_everything_and_sleeps_between() {
+    static BOARD: WakeBoard<2> = WakeBoard::new();
     let burst: String = (0..20).map(|k| format!("echo burst {k}\n")).collect();
     let plan = vec![
         (Tyme::from_millis(1_234), b"echo hel".to_vec()),
@@ -287,32 +317,23 @@ fn a_parked_flow_answers_everything_and_sleeps_between() {
             b"echo after a long sleep\nquit\n".to_vec(),
         ),
     ];
-    let mut clock = Feed {
-        now: Tyme::ZERO,
-        plan,
-        next: 0,
-        uart: &uart,
-        waits: 0,
-    };
-    let report = doist.run(&mut clock, Some(&stop));
-    assert_eq!(report.end, End::Stopped, "`quit` stops it");
+    let ran = run_flow(&BOARD, plan, Tock::from_secs(60));
+    assert_eq!(ran.report.end, End::Stopped, "`quit` stops it");
     assert!(
-        report.tyme < Tyme::from_millis(30_100),
+        ran.report.tyme < Tyme::from_millis(30_100),
         "stopped at {}",
-        report.tyme
+        ran.report.tyme
     );
-    drop(serial);
-    let out = String::from_utf8(uart.borrow_mut().take_tx().to_vec()).unwrap();
     let mut expected = String::from("hello\n");
     for k in 0..20 {
         expected.push_str(&format!("burst {k}\n"));
     }
     expected.push_str("after a long sleep\nbye\n");
-    assert_eq!(out, expected, "every line answered, in order");
-    assert_eq!(stats.errors(), 0);
+    assert_eq!(ran.out, expected, "every line answered, in order");
+    assert_eq!(ran.errors, 0);
     // 30 s of tocks of 10 ms: a polling flow waits 3000 times; this one
     // only around the lines it gets
-    assert!(clock.waits < 40, "{} waits", clock.waits);
+    assert!(ran.waits < 40, "{} waits", ran.waits);
 }
 
 #[test]
@@ -388,26 +409,6 @@ mod random_flows {
     /// order, with no error, and the flow sleeps between arrivals.
     fn flow(words: &[String], cuts: &[usize], gaps: &[u64]) -> Result<(), TestCaseError> {
         static BOARD: WakeBoard<2> = WakeBoard::new();
-        BOARD.reset();
-        let (io, cw) = (BOARD.waker().unwrap(), BOARD.waker().unwrap());
-        let uart = RefCell::new(Mock::new());
-        uart.borrow_mut().set_rx_interrupt(Some(io));
-        let (rx, tx) = (Deck::<Frame<M>, 2>::new(), Deck::<Frame<M>, 2>::new());
-        tx.wake_on_push(Some(io));
-        rx.wake_on_push(Some(cw));
-        tx.wake_on_pull(Some(cw));
-        let stats = SerialStats::new();
-        let stop = StopFlag::new();
-        let mut console = Console::new(&rx, &tx, &stats, &stop).with_waker(cw);
-        let mut serial: Serial<'_, _> =
-            SerialDoer::new("serial", Shared::new(&uart), Lines::new(), &rx, &tx, &stats)
-                .with_waker(io);
-        let mut doist: Doist<'_, 2> = Doist::new(Tock::from_millis(10))
-            .unwrap()
-            .with_limit(Tock::from_secs(600));
-        doist.wakes(&BOARD);
-        doist.add(&mut console).unwrap();
-        doist.add(&mut serial).unwrap();
         // the whole input, cut at `cuts` (taken in order, modulo what is
         // left), each piece `gaps` ms after the one before
         let mut input: Vec<u8> = Vec::new();
@@ -430,27 +431,18 @@ mod random_flows {
             rest = &rest[n..];
         }
         let pieces = plan.len() as u32;
-        let mut clock = Feed {
-            now: Tyme::ZERO,
-            plan,
-            next: 0,
-            uart: &uart,
-            waits: 0,
-        };
-        let report = doist.run(&mut clock, Some(&stop));
-        prop_assert_eq!(report.end, End::Stopped, "`quit` stops it");
-        drop(serial);
-        let out = String::from_utf8(uart.borrow_mut().take_tx().to_vec()).unwrap();
+        let ran = run_flow(&BOARD, plan, Tock::from_secs(600));
+        prop_assert_eq!(ran.report.end, End::Stopped, "`quit` stops it");
         let mut expected: String = words.iter().map(|w| format!("{w}\n")).collect();
         expected.push_str("bye\n");
-        prop_assert_eq!(out, expected, "every line answered, in order");
-        prop_assert_eq!(stats.errors(), 0);
+        prop_assert_eq!(ran.out, expected, "every line answered, in order");
+        prop_assert_eq!(ran.errors, 0);
         // it sleeps between arrivals: a few waits per piece, whatever the
         // gaps (a polling flow waits once per 10 ms tock)
         prop_assert!(
-            clock.waits <= 4 * pieces + 3 * words.len() as u32 + 8,
+            ran.waits <= 4 * pieces + 3 * words.len() as u32 + 8,
             "{} waits for {} pieces",
-            clock.waits,
+            ran.waits,
             pieces
         );
         Ok(())
