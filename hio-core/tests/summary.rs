@@ -382,3 +382,99 @@ fn an_idle_tree_with_a_summary_sleeps_until_its_next_due_doer() {
     assert!(clock.1 <= 13, "{} waits for 6 passes with work", clock.1);
     assert!(clock.1 >= 6);
 }
+
+/// A doer with a tock (or parked), counting its recurs' tymes.
+struct Timed {
+    tock: hio_core::Tock,
+    recurs: Vec<hio_core::Tyme>,
+}
+
+impl hio_core::Doer for Timed {
+    fn tock(&self) -> hio_core::Tock {
+        self.tock
+    }
+    fn recur(&mut self, cx: &mut hio_core::Cx<'_>) -> Result<hio_core::Step, hio_core::Fault> {
+        self.recurs.push(cx.tyme());
+        Ok(hio_core::Step::Continue)
+    }
+}
+
+static POOL: WakeBoard<4> = WakeBoard::new();
+
+/// A lazy DoDoer of 1,200 doers with a summary (150 blocks, three words of
+/// them), all parked but a few with tocks far apart in canonical order:
+/// after each recur it waits for the earliest of them, whichever word of
+/// blocks it is in, and runs when each is due, never between.
+fn lazy_pool_runs_when_its_timed_children_are_due(
+    timed: &[(usize, u64)],
+) -> Result<(), TestCaseError> {
+    use hio_core::{DoDoer, Doist, SimClock, Tock, Tyme};
+    const N: usize = 1200;
+    POOL.reset();
+    let mut doers: Vec<Timed> = (0..N)
+        .map(|_| Timed {
+            tock: Tock::NEVER,
+            recurs: Vec::new(),
+        })
+        .collect();
+    for &(k, ms) in timed {
+        doers[k % N].tock = Tock::from_millis(ms);
+    }
+    let limit = Tock::from_millis(100);
+    let pool_recurs = {
+        let mut pool: Box<DoDoer<'_, N, 0, { N / 8 }>> = Box::new(DoDoer::new("pool").lazy(true));
+        for d in doers.iter_mut() {
+            pool.add(d).map_err(|_| TestCaseError::fail("full"))?;
+        }
+        let log = std::cell::RefCell::new(Vec::new());
+        struct Pools<'l>(&'l std::cell::RefCell<Vec<Tyme>>);
+        impl hio_core::Observer for Pools<'_> {
+            fn event(&self, doer: &str, context: hio_core::Context, tyme: Tyme) {
+                if doer == "pool" && context == hio_core::Context::Recur {
+                    self.0.borrow_mut().push(tyme);
+                }
+            }
+        }
+        let observer = Pools(&log);
+        {
+            let mut doist: Doist<'_, 1> =
+                Doist::new(Tock::from_millis(1)).unwrap().with_limit(limit);
+            doist.observe(&observer);
+            doist.wakes(&POOL);
+            doist.add(&mut *pool).unwrap();
+            doist.run(&mut SimClock::new(), None);
+        }
+        log.into_inner()
+    };
+    // the pool runs exactly at the tymes some child runs
+    let mut child_tymes: Vec<Tyme> = doers
+        .iter()
+        .flat_map(|d| d.recurs.iter().copied())
+        .collect();
+    child_tymes.sort();
+    child_tymes.dedup();
+    prop_assert_eq!(pool_recurs, child_tymes);
+    // and every timed child ran at each of its tocks
+    for &(k, ms) in timed {
+        let d = &doers[k % N];
+        let want: Vec<Tyme> = (0..100 / ms + 1)
+            .map(|j| Tyme::from_millis(j * ms))
+            .filter(|t| *t < Tyme::ZERO + limit)
+            .collect();
+        if timed.iter().filter(|&&(j, _)| j % N == k % N).count() == 1 {
+            prop_assert_eq!(&d.recurs, &want, "doer {}", k % N);
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn a_large_lazy_pool_waits_for_its_earliest_child_in_any_word_of_blocks(
+        timed in prop::collection::vec((0usize..1200, 3u64..40), 1..5),
+    ) {
+        lazy_pool_runs_when_its_timed_children_are_due(&timed)?;
+    }
+}
