@@ -111,19 +111,11 @@ pub trait Group {
     /// A DoDoer was placed: the Doist's scheduler keeps `wake` to apply
     /// wakes through DoDoers (a DoDoer's scheduler does nothing).
     fn nested(&self, wake: wake::Nested);
-    /// Applies a wake at `t` of `slot`, bound to a deed of this scheduler
-    /// or below it, with its link as the board gave it (`link`); `env` is
-    /// the running chain. Returns whether the owner
-    /// of this scheduler is to be brought forward too. (A DoDoer's only:
-    /// the Doist's own scheduler applies wakes in [`apply_wakes`](Group::apply_wakes).)
-    fn wake_path(
-        &self,
-        slot: u16,
-        link: (u16, u16),
-        board: &dyn Board,
-        t: Tyme,
-        env: &Env<'_>,
-    ) -> bool;
+    /// Applies the wake `w` of a slot bound to a deed of this scheduler or
+    /// below it. Returns whether the owner of this scheduler is to be
+    /// brought forward too. (A DoDoer's only: the Doist's own scheduler
+    /// applies wakes in [`apply_wakes`](Group::apply_wakes).)
+    fn wake_path(&self, w: &wake::Woken<'_>) -> bool;
     /// Applies every wake recorded on the tree's board (the Doist's own
     /// scheduler only; a DoDoer's does nothing).
     fn apply_wakes(&self, env: &Env<'_>);
@@ -683,15 +675,8 @@ impl<const N: usize, const S: usize, const B: usize> Group for Deeds<'_, N, S, B
 
     fn nested(&self, _: wake::Nested) {}
 
-    fn wake_path(
-        &self,
-        slot: u16,
-        link: (u16, u16),
-        board: &dyn Board,
-        t: Tyme,
-        env: &Env<'_>,
-    ) -> bool {
-        self.wake_slot(slot, link, board, t, env)
+    fn wake_path(&self, w: &wake::Woken<'_>) -> bool {
+        self.wake_slot(w)
     }
 
     fn apply_wakes(&self, _env: &Env<'_>) {}

@@ -9,7 +9,7 @@
 use core::cell::Cell;
 use core::fmt;
 
-use super::wake::{Nested, Parent};
+use super::wake::{Nested, Parent, Woken};
 #[cfg(feature = "requests")]
 use super::RequestError;
 use super::{Deeds, Group};
@@ -17,7 +17,7 @@ use crate::cx::Env;
 #[cfg(feature = "requests")]
 use crate::cx::Shared;
 use crate::wake::Board;
-use crate::{Tyme, WakeError, Waker};
+use crate::{WakeError, Waker};
 
 /// The Doist's scheduler, with its wake code once the Doist drains a board.
 pub(crate) struct Root<'a, const N: usize, const S: usize, const B: usize> {
@@ -78,7 +78,7 @@ impl<const N: usize, const S: usize, const B: usize> Group for Root<'_, N, S, B>
         self.nested.set(Some(wake));
     }
 
-    fn wake_path(&self, _: u16, _: (u16, u16), _: &dyn Board, _: Tyme, _: &Env<'_>) -> bool {
+    fn wake_path(&self, _: &Woken<'_>) -> bool {
         // never on a DoDoer's path
         false
     }

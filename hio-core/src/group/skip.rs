@@ -112,30 +112,33 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         }
     }
 
-    /// Recomputes block `b`'s bound from its deeds; past the horizon, it
-    /// is no longer hot.
+    /// Recomputes block `b`'s bound from its deeds.
     pub(super) fn refresh(&self, b: usize) {
-        if let Some((rs, bound)) = self.block(b) {
-            let least = least(rs);
-            bound.set(least);
-            if least > self.horizon.get() {
-                self.clear_bit(b);
-            }
-            self.set_finite(b, least);
+        if let Some((rs, _)) = self.block(b) {
+            self.set_bound(b, least(rs));
         }
     }
 
-    /// If every deed of block `b` is parked, its bound is `Tyme::MAX` and it
-    /// is not hot.
+    /// If every deed of block `b` is parked, its bound is `Tyme::MAX`.
     #[inline]
     fn park_block(&self, b: usize) {
-        if let Some((rs, bound)) = self.block(b) {
-            if rs.iter().all(|r| r.get() == Tyme::MAX) {
-                bound.set(Tyme::MAX);
-                self.clear_bit(b);
-                self.clear_finite(b);
-            }
+        if self.block(b).is_some_and(|(rs, _)| parked(rs)) {
+            self.set_bound(b, Tyme::MAX);
         }
+    }
+
+    /// Block `b`'s bound is now `bound`, exact: past the horizon, the block
+    /// is no longer hot, and its finite bit says whether it is below
+    /// `Tyme::MAX`.
+    #[inline]
+    fn set_bound(&self, b: usize, bound: Tyme) {
+        if let Some(m) = self.mins.get(b) {
+            m.set(bound);
+        }
+        if bound > self.horizon.get() {
+            self.clear_bit(b);
+        }
+        self.set_finite(b, bound);
     }
 
     /// The retymes of block `b`'s deeds, and its bound.
@@ -177,14 +180,6 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         // whose wakes do not propagate up keeps its wakes the cheaper)
         if Self::FINITE_BITS && t != Tyme::MAX && self.propagate.get() {
             self.set_bit(Self::FINITE_BASE * 64 + b);
-        }
-    }
-
-    /// Block `b`'s bound is `Tyme::MAX`: its finite bit is cleared.
-    #[inline(always)]
-    fn clear_finite(&self, b: usize) {
-        if Self::FINITE_BITS && self.propagate.get() {
-            self.clear_bit(Self::FINITE_BASE * 64 + b);
         }
     }
 
@@ -362,46 +357,24 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         if B == 0 {
             best = best.min(self.least_present(0, len, holes));
         } else {
-            let horizon = self.horizon.get();
             for w in 0..blocks.div_ceil(64) {
-                // with the finite bits, only the blocks whose bound is below
-                // `Tyme::MAX`; a word's bits are written back once
-                let word = if Self::FINITE_BITS {
+                // with the finite bits, only the blocks whose bound is
+                // below `Tyme::MAX`
+                let mut bits = if Self::FINITE_BITS {
                     self.word(Self::FINITE_BASE + w)
                 } else {
                     u64::MAX
                 };
-                let (mut bits, mut finite, mut cold) = (word, word, 0u64);
                 while bits != 0 {
-                    let k = bits.trailing_zeros() as usize;
+                    let b = w * 64 + bits.trailing_zeros() as usize;
                     bits &= bits - 1;
-                    let b = w * 64 + k;
-                    let Some(bound) = self.mins.get(b).filter(|_| b < blocks) else {
-                        continue;
-                    };
-                    if bound.get() >= best {
+                    if b >= blocks || self.mins.get(b).is_none_or(|m| m.get() >= best) {
                         continue;
                     }
                     let lo = b * SUMMARY_BLOCK;
                     let least = self.least_present(lo, (lo + SUMMARY_BLOCK).min(len), holes);
-                    bound.set(least);
-                    if least > horizon {
-                        cold |= 1 << k;
-                    }
-                    if least == Tyme::MAX {
-                        finite &= !(1 << k);
-                    }
+                    self.set_bound(b, least);
                     best = best.min(least);
-                }
-                if Self::FINITE_BITS && finite != word {
-                    if let Some(c) = self.bits.get(Self::FINITE_BASE + w) {
-                        c.set(finite);
-                    }
-                }
-                if cold != 0 {
-                    if let Some(c) = self.bits.get(w) {
-                        c.set(c.get() & !cold);
-                    }
                 }
             }
         }
@@ -473,19 +446,24 @@ const HORIZON: u64 = 64;
 /// The least retyme of `rts` (`Tyme::MAX` when empty). The common case, a
 /// block whose doers are all parked, is told by equality compares, which
 /// cost far less than an unsigned minimum on a host's vector unit.
-/// A whole block is told without a branch per deed.
 #[inline]
 fn least(rts: &[Cell<Tyme>]) -> Tyme {
-    let parked = match <&[Cell<Tyme>; SUMMARY_BLOCK]>::try_from(rts) {
+    if parked(rts) {
+        Tyme::MAX
+    } else {
+        rts.iter().map(Cell::get).min().unwrap_or(Tyme::MAX)
+    }
+}
+
+/// Whether every deed of `rts` is parked (a whole block is told without a
+/// branch per deed).
+#[inline]
+fn parked(rts: &[Cell<Tyme>]) -> bool {
+    match <&[Cell<Tyme>; SUMMARY_BLOCK]>::try_from(rts) {
         Ok(block) => block
             .iter()
             .fold(true, |all, r| all & (r.get() == Tyme::MAX)),
         Err(_) => rts.iter().all(|r| r.get() == Tyme::MAX),
-    };
-    if parked {
-        Tyme::MAX
-    } else {
-        rts.iter().map(Cell::get).min().unwrap_or(Tyme::MAX)
     }
 }
 

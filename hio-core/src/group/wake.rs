@@ -21,10 +21,8 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         let shared = env.shared;
         let Some(board) = shared.board else { return };
         let t = shared.tyme;
-        // below a DoDoer: only a DoDoer placed below this scheduler gave
-        // `nested`, so a flat tree has none of that code
-        // built once per drain on a host; a microcontroller, where a drain
-        // serves an interrupt or two, keeps the smaller code
+        // Below a DoDoer: only a DoDoer placed below this scheduler gave
+        // `nested`, so a flat tree has none of that code.
         // On a host, a tree with DoDoers drains with `drain_nested`,
         // which keeps a DoDoer out of its cell across its children's slots.
         // A microcontroller, where a drain serves an interrupt or two,
@@ -86,7 +84,7 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         #[cfg(not(target_os = "none"))]
         root.nested(drain_nested);
         #[cfg(target_os = "none")]
-        root.nested(wake_level);
+        root.nested(wake_one);
         let slot = if usize::from(depth) >= MAX_DEPTH {
             // too deep for a wake's path: its doers cannot be woken (and it
             // is not lazy), rather than woken sometimes
@@ -196,20 +194,13 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         }
     }
 
-    /// [`Group::wake_path`]: a wake of `slot`, whose link is `link`, bound
-    /// to a deed of this scheduler or below one of its DoDoers. Returns
-    /// whether the owner of this scheduler is to be brought forward too.
-    pub(super) fn wake_slot(
-        &self,
-        slot: u16,
-        link: (u16, u16),
-        board: &dyn Board,
-        t: Tyme,
-        env: &Env<'_>,
-    ) -> bool {
-        match wake_level(&self.level(), slot, link, board, t, env) {
+    /// [`Group::wake_path`]: the wake `w` of a slot bound to a deed of
+    /// this scheduler or below one of its DoDoers. Returns whether the
+    /// owner of this scheduler is to be brought forward too.
+    pub(super) fn wake_slot(&self, w: &Woken<'_>) -> bool {
+        match wake_level(&self.level(), w) {
             Some(i) => {
-                self.lower(i, t);
+                self.lower(i, w.t);
                 self.propagate.get()
             }
             None => false,
@@ -263,6 +254,31 @@ impl core::fmt::Debug for Level<'_, '_> {
     }
 }
 
+/// One wake on its way down from the Doist: the woken slot and its link
+/// (its parent's slot and its index there), the board, the tyme it brings
+/// deeds forward to, and the chain of running schedulers.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct Woken<'w> {
+    slot: u16,
+    link: (u16, u16),
+    board: &'w dyn Board,
+    t: Tyme,
+    env: &'w Env<'w>,
+}
+
+impl core::fmt::Debug for Woken<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Woken").field("slot", &self.slot).finish()
+    }
+}
+
+/// Applies the wake `w` through the DoDoer `d` (its group's path):
+/// whether `d` is to be brought forward too.
+fn through(d: &dyn Doer, w: &Woken<'_>) -> bool {
+    d.as_group().is_some_and(|g| g.wake_path(w))
+}
+
 /// [`drain_nested`], as the Doist's scheduler keeps it once a DoDoer is
 /// placed below it (on a host).
 #[cfg(not(target_os = "none"))]
@@ -270,7 +286,7 @@ impl core::fmt::Debug for Level<'_, '_> {
 pub type Nested =
     for<'v, 'a, 'e> fn(&Level<'v, 'a>, &dyn Board, Tyme, &Env<'e>, &mut dyn FnMut(usize));
 
-/// [`wake_level`], as the Doist's scheduler keeps it once a DoDoer is
+/// [`wake_one`], as the Doist's scheduler keeps it once a DoDoer is
 /// placed below it (on a microcontroller).
 #[cfg(target_os = "none")]
 #[doc(hidden)]
@@ -282,6 +298,27 @@ pub type Nested = for<'v, 'a, 'e> fn(
     Tyme,
     &Env<'e>,
 ) -> Option<usize>;
+
+/// [`wake_level`] for one drained slot, as a microcontroller's drain calls
+/// it (the wake is made up here, in code a flat tree does not link).
+#[cfg(target_os = "none")]
+fn wake_one(
+    level: &Level<'_, '_>,
+    slot: u16,
+    link: (u16, u16),
+    board: &dyn Board,
+    t: Tyme,
+    env: &Env<'_>,
+) -> Option<usize> {
+    let w = Woken {
+        slot,
+        link,
+        board,
+        t,
+        env,
+    };
+    wake_level(level, &w)
+}
 
 /// Drains the board for the Doist's scheduler `level` once a DoDoer is
 /// placed below it: `lower(i)` for each deed of this level to bring forward
@@ -308,14 +345,18 @@ fn drain_nested<'a>(
     }
     let mut held: Held<'a> = None;
     board.drain(&mut |slot, up, index| {
-        let link = (up, index);
+        let w = Woken {
+            slot,
+            link: (up, index),
+            board,
+            t,
+            env,
+        };
         if let Some((i, own, d)) = held.as_ref() {
             if up == *own {
                 // another child of the DoDoer kept out
                 let i = *i;
-                if d.as_group()
-                    .is_some_and(|g| g.wake_path(slot, link, board, t, env))
-                {
+                if through(&**d, &w) {
                     lower(i);
                 }
                 return;
@@ -323,7 +364,7 @@ fn drain_nested<'a>(
         }
         put_back(level, &mut held);
         if up == level.own {
-            if let Some(i) = wake_top(level, slot, link) {
+            if let Some(i) = wake_top(level, slot, w.link) {
                 lower(i);
             }
             return;
@@ -334,9 +375,7 @@ fn drain_nested<'a>(
         let i = usize::from(i);
         if top == level.own && level.slots.get(i).map(|c| super::waker_of(c.get())) == Some(up) {
             if let Some(d) = level.doers.get(i).and_then(Cell::take) {
-                let bring = d
-                    .as_group()
-                    .is_some_and(|g| g.wake_path(slot, link, board, t, env));
+                let bring = through(d, &w);
                 held = Some((i, up, d));
                 if bring {
                     lower(i);
@@ -345,7 +384,7 @@ fn drain_nested<'a>(
             }
         }
         // deeper, or below a DoDoer that is running
-        if let Some(i) = wake_level(level, slot, link, board, t, env) {
+        if let Some(i) = wake_level(level, &w) {
             lower(i);
         }
     });
@@ -362,21 +401,15 @@ fn wake_top(level: &Level<'_, '_>, slot: u16, (up, index): (u16, u16)) -> Option
         .then_some(i)
 }
 
-/// A wake of `slot`, whose link is `link`, bound to a deed of the
-/// scheduler `level` or below one of its DoDoers: the index of the deed of
-/// this level to bring forward to `t`, if any (the deed itself, or the
-/// DoDoer through which a wake below brings it forward).
-pub(super) fn wake_level(
-    level: &Level<'_, '_>,
-    slot: u16,
-    link: (u16, u16),
-    board: &dyn Board,
-    t: Tyme,
-    env: &Env<'_>,
-) -> Option<usize> {
+/// The wake `w` of a slot bound to a deed of the scheduler `level` or
+/// below one of its DoDoers: the index of the deed of this level to bring
+/// forward, if any (the deed itself, or the DoDoer through which a wake
+/// below brings it forward).
+pub(super) fn wake_level(level: &Level<'_, '_>, w: &Woken<'_>) -> Option<usize> {
+    let (slot, board) = (w.slot, w.board);
     // the deed of this level on the way: the ancestor of `slot` (or `slot`
     // itself) bound to this scheduler
-    let (mut at, (mut up, mut index)) = (slot, link);
+    let (mut at, (mut up, mut index)) = (slot, w.link);
     let mut depth = 0;
     while up != level.own {
         if up == NONE || up == ROOT || depth >= MAX_DEPTH {
@@ -396,19 +429,17 @@ pub(super) fn wake_level(
     // through the DoDoer at `i`
     let cell = level.doers.get(i)?;
     let bring = if let Some(d) = cell.take() {
-        let bring = d
-            .as_group()
-            .is_some_and(|g| g.wake_path(slot, link, board, t, env));
+        let bring = through(d, w);
         cell.set(Some(d));
         bring
     } else {
         // out of its slot: it is running, and its scheduler is on the chain
         // of running schedulers
-        let mut e = Some(env);
+        let mut e = Some(w.env);
         loop {
             let Some(x) = e else { break false };
             if x.group.own_slot() == at {
-                break x.group.wake_path(slot, link, board, t, env);
+                break x.group.wake_path(w);
             }
             e = x.up;
         }
