@@ -697,16 +697,47 @@ static BOARD: WakeBoard<SPARSE_N> = WakeBoard::new();
 /// The board of the lazy pool: a slot per parked doer, and the pool's own.
 static POOL_BOARD: WakeBoard<{ SPARSE_N + 1 }> = WakeBoard::new();
 
-fn woken(c: &mut Criterion, rec: &Records) {
-    let case = "woken-10000";
-    let key = format!("{case}/core");
-    let mut parked: Vec<Parked> = (0..SPARSE_N)
+/// `SPARSE_N` parked doers, each with a waker of `board`, and their wakers.
+fn parked_doers<const W: usize>(board: &'static WakeBoard<W>) -> (Vec<Parked>, Vec<Waker>) {
+    let parked: Vec<Parked> = (0..SPARSE_N)
         .map(|_| Parked {
-            waker: BOARD.waker().expect("a slot per doer"),
+            waker: board.waker().expect("a slot per doer"),
             n: 0,
         })
         .collect();
-    let wakers: Vec<Waker> = parked.iter().map(|p| p.waker).collect();
+    let wakers = parked.iter().map(|p| p.waker).collect();
+    (parked, wakers)
+}
+
+/// Wakes a different 100 of `wakers` at each call: stride 100 from an
+/// offset that moves on.
+fn wake_hundred(wakers: &[Waker], offset: &mut usize) {
+    for k in 0..SPARSE_DUE {
+        if let Some(w) = wakers.get((*offset + k * SPARSE_EVERY) % SPARSE_N) {
+            w.wake();
+        }
+    }
+    *offset = (*offset + 37) % SPARSE_N;
+}
+
+/// The warm-up of an entered Doist of parked doers: the entry recurs,
+/// then passes that each follow wakes (a pass with every doer parked and
+/// nothing woken would end the run).
+fn warm_parked(pass: &mut dyn FnMut() -> bool, wakers: &[Waker]) {
+    for k in 0..3 {
+        if k > 0 {
+            for w in wakers.iter().skip(k).step_by(SPARSE_EVERY) {
+                w.wake();
+            }
+        }
+        assert!(pass(), "the run ended in its warm-up");
+    }
+}
+
+fn woken(c: &mut Criterion, rec: &Records) {
+    let case = "woken-10000";
+    let key = format!("{case}/core");
+    let (mut parked, wakers) = parked_doers(&BOARD);
     let mut doist: Box<Doist<'_, SPARSE_N, 0, SUMMARY>> =
         Box::new(Doist::new(doist_tock()).unwrap());
     doist.wakes(&BOARD);
@@ -714,27 +745,12 @@ fn woken(c: &mut Criterion, rec: &Records) {
         doist.add(p).unwrap();
     }
     assert!(doist.enter().is_none());
-    // warm-up: the entry recurs, then passes that each follow wakes (a
-    // pass with every doer parked and nothing woken would end the run)
-    for k in 0..3 {
-        if k > 0 {
-            for w in wakers.iter().skip(k).step_by(SPARSE_EVERY) {
-                w.wake();
-            }
-        }
-        assert!(doist.pass().is_none());
-    }
+    warm_parked(&mut || doist.pass().is_none(), &wakers);
     let mut dense_doers = Doers::new(SPARSE_N, |_| 0);
     let mut dense = core_doist::<SPARSE_N, SUMMARY>(dense_doers.refs(), 3);
-    // a different 100 each pass: stride 100 from an offset that moves on
     let mut offset = 0usize;
     let mut core_pass = || {
-        for k in 0..SPARSE_DUE {
-            if let Some(w) = wakers.get((offset + k * SPARSE_EVERY) % SPARSE_N) {
-                w.wake();
-            }
-        }
-        offset = (offset + 37) % SPARSE_N;
+        wake_hundred(&wakers, &mut offset);
         black_box(doist.pass());
     };
     let mut dense_pass = || {
@@ -753,13 +769,7 @@ fn woken(c: &mut Criterion, rec: &Records) {
     // the same doers in a lazy DoDoer (a pool) with its own summary, under
     // a Doist of one: each wake brings the pool forward too, and after its
     // recur the pool waits for its earliest child
-    let mut pooled: Vec<Parked> = (0..SPARSE_N)
-        .map(|_| Parked {
-            waker: POOL_BOARD.waker().expect("a slot per doer"),
-            n: 0,
-        })
-        .collect();
-    let pool_wakers: Vec<Waker> = pooled.iter().map(|p| p.waker).collect();
+    let (mut pooled, pool_wakers) = parked_doers(&POOL_BOARD);
     let mut pool: Box<DoDoer<'_, SPARSE_N, 0, SUMMARY>> = Box::new(DoDoer::new("pool").lazy(true));
     for p in pooled.iter_mut() {
         pool.add(p).unwrap();
@@ -768,22 +778,10 @@ fn woken(c: &mut Criterion, rec: &Records) {
     pool_doist.wakes(&POOL_BOARD);
     pool_doist.add(&mut *pool).unwrap();
     assert!(pool_doist.enter().is_none());
-    for k in 0..3 {
-        if k > 0 {
-            for w in pool_wakers.iter().skip(k).step_by(SPARSE_EVERY) {
-                w.wake();
-            }
-        }
-        assert!(pool_doist.pass().is_none());
-    }
+    warm_parked(&mut || pool_doist.pass().is_none(), &pool_wakers);
     let mut pool_offset = 0usize;
     let mut pool_pass = || {
-        for k in 0..SPARSE_DUE {
-            if let Some(w) = pool_wakers.get((pool_offset + k * SPARSE_EVERY) % SPARSE_N) {
-                w.wake();
-            }
-        }
-        pool_offset = (pool_offset + 37) % SPARSE_N;
+        wake_hundred(&pool_wakers, &mut pool_offset);
         black_box(pool_doist.pass());
     };
     if rec.ran(&key) {
