@@ -44,6 +44,12 @@
 //!   pool, with its own summary) under a Doist of one, where each wake
 //!   also brings the pool forward and the pool then finds its next due
 //!   child.
+//! - `woken-floor` (printed with `woken-10000`, from the same rounds): the
+//!   same wakes, drained and run by the least code that keeps a wake's
+//!   constraints (atomic stores only, as on a Cortex-M0; never lost; a
+//!   generation check) and nothing else: no scheduler, one dynamic call
+//!   per woken doer (`floor/mod.rs`). It tells how much of the woken ratio
+//!   any such design pays, and how far hio-core's path is above it.
 //!
 //! Criterion measures every benchmark (groups `flat-N`, `nested-100x100`,
 //! `sparse-10000`, functions `hio-core` and `reference`; 1 s warm-up, 2 s,
@@ -56,7 +62,8 @@
 //! ```text
 //! sched flat-1: 7.58 ns/pass, reference 6.08 ns/pass, ratio 1.247 (one doer: a pass's own cost beside one doer-run)
 //! sched flat-100: 2.41 ns/doer-run, reference 2.30 ns/doer-run, ratio 1.048
-//! sched woken-10000: 24.20 ns/woken-doer-run, dense flat-10000 2.40 ns/doer-run, ratio 10.096 (100 of 10 000 parked doers woken per pass, with the summary)
+//! sched woken-10000: 26.67 ns/woken-doer-run, dense flat-10000 2.73 ns/doer-run, ratio 9.767 (100 of 10 000 parked doers woken per pass, with the summary)
+//! sched woken-floor: 14.15 ns/woken-doer-run, dense flat-10000 2.73 ns/doer-run, ratio 5.183 (the same wakes with no scheduler: flags, drain, one call each; woken-10000 is 1.88x it)
 //! sched sparse-10000: 10.88 ns/due-doer-run, dense flat-10000 2.34 ns/doer-run, ratio 4.645 (with the summary, B = N/8)
 //! sched sparse-10000: 11.14 ns/due-doer-run, dense flat-10000 2.45 ns/doer-run, ratio 4.551 (in a DoDoer of tock 0, with its summary, B = N/8)
 //! ```
@@ -73,6 +80,8 @@
 //!
 //! Everything runs in a thread with a 256 MiB stack (a `Doist<'_, 10000>`
 //! is about 240 KB inline; it is also boxed).
+
+mod floor;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
@@ -712,10 +721,18 @@ fn parked_doers<const W: usize>(board: &'static WakeBoard<W>) -> (Vec<Parked>, V
 /// Wakes a different 100 of `wakers` at each call: stride 100 from an
 /// offset that moves on.
 fn wake_hundred(wakers: &[Waker], offset: &mut usize) {
-    for k in 0..SPARSE_DUE {
-        if let Some(w) = wakers.get((*offset + k * SPARSE_EVERY) % SPARSE_N) {
+    hundred(offset, |k| {
+        if let Some(w) = wakers.get(k) {
             w.wake();
         }
+    });
+}
+
+/// Calls `wake` with a different 100 of `SPARSE_N` slots at each call (see
+/// [`wake_hundred`]).
+fn hundred(offset: &mut usize, mut wake: impl FnMut(usize)) {
+    for k in 0..SPARSE_DUE {
+        wake((*offset + k * SPARSE_EVERY) % SPARSE_N);
     }
     *offset = (*offset + 37) % SPARSE_N;
 }
@@ -784,18 +801,38 @@ fn woken(c: &mut Criterion, rec: &Records) {
         wake_hundred(&pool_wakers, &mut pool_offset);
         black_box(pool_doist.pass());
     };
+    // the floor: the same wakes, drained and run with nothing else
+    let mut counters: Vec<floor::Counter> =
+        (0..SPARSE_N).map(|_| floor::Counter { n: 0 }).collect();
+    let mut least = floor::Floor::new(
+        counters
+            .iter_mut()
+            .map(|c| c as &mut dyn floor::Run)
+            .collect(),
+    );
+    let mut floor_offset = 0usize;
+    let mut floor_pass = || {
+        let board = &least.board;
+        hundred(&mut floor_offset, |k| board.wake(black_box(k as u16), 0));
+        least.pass();
+    };
     if rec.ran(&key) {
-        paired(rec, case, &mut [&mut core_pass, &mut dense_pass]);
+        paired(
+            rec,
+            case,
+            &mut [&mut core_pass, &mut dense_pass, &mut floor_pass],
+        );
         paired(
             rec,
             "woken-10000-pool",
             &mut [&mut pool_pass, &mut dense_pass],
         );
     }
-    drop((doist, dense, pool_doist));
+    drop((doist, dense, pool_doist, least));
     drop(pool);
     let runs: u64 = parked.iter().chain(&pooled).map(|p| p.n).sum();
-    black_box(runs + dense_doers.checksum());
+    let floor_runs: u64 = counters.iter().map(|c| c.n).sum();
+    black_box(runs + floor_runs + dense_doers.checksum());
 }
 
 // ---------------------------------------------------------------------------
@@ -829,7 +866,7 @@ fn summary(rec: &Records) {
         ("woken-10000", "with the summary"),
         ("woken-10000-pool", "in a lazy DoDoer with its summary"),
     ] {
-        if let Some(&[z, x]) = rec.paired(key).as_deref() {
+        if let Some(&[z, x, ..]) = rec.paired(key).as_deref() {
             let z = z / SPARSE_DUE as f64;
             let x = x / SPARSE_N as f64;
             println!(
@@ -838,6 +875,19 @@ fn summary(rec: &Records) {
                 smoke()
             );
         }
+    }
+    if let Some(&[z, x, f]) = rec.paired("woken-10000").as_deref() {
+        let (z, x, f) = (
+            z / SPARSE_DUE as f64,
+            x / SPARSE_N as f64,
+            f / SPARSE_DUE as f64,
+        );
+        println!(
+            "sched woken-floor: {f:.2} ns/woken-doer-run, dense flat-10000 {x:.2} ns/doer-run, ratio {:.3} (the same wakes with no scheduler: flags, drain, one call each; woken-10000 is {:.2}x it){}",
+            f / x,
+            z / f,
+            smoke()
+        );
     }
     for (key, what) in [
         ("sparse-10000", "with the summary, B = N/8"),
