@@ -2,13 +2,16 @@
 //! through the `embedded-io` traits, a SerialDoer on a tty parks until it
 //! is readable, and opening a bad device says what to fix.
 
+use std::cell::RefCell;
+use std::os::fd::RawFd;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use embedded_io::{Read, ReadReady, Write, WriteReady};
-use hio_core::{Deck, Doist, End, Tock};
+use hio_core::{Deck, Doist, End, SimClock, Tock};
 use hio_embedded::{Frame, Lines, SerialStats};
 use hio_std::reactor::{Reactor, NET_TOCK};
-use hio_std::tty::{Parity, Pty, StopBits, Tty, TtyConfig, TtyDoer, TtyError, TtyStatus};
+use hio_std::tty::{Device, Parity, Pty, StopBits, Tty, TtyConfig, TtyDoer, TtyError, TtyStatus};
 
 /// Waits (in poll, bounded) until `tty` has a byte.
 fn wait_readable(tty: &mut Tty, limit: Duration) -> bool {
@@ -204,4 +207,161 @@ fn a_serial_doer_on_a_tty_parks_until_the_tty_is_readable() {
         s.sleeps <= 10,
         "a parked tty doer does not poll: the tree slept through 0.2 s: {s:?}"
     );
+}
+
+/// What a tty doer gathers before it writes to its device.
+const WRITE_BUFFER: usize = 16 * 1024;
+
+/// A device that never has bytes to read, and takes a buffer's worth
+/// given to it in turns: a third of it, then all of it, and so on (less
+/// it takes whole); `took` is everything it took.
+struct Halting {
+    took: Rc<RefCell<Vec<u8>>>,
+    fulls: usize,
+}
+
+impl embedded_io::ErrorType for Halting {
+    type Error = TtyError;
+}
+
+impl Read for Halting {
+    fn read(&mut self, _: &mut [u8]) -> Result<usize, TtyError> {
+        Ok(0)
+    }
+}
+
+impl ReadReady for Halting {
+    fn read_ready(&mut self) -> Result<bool, TtyError> {
+        Ok(false)
+    }
+}
+
+impl Write for Halting {
+    fn write(&mut self, bytes: &[u8]) -> Result<usize, TtyError> {
+        self.write_now(bytes)
+    }
+    fn flush(&mut self) -> Result<(), TtyError> {
+        Ok(())
+    }
+}
+
+impl WriteReady for Halting {
+    fn write_ready(&mut self) -> Result<bool, TtyError> {
+        Ok(true)
+    }
+}
+
+impl Device for Halting {
+    fn raw_fd(&self) -> Option<RawFd> {
+        None
+    }
+    fn lost(&self) -> Option<TtyError> {
+        None
+    }
+    fn close(&mut self) {}
+    fn reopen(&mut self) -> Result<(), TtyError> {
+        Ok(())
+    }
+    fn clear_flags(&mut self) {}
+    fn read_empty(&self) -> bool {
+        true
+    }
+    fn label(&self) -> Option<String> {
+        None
+    }
+    fn write_now(&mut self, bytes: &[u8]) -> Result<usize, TtyError> {
+        // a full buffer's worth: a third of it, then all of it next time
+        // (it has no descriptor: room it made could not be announced, so
+        // it takes less only where it takes all right after)
+        if bytes.len() >= WRITE_BUFFER {
+            self.fulls += 1;
+        }
+        let n = if bytes.len() >= WRITE_BUFFER && self.fulls % 2 == 1 {
+            bytes.len() / 3
+        } else {
+            bytes.len()
+        };
+        self.took.borrow_mut().extend_from_slice(&bytes[..n]);
+        Ok(n)
+    }
+}
+
+/// Stops the run once `took` holds `want` lines (it looks every 1 ms).
+struct Counter {
+    took: Rc<RefCell<Vec<u8>>>,
+    want: usize,
+    stop: &'static hio_core::StopFlag,
+}
+
+impl hio_core::Doer for Counter {
+    fn tock(&self) -> Tock {
+        Tock::from_millis(1)
+    }
+    fn recur(&mut self, _: &mut hio_core::Cx<'_>) -> Result<hio_core::Step, hio_core::Fault> {
+        if self.took.borrow().iter().filter(|&&b| b == b'\n').count() >= self.want {
+            self.stop.stop();
+        }
+        Ok(hio_core::Step::Continue)
+    }
+}
+
+/// Frames waiting in the tx Deck, more than the doer's write buffer holds
+/// (16 KiB), all reach the device, though nothing is pushed after them (so
+/// no push wakes the doer). Within one recur the device refuses bytes,
+/// then takes all it is given: the doer must not park with a frame half
+/// sent and nothing left for the poll to announce (it did, and the rest
+/// stayed in the Deck for good: a client held back behind a full Deck
+/// then waited for ever).
+#[test]
+fn a_refusal_then_room_within_one_recur_leaves_no_frame_behind() {
+    const FRAMES: usize = 48;
+    let reactor = Reactor::new().unwrap();
+    let rx = Deck::<Frame<1024>, 4>::new();
+    let tx = Deck::<Frame<1024>, FRAMES>::new();
+    let mut sent = Vec::new();
+    for i in 0..FRAMES {
+        let line = format!("{i:04} {}", "x".repeat(1000));
+        sent.extend_from_slice(line.as_bytes());
+        sent.push(b'\n');
+        let mut f = Frame::<1024>::new();
+        f.extend_from_slice(line.as_bytes()).unwrap();
+        assert!(tx.push(f).is_ok());
+    }
+    let took = Rc::new(RefCell::new(Vec::new()));
+    let device = Halting {
+        took: took.clone(),
+        fulls: 0,
+    };
+    let (stats, status) = (SerialStats::new(), TtyStatus::new());
+    let mut serial: TtyDoer<'_, Lines<1024>, 1024, 1026, Halting> = TtyDoer::new(
+        "serial",
+        &reactor,
+        device,
+        Lines::new(),
+        &rx,
+        &tx,
+        &stats,
+        &status,
+    )
+    .unwrap();
+    tx.wake_on_push(Some(serial.waker()));
+    rx.wake_on_pull(Some(serial.waker()));
+    let mut counter = Counter {
+        took: took.clone(),
+        want: FRAMES,
+        stop: reactor.stop_flag(),
+    };
+    let mut doist: Doist<'_, 2> = Doist::new(NET_TOCK).unwrap().with_limit(Tock::from_secs(1));
+    doist.wakes(reactor.board());
+    doist.add(&mut serial).unwrap();
+    doist.add(&mut counter).unwrap();
+    let report = doist.run(&mut SimClock::new(), Some(reactor.stop_flag()));
+    let lines = took.borrow().iter().filter(|&&b| b == b'\n').count();
+    assert_eq!(
+        report.end,
+        End::Stopped,
+        "{lines} of {FRAMES} lines arrived"
+    );
+    assert_eq!(*took.borrow(), sent);
+    assert_eq!(stats.frames_out.get(), FRAMES as u32);
 }

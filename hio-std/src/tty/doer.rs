@@ -484,12 +484,17 @@ impl<F: Framer + Clone, const M: usize, const B: usize, D: Device> Doer
             self.lost(e);
             return Ok(step);
         }
-        let busy = receiving || !serial.tock().is_never();
+        // (its SerialDoer never reads: busy, it stopped at a full buffer
+        // with a frame begun)
+        let sending = !serial.tock().is_never();
+        let busy = receiving || sending;
         let read_empty = serial.uart().device().read_empty();
         let pending = serial.uart().pending() > 0;
-        // bytes gathered that the device did not take although it did not
-        // refuse them: written next pass
-        let unwritten = pending && !serial.uart().refused();
+        // Written next pass: bytes gathered that the device did not take
+        // although it did not refuse them, and a frame begun when the
+        // device took all it was last given. (It may have refused bytes
+        // earlier in this recur and made room since: no poll would tell.)
+        let unwritten = (pending && !serial.uart().refused()) || (sending && !pending);
         // room is waited for only while bytes wait for it
         if let Err(e) = self.want_writable(pending) {
             self.lost(e);
