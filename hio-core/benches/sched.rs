@@ -863,18 +863,16 @@ fn summary(rec: &Records) {
         }
     }
     for (key, what) in [
-        ("woken-10000", "with the summary"),
-        ("woken-10000-pool", "in a lazy DoDoer with its summary"),
+        (
+            "woken-10000",
+            "100 of 10 000 parked doers woken per pass, with the summary",
+        ),
+        (
+            "woken-10000-pool",
+            "100 of 10 000 parked doers woken per pass, in a lazy DoDoer with its summary",
+        ),
     ] {
-        if let Some(&[z, x, ..]) = rec.paired(key).as_deref() {
-            let z = z / SPARSE_DUE as f64;
-            let x = x / SPARSE_N as f64;
-            println!(
-                "sched woken-10000: {z:.2} ns/woken-doer-run, dense flat-10000 {x:.2} ns/doer-run, ratio {:.3} (100 of 10 000 parked doers woken per pass, {what}){}",
-                z / x,
-                smoke()
-            );
-        }
+        due_line(rec, key, "woken-10000", "woken-doer-run", what);
     }
     if let Some(&[z, x, f]) = rec.paired("woken-10000").as_deref() {
         let (z, x, f) = (
@@ -897,15 +895,22 @@ fn summary(rec: &Records) {
             "in a DoDoer of tock 0, with its summary, B = N/8",
         ),
     ] {
-        if let Some(&[z, x]) = rec.paired(key).as_deref() {
-            let z = z / SPARSE_DUE as f64;
-            let x = x / SPARSE_N as f64;
-            println!(
-                "sched sparse-10000: {z:.2} ns/due-doer-run, dense flat-10000 {x:.2} ns/doer-run, ratio {:.3} ({what}){}",
-                z / x,
-                smoke()
-            );
-        }
+        due_line(rec, key, "sparse-10000", "due-doer-run", what);
+    }
+}
+
+/// The line of a case whose pass runs `SPARSE_DUE` of `SPARSE_N` doers,
+/// recorded under `key` with the dense flat-10000 pass second: ns per
+/// `unit` beside ns per dense doer-run.
+fn due_line(rec: &Records, key: &str, case: &str, unit: &str, what: &str) {
+    if let Some(&[z, x, ..]) = rec.paired(key).as_deref() {
+        let z = z / SPARSE_DUE as f64;
+        let x = x / SPARSE_N as f64;
+        println!(
+            "sched {case}: {z:.2} ns/{unit}, dense flat-10000 {x:.2} ns/doer-run, ratio {:.3} ({what}){}",
+            z / x,
+            smoke()
+        );
     }
 }
 

@@ -92,36 +92,40 @@ fn run<const C: usize, const B: usize>(
     (log.0.into_inner(), report)
 }
 
-/// How the leaves are held: by the Doist itself, or by a DoDoer (its only
-/// doer, or the only doer of a DoDoer of tock 0, lazy or parked) of tock
-/// 0, lazy, or parked (tock `NEVER`).
+/// How the leaves are held: by the Doist itself, or by a DoDoer (the
+/// Doist's only doer, or the only doer of another DoDoer).
 #[derive(Debug, Clone, Copy)]
 enum Holder {
     Doist,
-    Tock0,
-    Lazy,
-    Parked,
+    /// A DoDoer of this kind.
+    Alone(Kind),
     /// Lazy, and restarting a failed child 3 ns after its failure (at
     /// most twice in 50 ns).
     LazySupervisor,
-    /// One of the others, in a DoDoer that is one of tock 0, lazy, parked.
-    Within(Outer, Inner),
+    /// A DoDoer of the second kind, in one of the first.
+    Within(Kind, Kind),
 }
 
-/// What holds the DoDoer that holds the leaves.
+/// A kind of DoDoer: of tock 0, lazy, or parked (tock `NEVER`).
 #[derive(Debug, Clone, Copy)]
-enum Outer {
+enum Kind {
     Tock0,
     Lazy,
     Parked,
 }
 
-/// The DoDoer that holds the leaves, in another.
-#[derive(Debug, Clone, Copy)]
-enum Inner {
-    Tock0,
-    Lazy,
-    Parked,
+impl Kind {
+    /// `g`, made of this kind.
+    fn make<'a, const N: usize, const S: usize, const B: usize>(
+        self,
+        g: DoDoer<'a, N, S, B>,
+    ) -> DoDoer<'a, N, S, B> {
+        match self {
+            Kind::Tock0 => g,
+            Kind::Lazy => g.lazy(true),
+            Kind::Parked => g.with_tock(Tock::NEVER),
+        }
+    }
 }
 
 /// [`run`], with the leaves in a DoDoer of `C` deeds and a summary of `B`
@@ -138,14 +142,13 @@ fn run_nested<const C: usize, const B: usize>(
     let mut leaves: Vec<ScnLeaf<'_>> = specs.iter().map(ScnLeaf::new).collect();
     let group = DoDoer::new("group");
     let group = match holder {
-        Holder::Lazy | Holder::Within(_, Inner::Lazy) => group.lazy(true),
+        Holder::Alone(kind) | Holder::Within(_, kind) => kind.make(group),
         Holder::LazySupervisor => group.lazy(true).restart(Restart {
             delay: Tock::from_nanos(3),
             max: 2,
             window: Tock::from_nanos(50),
         }),
-        Holder::Parked | Holder::Within(_, Inner::Parked) => group.with_tock(Tock::NEVER),
-        Holder::Doist | Holder::Tock0 | Holder::Within(_, Inner::Tock0) => group,
+        Holder::Doist => group,
     };
     let mut group: Box<DoDoer<'_, C, SPARES, B>> = Box::new(group);
     for (i, l) in leaves.iter_mut().enumerate() {
@@ -158,8 +161,7 @@ fn run_nested<const C: usize, const B: usize>(
     }
     let outer = DoDoer::new("outer");
     let mut outer: DoDoer<'_, 1> = match holder {
-        Holder::Within(Outer::Lazy, _) => outer.lazy(true),
-        Holder::Within(Outer::Parked, _) => outer.with_tock(Tock::NEVER),
+        Holder::Within(kind, _) => kind.make(outer),
         _ => outer,
     };
     let report = {
@@ -314,15 +316,15 @@ proptest! {
     fn a_dodoers_summary_never_changes_a_schedule(
         (ps, tick, limit, outside) in case(20..CAP + SPARES, 700, 40),
         holder in prop::sample::select(vec![
-            Holder::Tock0,
-            Holder::Lazy,
-            Holder::Parked,
+            Holder::Alone(Kind::Tock0),
+            Holder::Alone(Kind::Lazy),
+            Holder::Alone(Kind::Parked),
             Holder::LazySupervisor,
-            Holder::Within(Outer::Lazy, Inner::Lazy),
-            Holder::Within(Outer::Tock0, Inner::Lazy),
-            Holder::Within(Outer::Parked, Inner::Lazy),
-            Holder::Within(Outer::Lazy, Inner::Tock0),
-            Holder::Within(Outer::Lazy, Inner::Parked),
+            Holder::Within(Kind::Lazy, Kind::Lazy),
+            Holder::Within(Kind::Tock0, Kind::Lazy),
+            Holder::Within(Kind::Parked, Kind::Lazy),
+            Holder::Within(Kind::Lazy, Kind::Tock0),
+            Holder::Within(Kind::Lazy, Kind::Parked),
         ]),
     ) {
         const B: usize = CAP.div_ceil(hio_core::SUMMARY_BLOCK);

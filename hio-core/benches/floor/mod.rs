@@ -191,10 +191,7 @@ impl<'a> Floor<'a> {
     pub fn pass(&mut self) {
         self.board
             .drain(&mut self.raised, &mut self.blocks, &mut self.run);
-        for w in 0..self.run.len() {
-            let Some(word) = self.run.get_mut(w) else {
-                break;
-            };
+        for (w, word) in self.run.iter_mut().enumerate() {
             let mut bits = std::mem::take(word);
             while bits != 0 {
                 let d = w * 64 + bits.trailing_zeros() as usize;

@@ -652,7 +652,7 @@ impl<'a, const N: usize, const S: usize, const B: usize> Deeds<'a, N, S, B> {
     }
 }
 
-#[cfg(feature = "requests")]
+/// Whether `c` holds a value (taken out to look, and put back).
 fn is_some<T>(c: &Cell<Option<T>>) -> bool {
     let v = c.take();
     let some = v.is_some();

@@ -176,10 +176,8 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         if let Some(bound) = self.mins.get(b) {
             bound.set(bound.get().min(t));
         }
-        // (only a lazy owner asks for its exact next retyme: a scheduler
-        // whose wakes do not propagate up keeps its wakes the cheaper)
-        if Self::FINITE_BITS && t != Tyme::MAX && self.propagate.get() {
-            self.set_bit(Self::FINITE_BASE * 64 + b);
+        if t != Tyme::MAX {
+            self.set_finite(b, t);
         }
     }
 
@@ -187,6 +185,8 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
     /// that is below `Tyme::MAX`.
     #[inline(always)]
     fn set_finite(&self, b: usize, bound: Tyme) {
+        // (only a lazy owner asks for its exact next retyme: a scheduler
+        // whose wakes do not propagate up keeps its wakes the cheaper)
         if Self::FINITE_BITS && self.propagate.get() {
             if bound == Tyme::MAX {
                 self.clear_bit(Self::FINITE_BASE * 64 + b);
@@ -389,17 +389,13 @@ impl<const N: usize, const S: usize, const B: usize> Deeds<'_, N, S, B> {
         if !holes {
             return least(self.retymes.get(lo..hi).unwrap_or(&[]));
         }
-        let mut least = Tyme::MAX;
-        for i in lo..hi {
-            if let (Some(c), Some(r)) = (self.doers.get(i), self.retymes.get(i)) {
-                let d = c.take();
-                if d.is_some() {
-                    least = least.min(r.get());
-                }
-                c.set(d);
-            }
-        }
-        least
+        let (doers, retymes) = (self.doers.get(lo..hi), self.retymes.get(lo..hi));
+        doers
+            .unwrap_or(&[])
+            .iter()
+            .zip(retymes.unwrap_or(&[]))
+            .filter(|(d, _)| super::is_some(d))
+            .fold(Tyme::MAX, |least, (_, r)| least.min(r.get()))
     }
 
     /// The horizon of the hot bits.

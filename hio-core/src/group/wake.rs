@@ -371,9 +371,7 @@ fn drain_nested<'a>(
         }
         // a child of a DoDoer of this level that is in its cell: kept out
         // for the slots that follow
-        let (top, i) = board.link(up);
-        let i = usize::from(i);
-        if top == level.own && level.slots.get(i).map(|c| super::waker_of(c.get())) == Some(up) {
+        if let Some(i) = wake_top(level, up, board.link(up)) {
             if let Some(d) = level.doers.get(i).and_then(Cell::take) {
                 let bring = through(d, &w);
                 held = Some((i, up, d));

@@ -635,24 +635,19 @@ mod tests {
                     Op::Mark(k, r) if !regs.is_empty() => {
                         let k = k % regs.len();
                         let got = tokens.mark(regs[k].token, Readiness(r));
-                        if regs[k].live {
-                            prop_assert!(got.is_some(), "a live source's mark reached no waker");
-                            regs[k].ready |= r;
-                            if let Some(q) = regs[k].queue {
-                                if !queued[q].contains(&k) {
-                                    queued[q].push(k);
-                                }
-                            }
-                        } else {
-                            // its token may serve a later registration
-                            let reused = regs.iter().any(|g| g.live && g.token == regs[k].token);
-                            prop_assert_eq!(got.is_some(), reused);
-                            if let Some(j) = regs.iter().position(|g| g.live && g.token == regs[k].token) {
-                                regs[j].ready |= r;
-                                if let Some(q) = regs[j].queue {
-                                    if !queued[q].contains(&j) {
-                                        queued[q].push(j);
-                                    }
+                        // the live registration holding its token: itself,
+                        // or, once it is removed, one that took it again
+                        let holder = regs.iter().position(|g| g.live && g.token == regs[k].token);
+                        prop_assert_eq!(
+                            got.is_some(),
+                            holder.is_some(),
+                            "a mark reaches the waker of a live registration, and only then"
+                        );
+                        if let Some(j) = holder {
+                            regs[j].ready |= r;
+                            if let Some(q) = regs[j].queue {
+                                if !queued[q].contains(&j) {
+                                    queued[q].push(j);
                                 }
                             }
                         }

@@ -218,52 +218,9 @@ impl Session {
         }
         // (`None`: the socket is not read, only written)
         if let Some(budget) = budget {
-            loop {
-                if !self.conn.wants_read() {
-                    // plaintext waits for room, or the peer has closed
-                    break;
-                }
-                if p.wire_in >= budget.max(1) {
-                    p.more = true;
-                    break;
-                }
-                let mut edge = Edge::new(sock);
-                let read = self.conn.read_tls(&mut edge);
-                let drained = short_drains && edge.short_read;
-                let (got, eof) = match read {
-                    Ok(0) => (0, true),
-                    Ok(n) => (n, false),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        p.drained = true;
-                        break;
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                        // a record or handshake message past rustls' bounds
-                        p.failed = Some(Broken::Tls(TlsFailure::Protocol));
-                        return p;
-                    }
-                    Err(e) => {
-                        p.failed = Some(Broken::Io(e.kind()));
-                        return p;
-                    }
-                };
-                p.wire_in += got;
-                if let Err(e) = self.conn.process_new_packets() {
-                    // rustls queued an alert for the peer: try to send it
-                    let _ = self.flush(sock, &mut p);
-                    p.failed = Some(Broken::Tls(TlsFailure::from_rustls(&e)));
-                    return p;
-                }
-                // the plaintext, answers to the handshake, and what waited for it
-                if let Err(b) = self.exchange(sock, rx, tx, &mut p) {
-                    p.failed = Some(b);
-                    return p;
-                }
-                if eof || p.peer_closed || drained {
-                    p.drained = drained;
-                    break;
-                }
+            if let Err(b) = self.read_in(sock, rx, tx, (budget, short_drains), &mut p) {
+                p.failed = Some(b);
+                return p;
             }
         }
         // plaintext may wait behind a full ring (with the socket's end
@@ -273,7 +230,58 @@ impl Session {
         p
     }
 
-    /// Plaintext of the session into `rx`, as much as fits.
+    /// Reads records from `sock` while the session wants them, up to
+    /// `budget` bytes, and exchanges plaintext after each read (see
+    /// [`pump_stream`](Session::pump_stream) for `short_drains`).
+    fn read_in<S: Read + Write>(
+        &mut self,
+        sock: &mut S,
+        rx: &mut Ring,
+        tx: &mut Ring,
+        (budget, short_drains): (usize, bool),
+        p: &mut Pumped,
+    ) -> Result<(), Broken> {
+        loop {
+            if !self.conn.wants_read() {
+                // plaintext waits for room, or the peer has closed
+                return Ok(());
+            }
+            if p.wire_in >= budget.max(1) {
+                p.more = true;
+                return Ok(());
+            }
+            let mut edge = Edge::new(sock);
+            let read = self.conn.read_tls(&mut edge);
+            let drained = short_drains && edge.short_read;
+            let (got, eof) = match read {
+                Ok(0) => (0, true),
+                Ok(n) => (n, false),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    p.drained = true;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // a record or handshake message past rustls' bounds
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                    return Err(Broken::Tls(TlsFailure::Protocol))
+                }
+                Err(e) => return Err(Broken::Io(e.kind())),
+            };
+            p.wire_in += got;
+            if let Err(e) = self.conn.process_new_packets() {
+                // rustls queued an alert for the peer: try to send it
+                let _ = self.flush(sock, p);
+                return Err(Broken::Tls(TlsFailure::from_rustls(&e)));
+            }
+            // the plaintext, answers to the handshake, and what waited for it
+            self.exchange(sock, rx, tx, p)?;
+            if eof || p.peer_closed || drained {
+                p.drained = drained;
+                return Ok(());
+            }
+        }
+    }
+
     /// Plaintext read out into `rx`, plaintext from `tx` encrypted, and
     /// the records waiting written to `sock`.
     fn exchange<S: Write>(
